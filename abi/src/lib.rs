@@ -1,0 +1,21 @@
+//! The contract between the lde VMM and the lde guest kernel.
+//!
+//! Everything both sides must agree on lives here and nowhere else: I/O
+//! ports, the guest-physical memory layout, the boot-info structure, the
+//! ELF note that marks an lde kernel, exit statuses, system-call numbers and
+//! the layout of the guest's event ring. The crate is `no_std` and has no
+//! dependencies so that the guest kernel, the user library and the VMM can all
+//! use it.
+#![no_std]
+
+pub mod boot;
+pub mod exit;
+pub mod layout;
+pub mod note;
+pub mod ports;
+pub mod syscall;
+pub mod trace;
+
+/// Version of this contract. The kernel carries it in its ELF note and the
+/// VMM refuses a kernel built against another version.
+pub const CONTRACT_VERSION: u32 = 1;

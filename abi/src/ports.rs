@@ -1,0 +1,14 @@
+//! I/O ports the guest uses to talk to the VMM.
+
+/// COM1: a 16550 UART (vm-superio on the VMM side), the serial console.
+pub const COM1: u16 = 0x3f8;
+/// Number of registers of the 16550, starting at [`COM1`].
+pub const COM1_LEN: u16 = 8;
+
+/// The exit device: a 32-bit `out` here ends the VM. See [`crate::exit`] for
+/// what the value means.
+pub const EXIT: u16 = 0xf4;
+
+/// The trace doorbell: any `out` here asks the VMM to drain the event ring
+/// now (the kernel rings it when the ring is half full).
+pub const TRACE_DOORBELL: u16 = 0xf8;

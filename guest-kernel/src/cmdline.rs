@@ -1,0 +1,42 @@
+//! Kernel arguments (`lde run -- ARGS`).
+//!
+//! | argument       | effect                                              |
+//! |----------------|-----------------------------------------------------|
+//! | `exit=N`       | end the VM with status N (0..=99) after booting     |
+//! | `crash=triple` | load an empty IDT and trap: a triple fault          |
+//! | `crash=panic`  | fault inside the kernel: a kernel panic             |
+//! | `spin`         | spin forever with interrupts off (for the watchdog) |
+//! | `show-idt`     | print the trap table at boot                        |
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Crash {
+    TripleFault,
+    Panic,
+}
+
+#[derive(Default, Debug)]
+pub struct KernelArgs {
+    pub exit: Option<u8>,
+    pub crash: Option<Crash>,
+    pub spin: bool,
+    pub show_idt: bool,
+}
+
+/// Parse the command line; `Err` carries the offending word.
+pub fn parse(cmdline: &str) -> Result<KernelArgs, &str> {
+    let mut args = KernelArgs::default();
+    for word in cmdline.split_ascii_whitespace() {
+        match word.split_once('=') {
+            Some(("exit", n)) => match n.parse::<u8>() {
+                Ok(n) if n <= lde_abi::exit::GUEST_MAX => args.exit = Some(n),
+                _ => return Err(word),
+            },
+            Some(("crash", "triple")) => args.crash = Some(Crash::TripleFault),
+            Some(("crash", "panic")) => args.crash = Some(Crash::Panic),
+            None if word == "spin" => args.spin = true,
+            None if word == "show-idt" => args.show_idt = true,
+            _ => return Err(word),
+        }
+    }
+    Ok(args)
+}

@@ -1,0 +1,6 @@
+// Link every program with user.ld: a static ELF at 0x400000.
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    println!("cargo:rustc-link-arg-bins=-T{dir}/user.ld");
+    println!("cargo:rerun-if-changed=user.ld");
+}

@@ -1,0 +1,246 @@
+//! The command line: `lde run ...` and `lde trace ...`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  lde run                                   the default demo: processes, a hog, a kill
+  lde run --program hello                   run one embedded user program
+  lde run --program 'worker:A 5' --program 'worker:B 5' --sched coop
+  lde run --program spin:3 --program spin:5 --program spin:2 --quantum 1ms --trace run.jsonl
+  lde run --list-programs                   what the embedded programs are
+  lde run -- exit=7                         boot the kernel alone; it ends with status 7
+  lde trace summary run.jsonl               exits, traps, system calls, per-process table
+  lde trace timeline run.jsonl --svg run.svg";
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  lde run
+  lde run --program hello --program 'args:one two' -v
+  lde run --program hog --program 'worker:A 3' --sched coop --timeout 2s
+  lde run --program ./my-static-elf --trace out.jsonl --timeline out.svg
+  lde run --kernel path/to/lde-kernel --mem 128M -- show-idt exit=0
+
+Kernel arguments (after --): exit=N, crash=triple, crash=panic, spin, show-idt.
+
+Exit status: the guest's status (0-99); 2 bad input; 100 triple fault;
+101 KVM internal error; 102 failed VM entry; 103 kernel panic; 104 guest broke
+the contract; 124 watchdog timeout; 130 interrupted (Ctrl-C); 1 host error.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lde",
+    version,
+    about = "Limited direct execution on KVM: boot a Rust kernel, run user programs, record every exit",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Boot the guest kernel in a KVM virtual machine and run user programs.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+    /// Inspect a trace file written by `lde run --trace`.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Guest kernel ELF to boot instead of the embedded one.
+    #[arg(long, value_name = "ELF")]
+    pub kernel: Option<PathBuf>,
+
+    /// Guest RAM, e.g. 64M, 128M, 1G (from 8M to 3G).
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_mem)]
+    pub mem: u64,
+
+    /// Stop a guest that runs longer than this (e.g. 30s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Write every exit and guest event to FILE as JSON Lines.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+
+    /// Draw the run as an SVG timeline into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+
+    /// Print each exit as it happens (-vv: also each guest event).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// A user program to run: an embedded NAME or a PATH to a static x86-64
+    /// ELF, with arguments after a colon, separated by spaces or commas
+    /// (`worker:A,5`). Repeat for several; they run concurrently.
+    #[arg(long = "program", short = 'p', value_name = "NAME[:ARGS]")]
+    pub programs: Vec<String>,
+
+    /// List the embedded user programs and exit.
+    #[arg(long)]
+    pub list_programs: bool,
+
+    /// Scheduling policy: rr (timer preemption), fifo (timer, no
+    /// preemption), coop (no timer: the kernel runs only at traps).
+    #[arg(long, value_enum, default_value_t = Sched::Rr)]
+    pub sched: Sched,
+
+    /// Time slice and timer period (1ms to 1s).
+    #[arg(long, value_name = "DURATION", default_value = "10ms", value_parser = parse_quantum)]
+    pub quantum: Duration,
+
+    /// Kill any process that uses more CPU time than this.
+    #[arg(long, value_name = "DURATION", value_parser = parse_cpu_limit)]
+    pub cpu_limit: Option<Duration>,
+
+    /// Turn off the guest's event ring (only VMM exits are traced).
+    #[arg(long)]
+    pub no_guest_events: bool,
+
+    /// Arguments for the guest kernel (after `--`).
+    #[arg(last = true, value_name = "KERNEL ARGS")]
+    pub kernel_args: Vec<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sched {
+    /// Round robin: the timer preempts a process when its quantum is used.
+    Rr,
+    /// First come, first served: the timer ticks but never preempts.
+    Fifo,
+    /// Cooperative: no timer; processes switch only at yield, sleep, exit.
+    Coop,
+}
+
+impl Sched {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sched::Rr => "rr",
+            Sched::Fifo => "fifo",
+            Sched::Coop => "coop",
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TraceCommand {
+    /// Exits by reason, KVM counters, traps, system calls, switches, and the
+    /// per-process table (response, turnaround, wait, CPU).
+    Summary {
+        /// Trace file (JSON Lines from `lde run --trace`).
+        file: PathBuf,
+    },
+    /// One readable line per record.
+    Show {
+        file: PathBuf,
+        /// Only records about this process.
+        #[arg(long)]
+        pid: Option<u32>,
+        /// Only records of this kind (exit, syscall, trap, tick, switch, ...).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only records at or after this time since start (e.g. 10ms).
+        #[arg(long, value_parser = parse_duration)]
+        since: Option<Duration>,
+        /// Only records at or before this time since start.
+        #[arg(long, value_parser = parse_duration)]
+        until: Option<Duration>,
+    },
+    /// Draw the run: one lane per process, marks for events, a lane for exits.
+    Timeline {
+        file: PathBuf,
+        /// Output SVG file.
+        #[arg(long, value_name = "OUT.svg")]
+        svg: PathBuf,
+    },
+    /// Convert to Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing).
+    Export {
+        file: PathBuf,
+        /// Output JSON file.
+        #[arg(long, value_name = "OUT.json")]
+        perfetto: PathBuf,
+    },
+}
+
+/// Parse a memory size such as 64M, 128MiB, 1G (binary units).
+pub fn parse_mem(s: &str) -> Result<u64, String> {
+    let cfg = parse_size::Config::new().with_binary();
+    let bytes = cfg
+        .parse_size(s)
+        .map_err(|e| format!("'{s}' is not a size like 64M or 1G ({e})"))?;
+    let min = lde_abi::layout::MIN_RAM;
+    let max = lde_abi::layout::MAX_RAM;
+    if bytes < min {
+        return Err(format!("{s} is too small: the guest needs at least {}M", min >> 20));
+    }
+    if bytes > max {
+        return Err(format!("{s} is too large: at most {}G", max >> 30));
+    }
+    if bytes % (2 << 20) != 0 {
+        return Err(format!("{s} is not a multiple of 2M"));
+    }
+    Ok(bytes)
+}
+
+/// Parse a duration such as 30s, 500ms, 1m.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 500ms or 30s ({e})"))
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("the timeout must be more than 0".into());
+    }
+    Ok(d)
+}
+
+/// The quantum: from 1 ms to 1 s (KVM's timer cannot go much faster on some
+/// hosts, and a slower tick makes the demonstration pointless).
+pub fn parse_quantum(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d < Duration::from_millis(1) || d > Duration::from_secs(1) {
+        return Err(format!("quantum {s} is out of range: use 1ms to 1s"));
+    }
+    Ok(d)
+}
+
+fn parse_cpu_limit(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("the CPU limit must be more than 0".into());
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mem_sizes() {
+        assert_eq!(parse_mem("64M").unwrap(), 64 << 20);
+        assert_eq!(parse_mem("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_mem("128MiB").unwrap(), 128 << 20);
+        assert!(parse_mem("4M").unwrap_err().contains("too small"));
+        assert!(parse_mem("64X").unwrap_err().contains("not a size"));
+        assert!(parse_mem("5G").unwrap_err().contains("too large"));
+        assert!(parse_mem("9M").unwrap_err().contains("multiple"));
+    }
+
+    #[test]
+    fn quantum_range() {
+        assert_eq!(parse_quantum("10ms").unwrap(), Duration::from_millis(10));
+        assert!(parse_quantum("500us").is_err());
+        assert!(parse_quantum("2s").is_err());
+        assert!(parse_quantum("ten").is_err());
+    }
+}

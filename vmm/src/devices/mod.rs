@@ -1,0 +1,13 @@
+//! The VMM's devices: what the guest reaches through I/O ports.
+//!
+//! | port                     | device                                   |
+//! |--------------------------|------------------------------------------|
+//! | `COM1`..`COM1 + 8`       | 16550 UART (vm-superio), output to stdout |
+//! | `EXIT`                   | exit device: ends the VM with a status    |
+//! | `TRACE_DOORBELL`         | drain the guest event ring now            |
+//!
+//! Any other port reads as all ones and ignores writes (as on a PC with
+//! nothing behind the port); the exit is still recorded.
+
+pub mod exit;
+pub mod serial;

@@ -1,0 +1,166 @@
+//! User programs: `--program NAME[:ARGS]` resolved to ELF bytes (embedded or
+//! from a file), checked, and placed in guest RAM as boot modules for the
+//! kernel to load into fresh address spaces.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use anyhow::Result;
+use lde_abi::boot::{Module, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
+use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
+
+use crate::elf_file;
+use crate::embedded;
+use crate::error::bad_input;
+use crate::memory::GuestRam;
+
+/// The programs `lde run` starts when no `--program` is given: the default
+/// demonstration (two workers interleaving, a hog, a restricted operation).
+pub const DEFAULT_DEMO: &[&str] = &["worker:A,4", "worker:B,4", "hog", "priv:cli", "hello"];
+
+/// A program to run.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Short name (argv[0], and the process name in the kernel).
+    pub name: String,
+    pub args: Vec<String>,
+    pub elf: Cow<'static, [u8]>,
+}
+
+/// Resolve one `--program` value.
+pub fn resolve(spec: &str) -> Result<Program> {
+    let (what, args) = match spec.split_once(':') {
+        Some((w, a)) => (w, a),
+        None => (spec, ""),
+    };
+    if what.is_empty() {
+        return Err(bad_input(format!("--program '{spec}': no program name")));
+    }
+    let args: Vec<String> = args
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect();
+    let looks_like_path = what.contains('/') || Path::new(what).exists();
+    let (name, elf): (String, Cow<'static, [u8]>) = if looks_like_path {
+        let bytes = std::fs::read(what)
+            .map_err(|e| bad_input(format!("cannot read program '{what}': {e}")))?;
+        let name = Path::new(what)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| what.to_string());
+        (name, Cow::Owned(bytes))
+    } else {
+        let (name, elf) = embedded::program(what).ok_or_else(|| {
+            bad_input(format!(
+                "unknown program '{what}' (see lde run --list-programs, or give a path)"
+            ))
+        })?;
+        (name.to_string(), Cow::Borrowed(elf))
+    };
+    let name: String = name.chars().take(MODULE_NAME_LEN - 1).collect();
+    let argv_len: usize = args.iter().map(|a| a.len() + 1).sum();
+    if argv_len > MODULE_ARGS_LEN - 1 {
+        return Err(bad_input(format!(
+            "--program '{spec}': arguments are {argv_len} bytes; at most {}",
+            MODULE_ARGS_LEN - 1
+        )));
+    }
+    check(&elf, &format!("program '{what}'"))?;
+    Ok(Program { name, args, elf })
+}
+
+/// Is `elf` a static x86-64 executable the kernel can load: every segment in
+/// the user half, clear of the first page and of the stack area?
+pub fn check(bytes: &[u8], what: &str) -> Result<()> {
+    let elf = elf_file::parse(bytes, what)?;
+    // The stack, and one guard page below it, are the kernel's.
+    let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
+    let mut entry_ok = false;
+    for s in &elf.segments {
+        let end = s.vaddr + s.memsz;
+        if s.vaddr < USER_MIN || end > stack_bottom {
+            return Err(bad_input(format!(
+                "{what}: segment {:#x}..{end:#x} collides with the kernel or the user stack \
+                 (user programs must load within {USER_MIN:#x}..{stack_bottom:#x})",
+                s.vaddr
+            )));
+        }
+        entry_ok |= elf.entry >= s.vaddr && elf.entry < end && s.flags & elf::abi::PF_X != 0;
+    }
+    if !entry_ok {
+        return Err(bad_input(format!(
+            "{what}: entry point {:#x} is not in an executable segment",
+            elf.entry
+        )));
+    }
+    Ok(())
+}
+
+/// Copy the programs into guest RAM from `start` (page aligned) on, below
+/// `limit`; returns the module table and the first free byte after them.
+pub fn place(ram: &GuestRam, programs: &[Program], start: u64, limit: u64) -> Result<(Vec<Module>, u64)> {
+    if programs.len() > MAX_MODULES {
+        return Err(bad_input(format!(
+            "{} programs given; at most {MAX_MODULES}",
+            programs.len()
+        )));
+    }
+    let mut next = start.next_multiple_of(PAGE_SIZE);
+    let mut modules = Vec::new();
+    for p in programs {
+        let len = p.elf.len() as u64;
+        let end = next + len;
+        if end > limit {
+            return Err(bad_input(format!(
+                "program '{}' does not fit in guest RAM; try a larger --mem",
+                p.name
+            )));
+        }
+        ram.write(next, &p.elf)?;
+        let mut m = Module::EMPTY;
+        m.addr = next;
+        m.len = len;
+        m.name[..p.name.len()].copy_from_slice(p.name.as_bytes());
+        let joined = p.args.join(" ");
+        m.args[..joined.len()].copy_from_slice(joined.as_bytes());
+        modules.push(m);
+        next = end.next_multiple_of(PAGE_SIZE);
+    }
+    Ok((modules, next))
+}
+
+/// `lde run --list-programs`.
+pub fn list() -> String {
+    let width = embedded::PROGRAMS.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (name, about, elf) in embedded::PROGRAMS {
+        out.push_str(&format!("{name:width$}  {about} ({} KiB)\n", elf.len().div_ceil(1024)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn args_split_on_spaces_and_commas() {
+        let p = resolve("hello:a,b c").unwrap();
+        assert_eq!(p.name, "hello");
+        assert_eq!(p.args, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn unknown_program_is_bad_input() {
+        let e = resolve("no-such-program").unwrap_err();
+        assert!(e.to_string().contains("unknown program"));
+    }
+
+    #[test]
+    fn embedded_programs_pass_the_check() {
+        for (name, _, elf) in embedded::PROGRAMS {
+            check(elf, name).unwrap();
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! `lde run`: put the pieces together.
+//!
+//! Check the input -> create the VM -> load kernel and programs -> boot info
+//! and long mode -> run the vCPU on its own thread while this thread keeps
+//! the watchdog and listens for Ctrl-C -> drain, count, summarise, flush.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Context, Result};
+use lde_abi::boot::{self, BootInfo, MemRegion};
+use lde_abi::layout::{KERNEL_PHYS, TRACE_RING_SIZE};
+
+use crate::cli::{RunArgs, Sched};
+use crate::devices::serial::Com1;
+use crate::error::bad_input;
+use crate::exits::{self, Ending, Machine};
+use crate::programs::{self, Program};
+use crate::stats::{self, KvmStats};
+use crate::summary::{self, RunReport};
+use crate::trace::processes::ProcessTable;
+use crate::trace::record::{Footer, Header, ProgramInfo, Record};
+use crate::trace::ring::RingReader;
+use crate::trace::writer::TraceWriter;
+use crate::trace::SCHEMA_VERSION;
+use crate::vm::{self, Vm};
+use crate::{boot as vm_boot, embedded, host, kernel, watchdog};
+
+/// Run the VM; returns `lde`'s exit status.
+pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
+    if args.list_programs {
+        print!("{}", programs::list());
+        return Ok(0);
+    }
+
+    // All input is checked before /dev/kvm is touched.
+    let (kernel_bytes, kernel_name): (Cow<[u8]>, String) = match &args.kernel {
+        Some(path) => (
+            Cow::Owned(std::fs::read(path).map_err(|e| {
+                bad_input(format!("cannot read kernel '{}': {e}", path.display()))
+            })?),
+            path.display().to_string(),
+        ),
+        None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
+    };
+    let specs: Vec<String> = if !args.programs.is_empty() {
+        args.programs.clone()
+    } else if args.kernel_args.is_empty() {
+        programs::DEFAULT_DEMO.iter().map(|s| s.to_string()).collect()
+    } else {
+        Vec::new()
+    };
+    let progs: Vec<Program> = specs.iter().map(|s| programs::resolve(s)).collect::<Result<_>>()?;
+    let ring_size = if args.no_guest_events { 0 } else { TRACE_RING_SIZE };
+    let ring_addr = args.mem - ring_size;
+    let kernel_what = format!("kernel '{kernel_name}'");
+    kernel::check(&kernel_bytes, &kernel_what, ring_addr)?;
+    let cmdline = args.kernel_args.join(" ");
+    // --timeline without --trace still needs a trace to draw from.
+    let trace_path = args.trace.clone().or_else(|| {
+        args.timeline
+            .as_ref()
+            .map(|_| std::env::temp_dir().join(format!("lde-{}.jsonl", std::process::id())))
+    });
+    let mut trace = trace_path.as_deref().map(TraceWriter::create).transpose()?;
+    if let Some(svg) = &args.timeline {
+        check_writable(svg)?;
+    }
+
+    let kvm = vm::open_kvm()?;
+    let nx = vm::host_has_nx(&kvm);
+    let vm = Vm::new(kvm, args.mem)?;
+    vm_boot::write_boot_tables(&vm.ram)?;
+    let loaded = kernel::load(&vm.ram, &kernel_bytes, &kernel_what, ring_addr)?;
+    let (modules, free_start) = programs::place(&vm.ram, &progs, loaded.end, ring_addr)?;
+    let vcpu = vm.create_vcpu()?;
+    let tsc_khz = vcpu.get_tsc_khz().map(u64::from).unwrap_or(0);
+
+    let mut info = BootInfo::new();
+    let regions = [
+        (0, KERNEL_PHYS, boot::REGION_RESERVED),
+        (KERNEL_PHYS, free_start - KERNEL_PHYS, boot::REGION_RESERVED),
+        (free_start, ring_addr - free_start, boot::REGION_USABLE),
+        (ring_addr, ring_size, boot::REGION_TRACE_RING),
+    ];
+    for (base, len, kind) in regions.into_iter().filter(|r| r.1 > 0) {
+        info.regions[info.region_count as usize] = MemRegion {
+            base,
+            len,
+            kind,
+            _pad: 0,
+        };
+        info.region_count += 1;
+    }
+    info.mem_size = args.mem;
+    info.tsc_khz = tsc_khz;
+    info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
+    info.trace_ring_size = ring_size;
+    info.sched = match args.sched {
+        Sched::Rr => boot::SCHED_RR,
+        Sched::Fifo => boot::SCHED_FIFO,
+        Sched::Coop => boot::SCHED_COOP,
+    };
+    info.quantum_us = args.quantum.as_micros() as u64;
+    info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
+    info.module_count = modules.len() as u32;
+    info.modules[..modules.len()].copy_from_slice(&modules);
+    vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
+    vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
+
+    let header = Header {
+        schema: SCHEMA_VERSION,
+        lde_version: env!("CARGO_PKG_VERSION").into(),
+        host_kernel: host::kernel_release(),
+        kvm: host::kvm_flavour().into(),
+        cpu_model: host::cpu_model(),
+        tsc_khz,
+        mem_bytes: args.mem,
+        kernel: kernel_name,
+        kernel_cmdline: cmdline,
+        programs: progs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ProgramInfo {
+                pid: i as u32 + 1,
+                name: p.name.clone(),
+                args: p.args.clone(),
+            })
+            .collect(),
+        sched: args.sched.name().into(),
+        quantum_us: info.quantum_us,
+        cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
+        timeout_ms: args.timeout.as_millis() as u64,
+        argv,
+        started_unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+    };
+    if let Some(t) = trace.as_mut() {
+        t.write(&Record::Header(header.clone()));
+    }
+
+    let kvm_stats = KvmStats::open(&vcpu);
+    let stats_start = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
+    let names = progs.iter().map(|p| p.name.clone()).collect();
+    let machine = Machine {
+        com1: Com1::new(&vm.fd)?,
+        vcpu,
+        ram: vm.ram.clone(),
+        ring: RingReader::new(info.trace_ring_addr, ring_size, tsc_khz, names),
+        procs: ProcessTable::new(info.quantum_us * 1000),
+        trace,
+        log_events: args.verbose >= 2,
+        start: Instant::now(),
+        exits: 0,
+        totals: Default::default(),
+    };
+
+    let (machine, ending, wall) = run_vcpu(machine, args.timeout)?;
+    let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
+    let delta = stats::delta(&stats_start, &stats_end);
+    let result = finish(args, machine, ending, wall, delta, &header);
+    if let (Some(svg), Some(path)) = (&args.timeline, &trace_path) {
+        let drawn = crate::trace::timeline::draw_file(path, svg);
+        if args.trace.is_none() {
+            let _ = std::fs::remove_file(path);
+        }
+        drawn?;
+        eprintln!("timeline: {}", svg.display());
+    }
+    result
+}
+
+/// Refuse an output path we will not be able to write, before the VM runs.
+fn check_writable(path: &Path) -> Result<()> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map(|_| ())
+        .map_err(|e| bad_input(format!("cannot write '{}': {e}", path.display())))
+}
+
+/// Run the vCPU on its own thread; this thread enforces `timeout` and turns
+/// SIGINT/SIGTERM into an orderly stop.
+fn run_vcpu(mut machine: Machine, timeout: Duration) -> Result<(Machine, Ending, Duration)> {
+    watchdog::install().context("installing the vCPU kick signal")?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, interrupted.clone()).context("installing the Ctrl-C handler")?;
+    }
+    let stop = Arc::new(AtomicU8::new(watchdog::RUNNING));
+    let (done_tx, done_rx) = mpsc::channel();
+    let thread_stop = stop.clone();
+    let start = Instant::now();
+    let vcpu_thread = std::thread::Builder::new()
+        .name("vcpu0".into())
+        .spawn(move || {
+            machine.start = Instant::now();
+            let ending = exits::run(&mut machine, &thread_stop);
+            let _ = done_tx.send(());
+            (machine, ending)
+        })
+        .context("starting the vCPU thread")?;
+    let deadline = start + timeout;
+    loop {
+        let now = Instant::now();
+        if interrupted.load(Ordering::SeqCst) {
+            watchdog::stop(&vcpu_thread, &stop, watchdog::STOP_INTERRUPTED);
+            break;
+        }
+        if now >= deadline {
+            watchdog::stop(&vcpu_thread, &stop, watchdog::STOP_TIMEOUT);
+            break;
+        }
+        let wait = (deadline - now).min(Duration::from_millis(20));
+        match done_rx.recv_timeout(wait) {
+            Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+    let wall = start.elapsed();
+    let (machine, ending) = vcpu_thread
+        .join()
+        .map_err(|_| anyhow!("the vCPU thread panicked"))?;
+    Ok((machine, ending, wall))
+}
+
+/// After the guest: last events, register dump, process table, footer,
+/// summary. Returns the exit status.
+fn finish(
+    args: &RunArgs,
+    mut m: Machine,
+    ending: Ending,
+    wall: Duration,
+    kvm_delta: std::collections::BTreeMap<String, u64>,
+    header: &Header,
+) -> Result<i32> {
+    let now = m.now_ns();
+    m.drain_ring(now);
+    m.com1.finish();
+    let dump = (ending.is_crash() || ending == Ending::Timeout)
+        .then(|| m.register_dump())
+        .flatten();
+    let processes = m.procs.records();
+    let message = summary::ending_message(&ending, args, &m, dump.as_ref());
+    let status = ending.status();
+    let mut trace_result = Ok(());
+    if let Some(mut t) = m.trace.take() {
+        if let Some(d) = &dump {
+            t.write(&Record::Registers(d.clone()));
+        }
+        for p in &processes {
+            t.write(&Record::Process(p.clone()));
+        }
+        let footer = Footer {
+            end: ending.name().into(),
+            status,
+            message: message.clone(),
+            wall_ns: wall.as_nanos() as u64,
+            exits: m.exits,
+            exits_by_reason: m
+                .totals
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            kvm_stats: kvm_delta.clone(),
+            guest_events: m.ring.events,
+            dropped_events: m.ring.dropped,
+            bad_events: m.ring.bad,
+            records: t.records(),
+        };
+        t.write(&Record::Footer(footer));
+        trace_result = t.finish().map(|_| ());
+    }
+    let report = RunReport {
+        message: &message,
+        wall,
+        exits: m.exits,
+        totals: &m.totals,
+        kvm: &kvm_delta,
+        processes: &processes,
+        dump: dump.as_ref(),
+        events: m.ring.events,
+        dropped: m.ring.dropped,
+        bad: m.ring.bad,
+        ring_broken: m.ring.broken.as_deref(),
+        header,
+    };
+    eprint!("{}", summary::render(&report));
+    trace_result?;
+    Ok(status)
+}

@@ -1,0 +1,178 @@
+//! What `lde run` prints on stderr at the end: how the guest ended, exits by
+//! reason, KVM's in-kernel counters, and the per-process table.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::time::Duration;
+
+use crate::cli::RunArgs;
+use crate::exits::{Ending, Machine};
+use crate::stats::SHOWN;
+use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
+
+pub struct RunReport<'a> {
+    pub message: &'a str,
+    pub wall: Duration,
+    pub exits: u64,
+    pub totals: &'a BTreeMap<&'static str, ReasonTotals>,
+    pub kvm: &'a BTreeMap<String, u64>,
+    pub processes: &'a [ProcessRecord],
+    pub dump: Option<&'a RegisterDump>,
+    pub events: u64,
+    pub dropped: u64,
+    pub bad: u64,
+    pub ring_broken: Option<&'a str>,
+    pub header: &'a Header,
+}
+
+/// One sentence on how the run ended.
+pub fn ending_message(ending: &Ending, args: &RunArgs, m: &Machine, dump: Option<&RegisterDump>) -> String {
+    let at = dump
+        .map(|d| {
+            let cpl = d.sregs.get("cpl").copied().unwrap_or(0);
+            format!(
+                " (RIP {:#x}, {} mode)",
+                d.regs.get("rip").copied().unwrap_or(0),
+                if cpl == 3 { "user" } else { "kernel" }
+            )
+        })
+        .unwrap_or_default();
+    match ending {
+        Ending::Exit(s) => format!("guest exited with status {s}"),
+        Ending::Panic => "guest kernel panicked".into(),
+        Ending::TripleFault => format!("guest triple-faulted (KVM_EXIT_SHUTDOWN){at}"),
+        Ending::InternalError { suberror, data } => {
+            format!("KVM internal error, suberror {suberror}, data {data:x?}{at}")
+        }
+        Ending::FailEntry { hardware_reason } => {
+            format!("VM entry failed, hardware reason {hardware_reason:#x}{at}")
+        }
+        Ending::GuestError(why) => format!("guest broke the contract: {why}"),
+        Ending::Timeout => {
+            let mut msg = format!(
+                "watchdog: the guest ran past --timeout {}",
+                humantime::format_duration(args.timeout)
+            );
+            if let Some((pid, name, since)) = m.procs.running() {
+                let held = m.now_ns().saturating_sub(since);
+                write!(
+                    msg,
+                    "; process {name} (pid {pid}) held the CPU since its last trap {:.3} s before",
+                    held as f64 / 1e9
+                )
+                .unwrap();
+            }
+            msg.push_str(&at);
+            msg
+        }
+        Ending::Interrupted => "interrupted (SIGINT/SIGTERM)".into(),
+        Ending::HostError(why) => format!("host error: {why}"),
+    }
+}
+
+fn fmt_ns(ns: u64) -> String {
+    if ns >= 1_000_000_000 {
+        format!("{:.2} s", ns as f64 / 1e9)
+    } else if ns >= 1_000_000 {
+        format!("{:.2} ms", ns as f64 / 1e6)
+    } else if ns >= 1_000 {
+        format!("{:.1} us", ns as f64 / 1e3)
+    } else {
+        format!("{ns} ns")
+    }
+}
+
+/// The summary text.
+pub fn render(r: &RunReport) -> String {
+    let mut o = String::new();
+    writeln!(o, "\n== lde: {} ({} wall) ==", r.message, fmt_ns(r.wall.as_nanos() as u64)).unwrap();
+    if let Some(d) = r.dump {
+        writeln!(o, "registers:").unwrap();
+        let line: Vec<String> = d.regs.iter().map(|(k, v)| format!("{k}={v:#x}")).collect();
+        for chunk in line.chunks(6) {
+            writeln!(o, "  {}", chunk.join(" ")).unwrap();
+        }
+        let line: Vec<String> = d.sregs.iter().map(|(k, v)| format!("{k}={v:#x}")).collect();
+        for chunk in line.chunks(6) {
+            writeln!(o, "  {}", chunk.join(" ")).unwrap();
+        }
+    }
+    writeln!(o, "exits reaching the VMM: {}", r.exits).unwrap();
+    writeln!(o, "  {:<16} {:>9} {:>12} {:>10}", "reason", "count", "total", "mean").unwrap();
+    for (reason, t) in r.totals {
+        let mean = t.total_ns.checked_div(t.count).unwrap_or(0);
+        writeln!(
+            o,
+            "  {:<16} {:>9} {:>12} {:>10}",
+            reason,
+            t.count,
+            fmt_ns(t.total_ns),
+            fmt_ns(mean)
+        )
+        .unwrap();
+    }
+    if !r.kvm.is_empty() {
+        let shown: Vec<String> = SHOWN
+            .iter()
+            .filter_map(|k| r.kvm.get(*k).map(|v| format!("{k} {v}")))
+            .collect();
+        writeln!(o, "KVM counters (in-kernel exits included): {}", shown.join(", ")).unwrap();
+    }
+    if r.events > 0 || r.dropped > 0 || r.bad > 0 {
+        writeln!(
+            o,
+            "guest events: {} recorded, {} dropped (ring full), {} malformed",
+            r.events, r.dropped, r.bad
+        )
+        .unwrap();
+    }
+    if let Some(why) = r.ring_broken {
+        writeln!(o, "guest event ring ignored: {why}").unwrap();
+    }
+    if !r.processes.is_empty() {
+        let tick_ms = r.header.quantum_us as f64 / 1000.0;
+        writeln!(
+            o,
+            "processes ({} ticks of {} ms, sched {}):",
+            "times in", tick_ms, r.header.sched
+        )
+        .unwrap();
+        writeln!(
+            o,
+            "  {:>3} {:<10} {:>9} {:>12} {:>12} {:>12}  end",
+            "pid", "name", "cpu", "response", "turnaround", "wait"
+        )
+        .unwrap();
+        let cell = |t: u64| format!("{t} ({:.0}ms)", t as f64 * tick_ms);
+        for p in r.processes {
+            let end = match &p.end {
+                ProcessEnd::Exited(c) => format!("exited {c}"),
+                ProcessEnd::Killed(why) => format!("killed: {why}"),
+                ProcessEnd::Running => "still running".into(),
+            };
+            writeln!(
+                o,
+                "  {:>3} {:<10} {:>9} {:>12} {:>12} {:>12}  {}",
+                p.pid,
+                p.name,
+                p.cpu_ticks,
+                cell(p.response_ticks),
+                cell(p.turnaround_ticks),
+                cell(p.wait_ticks),
+                end
+            )
+            .unwrap();
+        }
+        let n = r.processes.len() as f64;
+        let avg = |f: fn(&ProcessRecord) -> u64| r.processes.iter().map(f).sum::<u64>() as f64 / n;
+        writeln!(
+            o,
+            "  average: response {:.1}, turnaround {:.1}, wait {:.1} ticks",
+            avg(|p| p.response_ticks),
+            avg(|p| p.turnaround_ticks),
+            avg(|p| p.wait_ticks)
+        )
+        .unwrap();
+    }
+    o
+}

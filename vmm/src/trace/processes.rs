@@ -1,0 +1,113 @@
+//! Processes as the VMM sees them through guest events: names, who is on
+//! the CPU, and the final figures in OSTEP's terms.
+
+use std::collections::BTreeMap;
+
+use super::record::{EventRecord, GuestEvent, ProcessEnd, ProcessRecord};
+
+#[derive(Default, Debug, Clone)]
+struct Proc {
+    name: String,
+    end: Option<ProcessEnd>,
+    stats: Option<[u64; 5]>,
+}
+
+#[derive(Default)]
+pub struct ProcessTable {
+    procs: BTreeMap<u32, Proc>,
+    tick_ns: u64,
+    /// The process on the CPU and the host time it last entered the kernel
+    /// or was switched to.
+    running: Option<(u32, u64)>,
+    /// Kind and time of the last event the guest recorded.
+    pub last_event: Option<(String, u32, u64)>,
+}
+
+impl ProcessTable {
+    pub fn new(tick_ns: u64) -> Self {
+        ProcessTable {
+            tick_ns,
+            ..Default::default()
+        }
+    }
+
+    pub fn observe(&mut self, ev: &EventRecord) {
+        self.last_event = Some((ev.event.kind().to_string(), ev.pid, ev.t_ns));
+        match &ev.event {
+            GuestEvent::ProcCreate { name, .. } => {
+                self.procs.entry(ev.pid).or_default().name = name.clone();
+            }
+            GuestEvent::Switch { to, .. } => {
+                self.running = (*to != 0).then_some((*to, ev.t_ns));
+            }
+            GuestEvent::Trap { .. } | GuestEvent::Syscall { .. } | GuestEvent::Tick { .. } => {
+                if let Some((pid, _)) = self.running {
+                    if pid == ev.pid {
+                        self.running = Some((pid, ev.t_ns));
+                    }
+                }
+            }
+            GuestEvent::ProcExit { code, .. } => {
+                self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Exited(*code));
+            }
+            GuestEvent::ProcKill { reason, vector_name, .. } => {
+                let why = if reason == "fault" {
+                    vector_name.clone()
+                } else {
+                    reason.clone()
+                };
+                self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Killed(why));
+            }
+            GuestEvent::ProcStats {
+                cpu_ticks,
+                arrival_tick,
+                first_run_tick,
+                end_tick,
+                wait_ticks,
+                ..
+            } => {
+                self.procs.entry(ev.pid).or_default().stats =
+                    Some([*cpu_ticks, *arrival_tick, *first_run_tick, *end_tick, *wait_ticks]);
+            }
+            GuestEvent::Boot { quantum_us, .. } => self.tick_ns = quantum_us * 1000,
+            _ => {}
+        }
+    }
+
+    pub fn name(&self, pid: u32) -> String {
+        self.procs
+            .get(&pid)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| format!("pid{pid}"))
+    }
+
+    /// The process on the CPU and since when it has not entered the kernel
+    /// (host ns), if the guest said so.
+    pub fn running(&self) -> Option<(u32, String, u64)> {
+        self.running.map(|(pid, t)| (pid, self.name(pid), t))
+    }
+
+    /// One record per process that reported final figures, or that exists
+    /// without them (then `end` is `running`).
+    pub fn records(&self) -> Vec<ProcessRecord> {
+        self.procs
+            .iter()
+            .map(|(&pid, p)| {
+                let [cpu, arrival, first, end, wait] = p.stats.unwrap_or_default();
+                ProcessRecord {
+                    pid,
+                    name: p.name.clone(),
+                    end: p.end.clone().unwrap_or(ProcessEnd::Running),
+                    cpu_ticks: cpu,
+                    response_ticks: first.saturating_sub(arrival),
+                    turnaround_ticks: end.saturating_sub(arrival),
+                    wait_ticks: wait,
+                    tick_ns: self.tick_ns,
+                    arrival_tick: arrival,
+                    first_run_tick: first,
+                    end_tick: end,
+                }
+            })
+            .collect()
+    }
+}

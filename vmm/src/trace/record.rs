@@ -1,0 +1,221 @@
+//! The trace schema (version [`super::SCHEMA_VERSION`]): one JSON object per
+//! line, its `type` saying which record it is. The README documents it.
+//!
+//! A file is: one `header`, then `exit`, `event` and `registers` records in
+//! time order, then one `process` record per process, then one `footer`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Header(Header),
+    Exit(ExitRecord),
+    Event(EventRecord),
+    Registers(RegisterDump),
+    Process(ProcessRecord),
+    Footer(Footer),
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Header {
+    pub schema: u32,
+    pub lde_version: String,
+    pub host_kernel: String,
+    /// `pvm`, `vmx`, `svm` or `unknown`.
+    pub kvm: String,
+    pub cpu_model: String,
+    /// TSC frequency of the vCPU as KVM reports it (guest events are placed
+    /// on the host timeline with it).
+    pub tsc_khz: u64,
+    pub mem_bytes: u64,
+    /// `embedded` or the path given with --kernel.
+    pub kernel: String,
+    pub kernel_cmdline: String,
+    pub programs: Vec<ProgramInfo>,
+    pub sched: String,
+    pub quantum_us: u64,
+    pub cpu_limit_us: Option<u64>,
+    pub timeout_ms: u64,
+    /// `lde`'s own command line.
+    pub argv: Vec<String>,
+    /// Wall-clock start, milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ProgramInfo {
+    /// The pid the kernel gives it (1 for the first --program, ...).
+    pub pid: u32,
+    pub name: String,
+    pub args: Vec<String>,
+}
+
+/// One exit that reached the VMM.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ExitRecord {
+    /// Nanoseconds since the vCPU first entered the guest.
+    pub t_ns: u64,
+    pub vcpu: u32,
+    /// Time the VMM spent handling it.
+    pub handle_ns: u64,
+    #[serde(flatten)]
+    pub exit: ExitKind,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ExitKind {
+    IoOut { port: u16, size: u8, value: u64 },
+    IoIn { port: u16, size: u8, value: u64 },
+    MmioRead { addr: u64, len: u8, value: u64 },
+    MmioWrite { addr: u64, len: u8, value: u64 },
+    Hlt,
+    /// Triple fault.
+    Shutdown,
+    FailEntry { hardware_reason: u64, cpu: u32 },
+    InternalError { suberror: u32, data: Vec<u64> },
+    SystemEvent { event: u32, data: Vec<u64> },
+    /// KVM_RUN interrupted by a signal (the watchdog or Ctrl-C).
+    Intr,
+    /// Any exit lde does not expect (named as kvm-ioctls names it).
+    Unexpected { what: String },
+}
+
+impl ExitKind {
+    /// The reason as a short name (the `reason` field).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ExitKind::IoOut { .. } => "io_out",
+            ExitKind::IoIn { .. } => "io_in",
+            ExitKind::MmioRead { .. } => "mmio_read",
+            ExitKind::MmioWrite { .. } => "mmio_write",
+            ExitKind::Hlt => "hlt",
+            ExitKind::Shutdown => "shutdown",
+            ExitKind::FailEntry { .. } => "fail_entry",
+            ExitKind::InternalError { .. } => "internal_error",
+            ExitKind::SystemEvent { .. } => "system_event",
+            ExitKind::Intr => "intr",
+            ExitKind::Unexpected { .. } => "unexpected",
+        }
+    }
+}
+
+/// One guest event from the kernel's ring.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// Host timeline (same clock as exits), from the guest TSC.
+    pub t_ns: u64,
+    pub tsc: u64,
+    /// The process concerned (0 = kernel/idle).
+    pub pid: u32,
+    #[serde(flatten)]
+    pub event: GuestEvent,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GuestEvent {
+    Boot { tsc_khz: u64, quantum_us: u64, sched: String, timer: bool },
+    Trap { vector: u64, name: String, rip: u64, error: u64, user: bool, cr2: u64 },
+    Syscall { nr: u64, name: String, args: [u64; 3], result: i64, path: String },
+    Tick { tick: u64 },
+    Switch { to: u32, reason: String },
+    ProcCreate { name: String, arrival_tick: u64 },
+    ProcFirstRun { tick: u64 },
+    ProcExit { code: i64, tick: u64 },
+    ProcKill { reason: String, vector: u64, vector_name: String, rip: u64, error: u64, addr: u64, tick: u64 },
+    Sleep { until_tick: u64 },
+    Wake { tick: u64 },
+    Idle { start: bool },
+    ProcStats { cpu_ticks: u64, arrival_tick: u64, first_run_tick: u64, end_tick: u64, wait_ticks: u64, killed: bool, code: i64 },
+}
+
+impl GuestEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GuestEvent::Boot { .. } => "boot",
+            GuestEvent::Trap { .. } => "trap",
+            GuestEvent::Syscall { .. } => "syscall",
+            GuestEvent::Tick { .. } => "tick",
+            GuestEvent::Switch { .. } => "switch",
+            GuestEvent::ProcCreate { .. } => "proc_create",
+            GuestEvent::ProcFirstRun { .. } => "proc_first_run",
+            GuestEvent::ProcExit { .. } => "proc_exit",
+            GuestEvent::ProcKill { .. } => "proc_kill",
+            GuestEvent::Sleep { .. } => "sleep",
+            GuestEvent::Wake { .. } => "wake",
+            GuestEvent::Idle { .. } => "idle",
+            GuestEvent::ProcStats { .. } => "proc_stats",
+        }
+    }
+}
+
+/// Registers of a guest that died (or that the watchdog stopped).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct RegisterDump {
+    pub t_ns: u64,
+    pub vcpu: u32,
+    /// General registers by name (rax ... r15, rip, rflags).
+    pub regs: BTreeMap<String, u64>,
+    /// Control registers, EFER, and CS/SS selectors, by name.
+    pub sregs: BTreeMap<String, u64>,
+}
+
+/// A process's figures in OSTEP's terms (ticks of one quantum each).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ProcessRecord {
+    pub pid: u32,
+    pub name: String,
+    pub end: ProcessEnd,
+    pub cpu_ticks: u64,
+    pub response_ticks: u64,
+    pub turnaround_ticks: u64,
+    pub wait_ticks: u64,
+    pub tick_ns: u64,
+    pub arrival_tick: u64,
+    pub first_run_tick: u64,
+    pub end_tick: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessEnd {
+    Exited(i64),
+    Killed(String),
+    /// Still there when the run ended (watchdog, crash, Ctrl-C).
+    Running,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct ReasonTotals {
+    pub count: u64,
+    pub total_ns: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Footer {
+    /// How the run ended: exit, panic, triple_fault, internal_error,
+    /// fail_entry, guest_error, timeout, interrupted, host_error.
+    pub end: String,
+    /// `lde`'s exit status.
+    pub status: i32,
+    /// A sentence about the ending.
+    pub message: String,
+    pub wall_ns: u64,
+    /// Exits that reached the VMM, in all and by reason.
+    pub exits: u64,
+    pub exits_by_reason: BTreeMap<String, ReasonTotals>,
+    /// KVM's own counters (binary stats), end minus start; they include the
+    /// exits KVM handled in the kernel.
+    pub kvm_stats: BTreeMap<String, u64>,
+    /// Guest events read from the ring, dropped by the guest because the ring
+    /// was full, and skipped as garbage.
+    pub guest_events: u64,
+    pub dropped_events: u64,
+    pub bad_events: u64,
+    /// Records in this file before the footer.
+    pub records: u64,
+}

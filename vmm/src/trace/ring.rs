@@ -1,0 +1,285 @@
+//! The VMM's side of the guest event ring (lde-abi `trace`).
+//!
+//! The ring is guest memory, so everything in it is untrusted: the header is
+//! checked against what the VMM set up, the head may not run ahead of the
+//! tail by more than the capacity, and an event of unknown kind is counted
+//! and skipped. Nothing here can make the VMM read outside the ring.
+
+use lde_abi::syscall;
+use lde_abi::trace::{self as abi, kind, kill_reason, switch_reason, Event, RingHeader};
+
+use super::record::{EventRecord, GuestEvent};
+use crate::memory::GuestRam;
+
+/// Where the ring is and how far the VMM has read.
+pub struct RingReader {
+    addr: u64,
+    capacity: u64,
+    tail: u64,
+    tsc_khz: u64,
+    /// (guest TSC, host ns) at the boot event: the sync point.
+    sync: Option<(u64, u64)>,
+    /// Names of boot modules, indexed by module number.
+    names: Vec<String>,
+    pub events: u64,
+    pub dropped: u64,
+    pub bad: u64,
+    /// Set when the header itself is garbage; the ring is ignored from then.
+    pub broken: Option<String>,
+}
+
+impl RingReader {
+    /// A reader for a ring of `size` bytes at `addr` (0 = no ring).
+    pub fn new(addr: u64, size: u64, tsc_khz: u64, names: Vec<String>) -> RingReader {
+        let capacity = size.saturating_sub(abi::HEADER_SIZE) / abi::EVENT_SIZE;
+        RingReader {
+            addr,
+            capacity,
+            tail: 0,
+            tsc_khz,
+            sync: None,
+            names,
+            events: 0,
+            dropped: 0,
+            bad: 0,
+            broken: None,
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.addr != 0 && self.capacity > 0 && self.broken.is_none()
+    }
+
+    /// Read every event published since the last call. `now_ns` is the host
+    /// time of the exit we are at (the first boot event seen syncs the
+    /// clocks to it). Calls `sink` in ring order.
+    pub fn drain(&mut self, ram: &GuestRam, now_ns: u64, mut sink: impl FnMut(EventRecord)) {
+        if !self.enabled() {
+            return;
+        }
+        let header: RingHeader = match ram.read_pod(self.addr) {
+            Ok(h) => h,
+            Err(e) => return self.break_ring(format!("unreadable ring header: {e}")),
+        };
+        if header.magic == 0 {
+            return; // the kernel has not set the ring up yet
+        }
+        if header.magic != abi::RING_MAGIC
+            || header.version != abi::RING_VERSION
+            || header.event_size as u64 != abi::EVENT_SIZE
+            || header.capacity != self.capacity
+        {
+            return self.break_ring("ring header does not match the contract".into());
+        }
+        self.dropped = header.dropped;
+        let head = header.head;
+        if head < self.tail || head - self.tail > self.capacity {
+            // A head we cannot believe: skip to it, counting what we skip.
+            self.bad += head.wrapping_sub(self.tail).min(self.capacity);
+            self.tail = head;
+            let _ = ram.write_u64(self.addr + tail_offset(), self.tail);
+            return;
+        }
+        while self.tail < head {
+            let slot = self.addr + abi::HEADER_SIZE + (self.tail % self.capacity) * abi::EVENT_SIZE;
+            self.tail += 1;
+            let Ok(ev) = ram.read_pod::<Event>(slot) else {
+                self.bad += 1;
+                continue;
+            };
+            if ev.kind == kind::BOOT && self.sync.is_none() {
+                self.sync = Some((ev.tsc, now_ns));
+            }
+            match self.decode(&ev) {
+                Some(event) => {
+                    self.events += 1;
+                    sink(EventRecord {
+                        t_ns: self.host_ns(ev.tsc, now_ns),
+                        tsc: ev.tsc,
+                        pid: ev.pid,
+                        event,
+                    });
+                }
+                None => self.bad += 1,
+            }
+        }
+        // Tell the guest the slots are free again.
+        let _ = ram.write_u64(self.addr + tail_offset(), self.tail);
+    }
+
+    fn break_ring(&mut self, why: String) {
+        log::warn!("guest event ring: {why}; ignoring it from now on");
+        self.broken = Some(why);
+    }
+
+    /// Guest TSC to host nanoseconds since start (clamped to `now_ns`, the
+    /// exit at which we read it, and to 0).
+    fn host_ns(&self, tsc: u64, now_ns: u64) -> u64 {
+        let Some((sync_tsc, sync_ns)) = self.sync else {
+            return now_ns;
+        };
+        if self.tsc_khz == 0 {
+            return now_ns;
+        }
+        let delta = tsc as i128 - sync_tsc as i128;
+        let ns = sync_ns as i128 + delta * 1_000_000 / self.tsc_khz as i128;
+        ns.clamp(0, now_ns as i128) as u64
+    }
+
+    fn name(&self, module: u64) -> String {
+        self.names
+            .get(module as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("module{module}"))
+    }
+
+    /// Turn a raw event into its schema form; `None` for garbage.
+    fn decode(&self, ev: &Event) -> Option<GuestEvent> {
+        let a = ev.args;
+        Some(match ev.kind {
+            kind::BOOT => GuestEvent::Boot {
+                tsc_khz: a[0],
+                quantum_us: a[1],
+                sched: match a[2] as u32 {
+                    lde_abi::boot::SCHED_RR => "rr",
+                    lde_abi::boot::SCHED_FIFO => "fifo",
+                    lde_abi::boot::SCHED_COOP => "coop",
+                    _ => return None,
+                }
+                .into(),
+                timer: a[3] != 0,
+            },
+            kind::TRAP => GuestEvent::Trap {
+                vector: a[0],
+                name: abi::vector_name(a[0]).into(),
+                rip: a[1],
+                error: a[2],
+                user: a[3] != 0,
+                cr2: a[4],
+            },
+            kind::SYSCALL => GuestEvent::Syscall {
+                nr: a[0],
+                name: syscall::name(a[0]).unwrap_or("unknown").into(),
+                args: [a[1], a[2], a[3]],
+                result: a[4] as i64,
+                path: syscall::path::name(a[5]).into(),
+            },
+            kind::TICK => GuestEvent::Tick { tick: a[0] },
+            kind::SWITCH => {
+                if a[1] > switch_reason::START {
+                    return None;
+                }
+                GuestEvent::Switch {
+                    to: a[0] as u32,
+                    reason: switch_reason::name(a[1]).into(),
+                }
+            }
+            kind::PROC_CREATE => GuestEvent::ProcCreate {
+                name: self.name(a[0]),
+                arrival_tick: a[1],
+            },
+            kind::PROC_FIRST_RUN => GuestEvent::ProcFirstRun { tick: a[0] },
+            kind::PROC_EXIT => GuestEvent::ProcExit {
+                code: a[0] as i64,
+                tick: a[1],
+            },
+            kind::PROC_KILL => GuestEvent::ProcKill {
+                reason: kill_reason::name(a[0]).into(),
+                vector: a[1],
+                vector_name: abi::vector_name(a[1]).into(),
+                rip: a[2],
+                error: a[3],
+                addr: a[4],
+                tick: a[5],
+            },
+            kind::SLEEP => GuestEvent::Sleep { until_tick: a[0] },
+            kind::WAKE => GuestEvent::Wake { tick: a[0] },
+            kind::IDLE => GuestEvent::Idle { start: a[0] != 0 },
+            kind::PROC_STATS => {
+                let (killed, code) = abi::split_stats_end(a[5]);
+                GuestEvent::ProcStats {
+                    cpu_ticks: a[0],
+                    arrival_tick: a[1],
+                    first_run_tick: a[2],
+                    end_tick: a[3],
+                    wait_ticks: a[4],
+                    killed,
+                    code: code as i64,
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+fn tail_offset() -> u64 {
+    std::mem::offset_of!(RingHeader, tail) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RING: u64 = 0x10000;
+    const SIZE: u64 = abi::HEADER_SIZE + 4 * abi::EVENT_SIZE;
+
+    fn setup(ram: &GuestRam) {
+        let h = RingHeader {
+            magic: abi::RING_MAGIC,
+            version: abi::RING_VERSION,
+            event_size: abi::EVENT_SIZE as u32,
+            capacity: 4,
+            ..Default::default()
+        };
+        ram.write_pod(RING, &h).unwrap();
+    }
+
+    fn publish(ram: &GuestRam, i: u64, ev: Event) {
+        ram.write_pod(RING + abi::HEADER_SIZE + (i % 4) * abi::EVENT_SIZE, &ev)
+            .unwrap();
+        ram.write_u64(RING + std::mem::offset_of!(RingHeader, head) as u64, i + 1)
+            .unwrap();
+    }
+
+    #[test]
+    fn drains_in_order_and_skips_garbage() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["hello".into()]);
+        publish(&ram, 0, Event { tsc: 1000, kind: kind::BOOT, args: [1_000_000, 10_000, 0, 1, 0, 0], ..Default::default() });
+        publish(&ram, 1, Event { tsc: 2000, kind: 999, ..Default::default() });
+        publish(&ram, 2, Event { tsc: 3000, kind: kind::PROC_CREATE, pid: 1, ..Default::default() });
+        let mut got = Vec::new();
+        r.drain(&ram, 5_000, |e| got.push(e));
+        assert_eq!(got.len(), 2);
+        assert_eq!(r.bad, 1);
+        assert_eq!(got[0].t_ns, 5_000);
+        // 2000 TSC ticks at 1 GHz = 2000 ns after the sync point, clamped to now.
+        assert_eq!(got[1].t_ns, 5_000);
+        assert!(matches!(&got[1].event, GuestEvent::ProcCreate { name, .. } if name == "hello"));
+        // The VMM handed the slots back.
+        assert_eq!(ram.read_u64(RING + tail_offset()).unwrap(), 3);
+    }
+
+    #[test]
+    fn a_lying_head_is_counted_not_followed() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec![]);
+        ram.write_u64(RING + std::mem::offset_of!(RingHeader, head) as u64, u64::MAX / 2)
+            .unwrap();
+        let mut n = 0;
+        r.drain(&ram, 1, |_| n += 1);
+        assert_eq!(n, 0);
+        assert_eq!(r.bad, 4);
+    }
+
+    #[test]
+    fn a_bad_header_turns_the_ring_off() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        ram.write_u64(RING, 0xdead_beef).unwrap();
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec![]);
+        r.drain(&ram, 1, |_| {});
+        assert!(r.broken.is_some());
+    }
+}

@@ -1,0 +1,98 @@
+//! The KVM objects: the VM, its RAM slot, the in-kernel irqchip, the vCPU
+//! and its CPUID.
+
+use std::io;
+
+use anyhow::{anyhow, Context, Result};
+use kvm_bindings::{kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES};
+use kvm_ioctls::{Kvm, VcpuFd, VmFd};
+
+use crate::error::bad_input;
+use crate::memory::GuestRam;
+
+/// CPUID leaf 1 ECX bit: x2APIC.
+const CPUID_X2APIC: u32 = 1 << 21;
+/// CPUID leaf 1 ECX bit: TSC deadline (we use the periodic timer, but say so
+/// only if the host has it).
+const CPUID_HYPERVISOR: u32 = 1 << 31;
+
+/// Where KVM puts the real-mode TSS on Intel hosts (needed there, harmless
+/// elsewhere): three pages just below 4 GiB, outside guest RAM.
+const TSS_ADDRESS: usize = 0xfffb_d000;
+
+pub struct Vm {
+    pub kvm: Kvm,
+    pub fd: VmFd,
+    pub ram: GuestRam,
+}
+
+/// Open /dev/kvm, turning the usual failures into advice.
+pub fn open_kvm() -> Result<Kvm> {
+    Kvm::new().map_err(|e| match e.errno() {
+        libc::ENOENT => bad_input(
+            "/dev/kvm does not exist: KVM is not available here (enable virtualization in the \
+             firmware or nested virtualization, and load kvm_intel or kvm_amd)",
+        ),
+        libc::EACCES | libc::EPERM => bad_input(
+            "permission denied on /dev/kvm: add yourself to the kvm group \
+             (sudo usermod -aG kvm $USER, then log in again) or run as root",
+        ),
+        _ => anyhow!("opening /dev/kvm: {}", io::Error::from_raw_os_error(e.errno())),
+    })
+}
+
+impl Vm {
+    /// A VM with `ram` bytes of RAM at guest-physical 0 and the in-kernel
+    /// PIC/IOAPIC/LAPIC (so the guest's APIC timer runs inside KVM).
+    pub fn new(kvm: Kvm, ram_size: u64) -> Result<Vm> {
+        let api = kvm.get_api_version();
+        if api != 12 {
+            return Err(anyhow!("unsupported KVM API version {api} (need 12)"));
+        }
+        let fd = kvm.create_vm().context("KVM_CREATE_VM")?;
+        fd.set_tss_address(TSS_ADDRESS).context("KVM_SET_TSS_ADDR")?;
+        fd.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
+        let ram = GuestRam::new(ram_size)?;
+        let region = kvm_userspace_memory_region {
+            slot: 0,
+            flags: 0,
+            guest_phys_addr: lde_abi::layout::RAM_START,
+            memory_size: ram_size,
+            userspace_addr: ram.host_base()?,
+        };
+        // SAFETY: the region is backed by `ram`'s mapping, which lives as long
+        // as the VM (both are owned by `Vm`, and the vCPU thread holds a clone
+        // of the mapping until it stops running the guest).
+        unsafe { fd.set_user_memory_region(region) }.context("KVM_SET_USER_MEMORY_REGION")?;
+        Ok(Vm { kvm, fd, ram })
+    }
+
+    /// Create vCPU 0 with the host's supported CPUID, x2APIC on.
+    pub fn create_vcpu(&self) -> Result<VcpuFd> {
+        let vcpu = self.fd.create_vcpu(0).context("KVM_CREATE_VCPU")?;
+        let mut cpuid = self
+            .kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .context("KVM_GET_SUPPORTED_CPUID")?;
+        for entry in cpuid.as_mut_slice() {
+            if entry.function == 1 {
+                entry.ecx |= CPUID_X2APIC | CPUID_HYPERVISOR;
+                // Initial APIC ID (bits 31..24) = vCPU 0.
+                entry.ebx &= 0x00ff_ffff;
+            }
+        }
+        vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
+        Ok(vcpu)
+    }
+}
+
+/// Does the host support no-execute pages? (CPUID 0x8000_0001 EDX bit 20.)
+pub fn host_has_nx(kvm: &Kvm) -> bool {
+    kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+        .map(|c| {
+            c.as_slice()
+                .iter()
+                .any(|e| e.function == 0x8000_0001 && e.edx & (1 << 20) != 0)
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,42 @@
+//! Getting the vCPU thread out of `KVM_RUN` from outside: for the watchdog
+//! (`--timeout`) and for Ctrl-C.
+//!
+//! A guest spinning with interrupts off never exits on its own. A signal to
+//! the vCPU thread makes `KVM_RUN` return `EINTR`; the run loop then sees
+//! the stop request. The signal could land just before the thread enters
+//! `KVM_RUN` and be lost, so it is repeated until the thread is out.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use vmm_sys_util::signal::{register_signal_handler, Killable, SIGRTMIN};
+
+/// Why the run loop was asked to stop.
+pub const RUNNING: u8 = 0;
+pub const STOP_TIMEOUT: u8 = 1;
+pub const STOP_INTERRUPTED: u8 = 2;
+
+/// The signal that kicks the vCPU thread out of the guest.
+pub fn kick_signal() -> i32 {
+    SIGRTMIN()
+}
+
+extern "C" fn on_kick(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    // Nothing to do: being delivered is enough to interrupt KVM_RUN.
+}
+
+/// Install the kick handler (once per process).
+pub fn install() -> std::io::Result<()> {
+    register_signal_handler(kick_signal(), on_kick)
+        .map_err(|e| std::io::Error::from_raw_os_error(e.errno()))
+}
+
+/// Set the stop reason and kick the thread until it has finished.
+pub fn stop<T>(thread: &JoinHandle<T>, stop: &AtomicU8, why: u8) {
+    let _ = stop.compare_exchange(RUNNING, why, Ordering::SeqCst, Ordering::SeqCst);
+    while !thread.is_finished() {
+        let _ = thread.kill(kick_signal());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
