@@ -1,21 +1,42 @@
-//! The lde guest kernel.
+//! The lde guest kernel: OSTEP's limited direct execution on x86-64.
 //!
-//! It boots in kernel mode (entered by the VMM in 64-bit mode), says hello
-//! on the serial console, and ends the VM through the exit device.
+//! Boot in kernel mode (`boot.rs`), install the GDT/TSS (`gdt.rs`) and the
+//! trap table (`idt.rs`), load each user program into its own address space
+//! (`loader.rs`, `paging.rs`, `process.rs`), and hand the CPU to the
+//! scheduler (`sched.rs`), which runs them directly in user mode. The kernel
+//! gets the CPU back only through traps (`trap_entry.rs`, `trap.rs`): system
+//! calls (`syscall.rs`), faults, and the timer (`apic.rs`). When every
+//! process has ended it ends the VM through the exit device (`vmexit.rs`).
 #![no_std]
 #![no_main]
 
+mod apic;
 mod boot;
 mod cmdline;
 mod console;
+mod frames;
+mod gdt;
 mod hypervisor;
+mod idt;
+mod kcell;
+mod loader;
+mod paging;
 mod panic;
+mod process;
+mod sched;
 mod serial;
+mod switch;
+mod syscall;
+mod time;
 mod trace;
+mod trap;
+mod trap_entry;
 mod vmexit;
 
 use cmdline::Crash;
+use lde_abi::boot::{c_str, SCHED_COOP};
 use lde_abi::trace::kind;
+use x86_64::registers::model_specific::{Efer, EferFlags};
 
 /// Rust entry, called by `_start` with the boot info's physical address.
 #[no_mangle]
@@ -26,7 +47,12 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         vmexit::panic_exit();
     };
     trace::init(info.trace_ring_addr, info.trace_ring_size);
-    trace::record(kind::BOOT, 0, [info.tsc_khz, info.quantum_us, info.sched as u64, 0, 0, 0]);
+    let timer = info.sched != SCHED_COOP;
+    trace::record(
+        kind::BOOT,
+        0,
+        [info.tsc_khz, info.quantum_us, info.sched as u64, timer as u64, 0, 0],
+    );
     trace::flush();
 
     println!(
@@ -53,6 +79,13 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         }
     };
 
+    gdt::init();
+    idt::init();
+    apic::mask_pic();
+    if args.show_idt {
+        idt::print();
+    }
+
     match args.crash {
         Some(Crash::TripleFault) => crash_triple_fault(),
         Some(Crash::Panic) => panic!("kernel argument crash=panic"),
@@ -64,9 +97,32 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
             core::hint::spin_loop();
         }
     }
-    let status = args.exit.unwrap_or(0);
-    println!("lde kernel: done, status {status}");
-    vmexit::exit(status)
+    if let Some(status) = args.exit {
+        println!("lde kernel: done, status {status}");
+        vmexit::exit(status);
+    }
+
+    let nx = Efer::read().contains(EferFlags::NO_EXECUTE_ENABLE);
+    paging::init(nx);
+    frames::init(info);
+    let count = (info.module_count as usize).min(info.modules.len());
+    if count == 0 {
+        println!("lde kernel: no programs to run; done");
+        vmexit::exit(0);
+    }
+    apic::init();
+    for (slot, module) in info.modules[..count].iter().enumerate() {
+        let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
+        let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");
+        match process::create(slot, module, 0) {
+            Ok(pid) => {
+                trace::record(kind::PROC_CREATE, pid, [slot as u64, 0, 0, 0, 0, 0]);
+                println!("process {pid}: {name} {args}");
+            }
+            Err(why) => println!("lde kernel: cannot load program {name}: {why}"),
+        }
+    }
+    sched::start(info.sched, info.quantum_us, info.cpu_limit_us, info.tsc_khz)
 }
 
 /// Load an empty trap table and fault (`ud2`; `int3` in ring 0 is not

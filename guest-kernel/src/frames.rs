@@ -1,0 +1,71 @@
+//! Physical memory: a frame allocator over the usable regions of the
+//! VMM's memory map.
+//!
+//! Fresh frames come from a bump pointer; freed frames go on a free list
+//! threaded through the frames themselves (via the direct map). Every frame
+//! handed out is zeroed.
+
+use lde_abi::boot::{BootInfo, REGION_USABLE};
+use lde_abi::layout::PAGE_SIZE;
+
+use crate::boot::phys_to_virt;
+use crate::kcell::KernelCell;
+
+struct Frames {
+    next: u64,
+    end: u64,
+    free_list: u64,
+    in_use: u64,
+}
+
+static FRAMES: KernelCell<Frames> = KernelCell::new(Frames {
+    next: 0,
+    end: 0,
+    free_list: 0,
+    in_use: 0,
+});
+
+/// Use the largest usable region of the memory map.
+pub fn init(info: &BootInfo) {
+    let regions = &info.regions[..(info.region_count as usize).min(info.regions.len())];
+    if let Some(r) = regions
+        .iter()
+        .filter(|r| r.kind == REGION_USABLE)
+        .max_by_key(|r| r.len)
+    {
+        let f = FRAMES.get();
+        f.next = r.base.next_multiple_of(PAGE_SIZE);
+        f.end = (r.base + r.len) & !(PAGE_SIZE - 1);
+    }
+}
+
+/// A zeroed 4 KiB frame (physical address), or `None` when memory is out.
+pub fn alloc() -> Option<u64> {
+    let f = FRAMES.get();
+    let frame = if f.free_list != 0 {
+        let frame = f.free_list;
+        // SAFETY: a frame on the free list holds the next list entry in its
+        // first word; the direct map covers it.
+        f.free_list = unsafe { (phys_to_virt(frame) as *const u64).read() };
+        frame
+    } else if f.next + PAGE_SIZE <= f.end {
+        let frame = f.next;
+        f.next += PAGE_SIZE;
+        frame
+    } else {
+        return None;
+    };
+    f.in_use += 1;
+    // SAFETY: the frame is ours alone now and mapped by the direct map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(frame) as *mut u8, 0, PAGE_SIZE as usize) };
+    Some(frame)
+}
+
+/// Give a frame back.
+pub fn free(frame: u64) {
+    let f = FRAMES.get();
+    // SAFETY: the caller no longer uses the frame; store the list link in it.
+    unsafe { (phys_to_virt(frame) as *mut u64).write(f.free_list) };
+    f.free_list = frame;
+    f.in_use -= 1;
+}

@@ -1,0 +1,113 @@
+//! Loading a user program: a static x86-64 ELF executable from a boot
+//! module into a fresh address space, plus a stack with argc/argv.
+//!
+//! The module came from the VMM, which checked it, but the kernel trusts no
+//! one: every segment is checked again to lie in the user half, inside the
+//! file, without overflow, before a byte is copied.
+
+use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
+use elf::endian::LittleEndian;
+use elf::file::Class;
+use elf::ElfBytes;
+use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
+
+use crate::paging::{self, AddressSpace, WRITABLE};
+
+/// Most arguments a program gets (argv[0] included).
+const MAX_ARGS: usize = 32;
+
+pub struct Loaded {
+    pub space: AddressSpace,
+    pub entry: u64,
+    /// Initial user stack pointer (pointing at argc).
+    pub rsp: u64,
+}
+
+/// Load `image` and build its stack with `argv`. On error the address
+/// space is freed and the reason returned.
+pub fn load(image: &[u8], argv: &[&[u8]]) -> Result<Loaded, &'static str> {
+    let mut space = AddressSpace::new().ok_or("out of memory")?;
+    match load_into(&mut space, image, argv) {
+        Ok((entry, rsp)) => Ok(Loaded { space, entry, rsp }),
+        Err(e) => {
+            space.free();
+            Err(e)
+        }
+    }
+}
+
+fn load_into(space: &mut AddressSpace, image: &[u8], argv: &[&[u8]]) -> Result<(u64, u64), &'static str> {
+    let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| "not an ELF file")?;
+    let ehdr = file.ehdr;
+    if ehdr.class != Class::ELF64 || ehdr.e_machine != EM_X86_64 || ehdr.e_type != ET_EXEC {
+        return Err("not a static x86-64 executable");
+    }
+    let segments = file.segments().ok_or("no program headers")?;
+    let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
+    let mut entry_ok = false;
+    for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
+        let end = ph.p_vaddr.checked_add(ph.p_memsz).ok_or("segment wraps around")?;
+        let file_end = ph.p_offset.checked_add(ph.p_filesz).ok_or("segment wraps around")?;
+        if ph.p_vaddr < USER_MIN || end > stack_bottom {
+            return Err("segment outside the user half");
+        }
+        if file_end > image.len() as u64 || ph.p_filesz > ph.p_memsz {
+            return Err("segment outside the file");
+        }
+        let mut flags = 0;
+        if ph.p_flags & PF_W != 0 {
+            flags |= WRITABLE;
+        }
+        if ph.p_flags & PF_X == 0 {
+            flags |= paging::nx_bit();
+        } else {
+            entry_ok |= ehdr.e_entry >= ph.p_vaddr && ehdr.e_entry < end;
+        }
+        let mut page = ph.p_vaddr & !(PAGE_SIZE - 1);
+        while page < end {
+            space.map(page, flags).ok_or("out of memory")?;
+            page += PAGE_SIZE;
+        }
+        let data = &image[ph.p_offset as usize..file_end as usize];
+        space.write(ph.p_vaddr, data).ok_or("cannot copy segment")?;
+    }
+    if !entry_ok {
+        return Err("entry point not in an executable segment");
+    }
+    let rsp = build_stack(space, argv)?;
+    Ok((ehdr.e_entry, rsp))
+}
+
+/// Map the stack and lay out, from the top down: the argument strings, then
+/// (16-byte aligned) argc, argv[0..argc], NULL, envp NULL — System V style.
+fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
+    let data = WRITABLE | paging::nx_bit();
+    for i in 1..=USER_STACK_PAGES {
+        space.map(USER_STACK_TOP - i * PAGE_SIZE, data).ok_or("out of memory")?;
+    }
+    let argc = argv.len().min(MAX_ARGS);
+    let mut sp = USER_STACK_TOP;
+    let mut ptrs = [0u64; MAX_ARGS];
+    for (i, arg) in argv[..argc].iter().enumerate() {
+        sp -= arg.len() as u64 + 1;
+        space.write(sp, arg).ok_or("stack")?;
+        space.write(sp + arg.len() as u64, &[0]).ok_or("stack")?;
+        ptrs[i] = sp;
+    }
+    // argc + argv pointers + NULL + envp NULL, then align so RSP % 16 == 0.
+    let words = 1 + argc as u64 + 2;
+    sp = (sp - words * 8) & !15;
+    let mut at = sp;
+    let mut put = |v: u64| -> Result<(), &'static str> {
+        space.write(at, &v.to_le_bytes()).ok_or("stack")?;
+        at += 8;
+        Ok(())
+    };
+    put(argc as u64)?;
+    for p in &ptrs[..argc] {
+        put(*p)?;
+    }
+    put(0)?;
+    put(0)?;
+    Ok(sp)
+}

@@ -1,0 +1,195 @@
+//! Address spaces: one set of page tables per process.
+//!
+//! The upper half (kernel image, direct map) is the same in every address
+//! space: its PML4 entries are copied from the boot tables, and they are
+//! supervisor-only, so user code that touches them faults. The lower half
+//! belongs to the process: its program and its stack, mapped user-accessible,
+//! data pages no-execute where the CPU supports it.
+//!
+//! This file also answers the kernel's question about every pointer a
+//! system call brings: is all of `[addr, addr + len)` mapped, user
+//! accessible (and writable, if the kernel will write)?
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use lde_abi::layout::{PAGE_SIZE, USER_END};
+
+use crate::boot::phys_to_virt;
+use crate::frames;
+
+pub const PRESENT: u64 = 1 << 0;
+pub const WRITABLE: u64 = 1 << 1;
+pub const USER: u64 = 1 << 2;
+const HUGE: u64 = 1 << 7;
+pub const NO_EXECUTE: u64 = 1 << 63;
+const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// The boot page tables (kernel half only is used after boot).
+static KERNEL_PML4: AtomicU64 = AtomicU64::new(0);
+static NX: AtomicBool = AtomicBool::new(false);
+
+/// Remember the boot tables; `nx`: does the CPU do no-execute (EFER.NXE is
+/// set by the VMM when it does)?
+pub fn init(nx: bool) {
+    let (frame, _) = x86_64::registers::control::Cr3::read();
+    KERNEL_PML4.store(frame.start_address().as_u64(), Ordering::Relaxed);
+    NX.store(nx, Ordering::Relaxed);
+}
+
+/// The no-execute bit, or 0 when the CPU has none.
+pub fn nx_bit() -> u64 {
+    if NX.load(Ordering::Relaxed) {
+        NO_EXECUTE
+    } else {
+        0
+    }
+}
+
+/// Switch to the kernel's own tables (used by the scheduler between
+/// processes, so a dead process's tables can be freed).
+pub fn load_kernel_tables() {
+    load(KERNEL_PML4.load(Ordering::Relaxed));
+}
+
+/// Load the page tables rooted at `pml4` (physical) into CR3.
+pub fn load(pml4: u64) {
+    // SAFETY: every PML4 we load maps the kernel half exactly like the boot
+    // tables (copied in `AddressSpace::new`), so the code and stack we run on
+    // stay mapped across the switch.
+    unsafe { core::arch::asm!("mov cr3, {}", in(reg) pml4, options(nostack, preserves_flags)) };
+}
+
+fn table(phys: u64) -> &'static mut [u64; 512] {
+    // SAFETY: `phys` is a page-table frame we allocated (or the boot PML4);
+    // the direct map covers it, and only the kernel, with interrupts off,
+    // touches page tables.
+    unsafe { &mut *(phys_to_virt(phys) as *mut [u64; 512]) }
+}
+
+fn index(vaddr: u64, level: u32) -> usize {
+    ((vaddr >> (12 + 9 * level)) & 511) as usize
+}
+
+/// A process's page tables.
+pub struct AddressSpace {
+    pub pml4: u64,
+}
+
+impl AddressSpace {
+    /// An empty lower half with the kernel's upper half.
+    pub fn new() -> Option<AddressSpace> {
+        let pml4 = frames::alloc()?;
+        let kernel = table(KERNEL_PML4.load(Ordering::Relaxed));
+        table(pml4)[256..].copy_from_slice(&kernel[256..]);
+        Some(AddressSpace { pml4 })
+    }
+
+    /// Map the 4 KiB page at `vaddr` (lower half) with `flags`; if it is
+    /// already mapped, widen its permissions by `flags` (two segments may
+    /// share a page) and keep its frame. Returns the frame.
+    pub fn map(&mut self, vaddr: u64, flags: u64) -> Option<u64> {
+        debug_assert!(vaddr < USER_END);
+        let mut t = self.pml4;
+        for level in (1..4).rev() {
+            let e = &mut table(t)[index(vaddr, level)];
+            if *e & PRESENT == 0 {
+                *e = frames::alloc()? | PRESENT | WRITABLE | USER;
+            }
+            t = *e & ADDR_MASK;
+        }
+        let e = &mut table(t)[index(vaddr, 0)];
+        if *e & PRESENT == 0 {
+            *e = frames::alloc()? | PRESENT | USER | (flags & WRITABLE) | (flags & NO_EXECUTE);
+        } else {
+            // Executable wins over no-execute, writable over read-only.
+            let nx = *e & flags & NO_EXECUTE;
+            *e = (*e & !NO_EXECUTE) | (flags & WRITABLE) | nx;
+        }
+        Some(*e & ADDR_MASK)
+    }
+
+    /// The frame and the effective flags (user and writable only if every
+    /// level allows it) of the page holding `vaddr`.
+    pub fn translate(&self, vaddr: u64) -> Option<(u64, u64)> {
+        if vaddr >= USER_END {
+            return None;
+        }
+        let mut t = self.pml4;
+        let mut flags = USER | WRITABLE;
+        for level in (0..4).rev() {
+            let e = table(t)[index(vaddr, level)];
+            if e & PRESENT == 0 || (level > 0 && e & HUGE != 0) {
+                return None;
+            }
+            flags &= e;
+            t = e & ADDR_MASK;
+        }
+        Some((t, flags))
+    }
+
+    /// Is `[addr, addr + len)` inside the user half, mapped and user
+    /// accessible (and writable if `write`)? The check a system call makes
+    /// before touching a user pointer.
+    pub fn user_range_ok(&self, addr: u64, len: u64, write: bool) -> bool {
+        if len == 0 {
+            return addr < USER_END;
+        }
+        let Some(end) = addr.checked_add(len) else {
+            return false;
+        };
+        if end > USER_END {
+            return false;
+        }
+        let need = USER | if write { WRITABLE } else { 0 };
+        let mut page = addr & !(PAGE_SIZE - 1);
+        while page < end {
+            match self.translate(page) {
+                Some((_, flags)) if flags & need == need => {}
+                _ => return false,
+            }
+            page += PAGE_SIZE;
+        }
+        true
+    }
+
+    /// Copy `bytes` to user address `vaddr` through the direct map (the pages
+    /// must be mapped; used by the loader before the process runs).
+    pub fn write(&self, mut vaddr: u64, mut bytes: &[u8]) -> Option<()> {
+        while !bytes.is_empty() {
+            let (frame, _) = self.translate(vaddr)?;
+            let off = vaddr & (PAGE_SIZE - 1);
+            let n = bytes.len().min((PAGE_SIZE - off) as usize);
+            // SAFETY: `frame` is a mapped frame of this address space, and
+            // `off + n` stays inside it.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    (phys_to_virt(frame) + off) as *mut u8,
+                    n,
+                )
+            };
+            vaddr += n as u64;
+            bytes = &bytes[n..];
+        }
+        Some(())
+    }
+
+    /// Free every frame of the lower half and the tables themselves. The
+    /// tables must not be loaded in CR3.
+    pub fn free(self) {
+        fn free_level(t: u64, level: u32, last: usize) {
+            for i in 0..last {
+                let e = table(t)[i];
+                if e & PRESENT == 0 {
+                    continue;
+                }
+                if level > 0 {
+                    free_level(e & ADDR_MASK, level - 1, 512);
+                }
+                frames::free(e & ADDR_MASK);
+            }
+        }
+        free_level(self.pml4, 3, 256);
+        frames::free(self.pml4);
+    }
+}

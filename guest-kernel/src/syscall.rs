@@ -1,0 +1,123 @@
+//! System calls: the table, and the checks on every argument.
+//!
+//! The trap handler hands over the caller's `TrapFrame`: number in RAX,
+//! arguments in RDI, RSI, RDX (R10, R8, R9 unused so far); the result goes
+//! back in RAX, a negative errno on error. A pointer from user space is
+//! used only after the page tables say the whole range is mapped, user
+//! accessible and (for output) writable, so the kernel never faults on a
+//! user's behalf.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use lde_abi::syscall::{self as nr, errno, path, Clock};
+use lde_abi::trace::kind;
+
+use crate::trap_entry::TrapFrame;
+use crate::{print, process, sched, serial, time, trace};
+
+/// Most bytes one `write` prints (the rest is left for the next call, as a
+/// short write).
+const WRITE_MAX: u64 = 64 * 1024;
+
+static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Serve the system call in `tf`, which arrived by `how` (`path::GATE` or
+/// `path::UD`).
+pub fn dispatch(tf: &mut TrapFrame, how: u64) {
+    if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
+        print!(
+            "lde kernel: system calls arrive {}\n",
+            if how == path::GATE {
+                "through the int 0x80 gate"
+            } else {
+                "as #UD on the int 0x80 bytes (this host does not deliver int 0x80; see kvm-host.md)"
+            }
+        );
+    }
+    sched::note_syscall();
+    let (call, a0, a1, a2) = (tf.rax, tf.rdi, tf.rsi, tf.rdx);
+    let pid = current().pid;
+    let result: i64 = match call {
+        nr::WRITE => write(a0, a1, a2),
+        nr::GETPID => pid as i64,
+        nr::SCHED_YIELD => {
+            sched::yield_now();
+            0
+        }
+        nr::EXIT => {
+            trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, 0, how]);
+            sched::exit_current(a0 as i32)
+        }
+        nr::CLOCK => clock(a0),
+        nr::SLEEP_TICKS => sleep_ticks(a0),
+        nr::SLEEP_NS => sleep_ticks(a0.div_ceil(time::tick_ns())),
+        nr::CPU_TICKS => cpu_ticks() as i64,
+        _ => -errno::ENOSYS,
+    };
+    tf.rax = result as u64;
+    trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, result as u64, how]);
+}
+
+fn current() -> &'static mut process::Process {
+    let slot = process::current().expect("system call without a process");
+    &mut process::table().procs[slot]
+}
+
+/// Is `[addr, addr + len)` a valid user range for the caller?
+fn user_ok(addr: u64, len: u64, write: bool) -> bool {
+    current()
+        .space
+        .as_ref()
+        .is_some_and(|s| s.user_range_ok(addr, len, write))
+}
+
+fn write(fd: u64, buf: u64, len: u64) -> i64 {
+    if fd != 1 && fd != 2 {
+        return -errno::EBADF;
+    }
+    if !user_ok(buf, len, false) {
+        return -errno::EFAULT;
+    }
+    let n = len.min(WRITE_MAX);
+    if n > 0 {
+        // SAFETY: the range is mapped and user-readable in the caller's
+        // address space, which is the one loaded (checked just above).
+        let bytes = unsafe { core::slice::from_raw_parts(buf as *const u8, n as usize) };
+        serial::write_bytes(bytes);
+    }
+    n as i64
+}
+
+fn clock(out: u64) -> i64 {
+    let size = core::mem::size_of::<Clock>() as u64;
+    if !user_ok(out, size, true) || out % 8 != 0 {
+        return -errno::EFAULT;
+    }
+    let c = Clock {
+        ticks: time::now(),
+        tick_ns: time::tick_ns(),
+        tsc: trace::rdtsc(),
+        tsc_khz: time::tsc_khz(),
+    };
+    // SAFETY: the range is mapped, user-writable and aligned (checked above).
+    unsafe { (out as *mut Clock).write(c) };
+    0
+}
+
+fn sleep_ticks(n: u64) -> i64 {
+    if n == 0 {
+        return 0;
+    }
+    sched::sleep_until(time::now().saturating_add(n));
+    0
+}
+
+/// The caller's CPU time in ticks, including the current run under `coop`.
+fn cpu_ticks() -> u64 {
+    let p = current();
+    if time::timer_on() {
+        p.cpu_ticks
+    } else {
+        time::tsc_to_ticks(p.cpu_tsc + (trace::rdtsc() - p.run_start_tsc))
+    }
+}

@@ -1,0 +1,55 @@
+//! Time in ticks: the unit of every scheduling figure.
+//!
+//! Under `rr` and `fifo` a tick is one APIC timer interrupt, one quantum
+//! long. Under `coop` there is no timer; ticks are then read off the TSC
+//! (elapsed time divided by the quantum) so the figures stay comparable.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use crate::trace::rdtsc;
+
+static TICKS: AtomicU64 = AtomicU64::new(0);
+static TIMER: AtomicBool = AtomicBool::new(false);
+static TSC_START: AtomicU64 = AtomicU64::new(0);
+static TSC_PER_TICK: AtomicU64 = AtomicU64::new(1);
+static TICK_NS: AtomicU64 = AtomicU64::new(10_000_000);
+static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+
+/// Start the clock at tick 0, now.
+pub fn start(tsc_khz: u64, quantum_us: u64, timer: bool) {
+    TSC_KHZ.store(tsc_khz, Ordering::Relaxed);
+    TICK_NS.store(quantum_us * 1000, Ordering::Relaxed);
+    TSC_PER_TICK.store((tsc_khz * quantum_us / 1000).max(1), Ordering::Relaxed);
+    TIMER.store(timer, Ordering::Relaxed);
+    TSC_START.store(rdtsc(), Ordering::Relaxed);
+}
+
+/// One timer interrupt; returns the new tick count.
+pub fn tick() -> u64 {
+    TICKS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Ticks since the scheduler started.
+pub fn now() -> u64 {
+    if TIMER.load(Ordering::Relaxed) {
+        TICKS.load(Ordering::Relaxed)
+    } else {
+        tsc_to_ticks(rdtsc().saturating_sub(TSC_START.load(Ordering::Relaxed)))
+    }
+}
+
+pub fn timer_on() -> bool {
+    TIMER.load(Ordering::Relaxed)
+}
+
+pub fn tsc_to_ticks(tsc: u64) -> u64 {
+    tsc / TSC_PER_TICK.load(Ordering::Relaxed)
+}
+
+pub fn tick_ns() -> u64 {
+    TICK_NS.load(Ordering::Relaxed)
+}
+
+pub fn tsc_khz() -> u64 {
+    TSC_KHZ.load(Ordering::Relaxed)
+}

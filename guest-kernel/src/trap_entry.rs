@@ -1,0 +1,160 @@
+//! Trap entry and return-from-trap, in assembly.
+//!
+//! When a trap arrives the CPU (if it came from user mode) switches to the
+//! kernel stack named by TSS.RSP0 and pushes SS, RSP, RFLAGS, CS, RIP and,
+//! for some exceptions, an error code. The stub for the vector pushes a zero
+//! error code where the CPU did not (so every frame looks the same) and the
+//! vector number, then `trap_common` pushes the general registers. The
+//! result, on the stack, is a [`TrapFrame`]; `trap_common` hands its address
+//! to `trap::dispatch` in Rust.
+//!
+//! Return-from-trap is the same in reverse: pop the general registers, drop
+//! vector and error code, and `iretq`, which restores RIP, CS, RFLAGS, RSP
+//! and SS at once — dropping back to user mode if CS says ring 3. A new
+//! process starts by "returning" from a trap frame the kernel built by hand
+//! (see `process.rs`), entering at `trap_return`.
+
+/// The registers of an interrupted context, as laid out on its kernel stack.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TrapFrame {
+    // Pushed by trap_common (RAX last, so it is first here).
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    // Pushed by the vector's stub.
+    pub vector: u64,
+    pub error: u64,
+    // Pushed by the CPU.
+    pub rip: u64,
+    pub cs: u64,
+    pub rflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+}
+
+impl TrapFrame {
+    /// Did the trap come from user mode (CS RPL 3)?
+    pub fn from_user(&self) -> bool {
+        self.cs & 3 == 3
+    }
+}
+
+core::arch::global_asm!(
+    r#"
+    // Stub for a vector whose exception pushes no error code.
+    .macro TRAP_NOERR num
+    .global trap_stub_\num
+    trap_stub_\num:
+        push 0
+        push \num
+        jmp trap_common
+    .endm
+
+    // Stub for a vector where the CPU already pushed an error code.
+    .macro TRAP_ERR num
+    .global trap_stub_\num
+    trap_stub_\num:
+        push \num
+        jmp trap_common
+    .endm
+
+    .section .text
+    .irp n, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31,32,128,255
+    TRAP_NOERR \n
+    .endr
+    .irp n, 8,10,11,12,13,14,17,21,29,30
+    TRAP_ERR \n
+    .endr
+
+    .global trap_common
+    trap_common:
+        // Save the interrupted context's registers: the rest of the frame.
+        push r15
+        push r14
+        push r13
+        push r12
+        push r11
+        push r10
+        push r9
+        push r8
+        push rbp
+        push rdi
+        push rsi
+        push rdx
+        push rcx
+        push rbx
+        push rax
+        // trap::dispatch(&mut TrapFrame). The frame is 22 words and the CPU
+        // aligned RSP to 16 before pushing, so the call sees an aligned stack.
+        mov rdi, rsp
+        call {dispatch}
+
+    .global trap_return
+    trap_return:
+        // Restore the (possibly changed) frame and return from the trap.
+        pop rax
+        pop rbx
+        pop rcx
+        pop rdx
+        pop rsi
+        pop rdi
+        pop rbp
+        pop r8
+        pop r9
+        pop r10
+        pop r11
+        pop r12
+        pop r13
+        pop r14
+        pop r15
+        add rsp, 16     // vector and error code
+        iretq
+
+    .section .rodata
+    .balign 8
+    .global trap_stub_table
+    trap_stub_table:
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+        .quad trap_stub_\n
+    .endr
+    .quad trap_stub_32, trap_stub_128, trap_stub_255
+    "#,
+    dispatch = sym crate::trap::dispatch,
+);
+
+extern "C" {
+    static trap_stub_table: [u64; 35];
+    fn trap_return();
+}
+
+/// Address of the entry stub for `vector` (0..=31, 0x20, 0x80, 0xff).
+pub fn stub(vector: u8) -> u64 {
+    let i = match vector {
+        0..=31 => vector as usize,
+        0x20 => 32,
+        0x80 => 33,
+        0xff => 34,
+        _ => panic!("no trap stub for vector {vector}"),
+    };
+    // SAFETY: the table is defined above, 35 entries, never written.
+    unsafe { core::ptr::addr_of!(trap_stub_table).cast::<u64>().add(i).read() }
+}
+
+/// Where a new process's first context switch "returns" to: the second half
+/// of `trap_common`, which pops a hand-built frame and `iretq`s to user mode.
+pub fn trap_return_addr() -> u64 {
+    trap_return as *const () as u64
+}
