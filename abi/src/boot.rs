@@ -14,7 +14,7 @@ pub const MODULE_NAME_LEN: usize = 32;
 /// single spaces).
 pub const MODULE_ARGS_LEN: usize = 256;
 
-/// Memory-map entry kinds.
+/// Memory-map entry kinds. Usable RAM is zero when the kernel starts.
 pub const REGION_USABLE: u32 = 1;
 /// Memory used by boot structures, the kernel image and modules.
 pub const REGION_RESERVED: u32 = 2;

@@ -3,7 +3,8 @@
 //!
 //! Fresh frames come from a bump pointer; freed frames go on a free list
 //! threaded through the frames themselves (via the direct map). Every frame
-//! handed out is zeroed.
+//! handed out is zeroed: fresh ones already are (the VMM hands over usable
+//! RAM zeroed, lde-abi `boot`), recycled ones are cleared here.
 
 use lde_abi::boot::{BootInfo, REGION_USABLE};
 use lde_abi::layout::PAGE_SIZE;
@@ -45,8 +46,12 @@ pub fn alloc() -> Option<u64> {
     let frame = if f.free_list != 0 {
         let frame = f.free_list;
         // SAFETY: a frame on the free list holds the next list entry in its
-        // first word; the direct map covers it.
-        f.free_list = unsafe { (phys_to_virt(frame) as *const u64).read() };
+        // first word; the direct map covers it, and the frame is ours alone
+        // once unlinked.
+        unsafe {
+            f.free_list = (phys_to_virt(frame) as *const u64).read();
+            crate::memops::zero(phys_to_virt(frame) as *mut u8, PAGE_SIZE as usize);
+        }
         frame
     } else if f.next + PAGE_SIZE <= f.end {
         let frame = f.next;
@@ -56,8 +61,6 @@ pub fn alloc() -> Option<u64> {
         return None;
     };
     f.in_use += 1;
-    // SAFETY: the frame is ours alone now and mapped by the direct map.
-    unsafe { core::ptr::write_bytes(phys_to_virt(frame) as *mut u8, 0, PAGE_SIZE as usize) };
     Some(frame)
 }
 

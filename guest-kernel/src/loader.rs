@@ -23,11 +23,12 @@ pub struct Loaded {
     pub rsp: u64,
 }
 
-/// Load `image` and build its stack with `argv`. On error the address
-/// space is freed and the reason returned.
-pub fn load(image: &[u8], argv: &[&[u8]]) -> Result<Loaded, &'static str> {
+/// Load `image` (a boot module at physical address `image_phys`, page
+/// aligned) and build its stack with `argv`. On error the address space is
+/// freed and the reason returned.
+pub fn load(image: &[u8], image_phys: u64, argv: &[&[u8]]) -> Result<Loaded, &'static str> {
     let mut space = AddressSpace::new().ok_or("out of memory")?;
-    match load_into(&mut space, image, argv) {
+    match load_into(&mut space, image, image_phys, argv) {
         Ok((entry, rsp)) => Ok(Loaded { space, entry, rsp }),
         Err(e) => {
             space.free();
@@ -36,7 +37,12 @@ pub fn load(image: &[u8], argv: &[&[u8]]) -> Result<Loaded, &'static str> {
     }
 }
 
-fn load_into(space: &mut AddressSpace, image: &[u8], argv: &[&[u8]]) -> Result<(u64, u64), &'static str> {
+fn load_into(
+    space: &mut AddressSpace,
+    image: &[u8],
+    image_phys: u64,
+    argv: &[&[u8]],
+) -> Result<(u64, u64), &'static str> {
     let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| "not an ELF file")?;
     let ehdr = file.ehdr;
     if ehdr.class != Class::ELF64 || ehdr.e_machine != EM_X86_64 || ehdr.e_type != ET_EXEC {
@@ -63,7 +69,17 @@ fn load_into(space: &mut AddressSpace, image: &[u8], argv: &[&[u8]]) -> Result<(
         } else {
             entry_ok |= ehdr.e_entry >= ph.p_vaddr && ehdr.e_entry < end;
         }
-        let mut page = ph.p_vaddr & !(PAGE_SIZE - 1);
+        let first = ph.p_vaddr & !(PAGE_SIZE - 1);
+        // Read-only segments laid out page for page in the file are mapped
+        // straight onto the module (no copy); the rest is copied.
+        let shareable = flags & WRITABLE == 0
+            && ph.p_filesz == ph.p_memsz
+            && ph.p_offset % PAGE_SIZE == ph.p_vaddr % PAGE_SIZE
+            && image_phys % PAGE_SIZE == 0;
+        if shareable && map_from_module(space, first, end, image_phys + ph.p_offset - (ph.p_vaddr - first), flags) {
+            continue;
+        }
+        let mut page = first;
         while page < end {
             space.map(page, flags).ok_or("out of memory")?;
             page += PAGE_SIZE;
@@ -76,6 +92,20 @@ fn load_into(space: &mut AddressSpace, image: &[u8], argv: &[&[u8]]) -> Result<(
     }
     let rsp = build_stack(space, argv)?;
     Ok((ehdr.e_entry, rsp))
+}
+
+/// Map `[first, end)` onto the module's frames from `frame` on; false if a
+/// page is taken already (the caller then copies instead).
+fn map_from_module(space: &mut AddressSpace, first: u64, end: u64, mut frame: u64, flags: u64) -> bool {
+    let mut page = first;
+    while page < end {
+        if space.map_borrowed(page, frame, flags).is_none() {
+            return false;
+        }
+        page += PAGE_SIZE;
+        frame += PAGE_SIZE;
+    }
+    true
 }
 
 /// Map the stack and lay out, from the top down: the argument strings, then

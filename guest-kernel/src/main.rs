@@ -20,6 +20,7 @@ mod hypervisor;
 mod idt;
 mod kcell;
 mod loader;
+mod memops;
 mod paging;
 mod panic;
 mod process;

@@ -21,6 +21,9 @@ pub const PRESENT: u64 = 1 << 0;
 pub const WRITABLE: u64 = 1 << 1;
 pub const USER: u64 = 1 << 2;
 const HUGE: u64 = 1 << 7;
+/// Software bit (ignored by the CPU): the frame belongs to a boot module
+/// and is mapped, not owned, so `free` leaves it alone.
+const BORROWED: u64 = 1 << 9;
 pub const NO_EXECUTE: u64 = 1 << 63;
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 
@@ -108,6 +111,26 @@ impl AddressSpace {
         Some(*e & ADDR_MASK)
     }
 
+    /// Map the page at `vaddr` onto an existing `frame` that the address space
+    /// does not own (read-only program text shared with its boot module).
+    /// Fails if the page is already mapped.
+    pub fn map_borrowed(&mut self, vaddr: u64, frame: u64, flags: u64) -> Option<()> {
+        let mut t = self.pml4;
+        for level in (1..4).rev() {
+            let e = &mut table(t)[index(vaddr, level)];
+            if *e & PRESENT == 0 {
+                *e = frames::alloc()? | PRESENT | WRITABLE | USER;
+            }
+            t = *e & ADDR_MASK;
+        }
+        let e = &mut table(t)[index(vaddr, 0)];
+        if *e & PRESENT != 0 {
+            return None;
+        }
+        *e = frame | PRESENT | USER | BORROWED | (flags & NO_EXECUTE);
+        Some(())
+    }
+
     /// The frame and the effective flags (user and writable only if every
     /// level allows it) of the page holding `vaddr`.
     pub fn translate(&self, vaddr: u64) -> Option<(u64, u64)> {
@@ -162,11 +185,7 @@ impl AddressSpace {
             // SAFETY: `frame` is a mapped frame of this address space, and
             // `off + n` stays inside it.
             unsafe {
-                core::ptr::copy_nonoverlapping(
-                    bytes.as_ptr(),
-                    (phys_to_virt(frame) + off) as *mut u8,
-                    n,
-                )
+                crate::memops::copy((phys_to_virt(frame) + off) as *mut u8, bytes.as_ptr(), n)
             };
             vaddr += n as u64;
             bytes = &bytes[n..];
@@ -185,6 +204,8 @@ impl AddressSpace {
                 }
                 if level > 0 {
                     free_level(e & ADDR_MASK, level - 1, 512);
+                } else if e & BORROWED != 0 {
+                    continue;
                 }
                 frames::free(e & ADDR_MASK);
             }

@@ -145,7 +145,7 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         argv[argc] = arg;
         argc += 1;
     }
-    let loaded = loader::load(image, &argv[..argc])?;
+    let loaded = loader::load(image, module.addr, &argv[..argc])?;
 
     // The first trap frame: "return" to the entry point in ring 3.
     let top = kstack_top(slot);
