@@ -16,7 +16,7 @@ use crate::memory::GuestRam;
 
 /// The programs `lde run` starts when no `--program` is given: the default
 /// demonstration (two workers interleaving, a hog, a restricted operation).
-pub const DEFAULT_DEMO: &[&str] = &["worker:A,4", "worker:B,4", "hog", "priv:cli", "hello"];
+pub const DEFAULT_DEMO: &[&str] = &["worker:A,4", "worker:B,4", "hog", "priv-cli", "hello"];
 
 /// A program to run.
 #[derive(Debug, Clone)]
@@ -155,6 +155,13 @@ mod tests {
     fn unknown_program_is_bad_input() {
         let e = resolve("no-such-program").unwrap_err();
         assert!(e.to_string().contains("unknown program"));
+    }
+
+    #[test]
+    fn default_demo_programs_exist() {
+        for spec in DEFAULT_DEMO {
+            resolve(spec).unwrap();
+        }
     }
 
     #[test]
