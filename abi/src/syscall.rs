@@ -27,6 +27,10 @@ pub const SLEEP_TICKS: u64 = 1001;
 pub const SLEEP_NS: u64 = 1002;
 /// `cpu_ticks() -> n`: the caller's CPU time in timer ticks.
 pub const CPU_TICKS: u64 = 1003;
+/// `cpu_budget(n) -> 0`: end the caller with status 0 at the timer tick that
+/// brings its CPU time to `n` ticks (a job of length `n`, as in OSTEP's
+/// scheduling homework). 0 clears the budget.
+pub const CPU_BUDGET: u64 = 1004;
 
 /// What [`CLOCK`] writes.
 #[repr(C)]
@@ -77,6 +81,7 @@ pub fn name(nr: u64) -> Option<&'static str> {
         SLEEP_TICKS => "sleep_ticks",
         SLEEP_NS => "sleep_ns",
         CPU_TICKS => "cpu_ticks",
+        CPU_BUDGET => "cpu_budget",
         _ => return None,
     })
 }

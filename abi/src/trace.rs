@@ -2,9 +2,10 @@
 //! context switches and process lifecycle without an exit per event.
 //!
 //! The ring sits in guest RAM at `BootInfo::trace_ring_addr`: a
-//! [`RingHeader`] followed by `capacity` fixed-size [`Event`] slots. The
+//! [`RingHeader`] followed by `capacity` fixed-size [`Event`] slots
+//! (`capacity` = [`ring_capacity`] of the ring's size, a power of two). The
 //! kernel is the only writer of `head` and `dropped`; the VMM is the only
-//! writer of `tail`. Slot `i % capacity` holds event number `i`. The kernel
+//! writer of `tail`. Slot `i & (capacity - 1)` holds event number `i`. The kernel
 //! writes the slot, then publishes it by storing `head = i + 1`; when
 //! `head - tail == capacity` the ring is full and the kernel counts the event
 //! in `dropped` instead of overwriting. The VMM drains at exits it takes
@@ -16,6 +17,16 @@ pub const RING_VERSION: u32 = 1;
 /// Bytes from the start of the ring to the first slot.
 pub const HEADER_SIZE: u64 = 64;
 pub const EVENT_SIZE: u64 = core::mem::size_of::<Event>() as u64;
+
+/// Slots in a ring of `size` bytes: the largest power of two that fits, so
+/// the kernel finds a slot with a mask instead of a division.
+pub const fn ring_capacity(size: u64) -> u64 {
+    if size < HEADER_SIZE + EVENT_SIZE {
+        return 0;
+    }
+    let slots = (size - HEADER_SIZE) / EVENT_SIZE;
+    1 << (63 - slots.leading_zeros())
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]

@@ -11,12 +11,10 @@ impl Write for Console {
     }
 }
 
-/// Print with interrupts off so a timer tick cannot interleave another
-/// message inside this one.
+/// Print. Kernel code always runs with interrupts off (kcell.rs), so no
+/// timer tick can cut a message in two.
 pub fn print(args: fmt::Arguments) {
-    x86_64::instructions::interrupts::without_interrupts(|| {
-        let _ = Console.write_fmt(args);
-    });
+    let _ = Console.write_fmt(args);
 }
 
 #[macro_export]

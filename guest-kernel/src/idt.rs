@@ -8,13 +8,15 @@
 //! | vector     | what                          | DPL | handler              |
 //! |------------|-------------------------------|-----|----------------------|
 //! | 0..=31     | CPU exceptions                | 0   | `trap_stub_N`        |
+//! | 3 (#BP)    | breakpoint (`int3`)           | 3   | `trap_stub_3`        |
 //! | 8 (#DF)    | double fault, on IST 1        | 0   | `trap_stub_8`        |
 //! | 0x20       | APIC timer                    | 0   | `trap_stub_32`       |
 //! | 0x80       | system call                   | 3   | `trap_stub_128`      |
 //! | 0xff       | APIC spurious                 | 0   | `trap_stub_255`      |
 //!
-//! Only 0x80 has DPL 3: a user `int n` to any other vector is a #GP (a
-//! not-present vector, #NP), which kills the process.
+//! Only 0x80 and `int3` have DPL 3 (as in Linux): a user `int n` to any
+//! other vector is a #GP (a not-present vector, #NP), which kills the
+//! process. `int3` is the bare trap the kernel returns from at once.
 
 use core::ptr::{addr_of, addr_of_mut};
 use lde_abi::trace::vector_name;
@@ -25,6 +27,8 @@ use crate::trap_entry;
 pub const TIMER_VECTOR: u8 = 0x20;
 pub const SYSCALL_VECTOR: u8 = lde_abi::syscall::VECTOR;
 pub const SPURIOUS_VECTOR: u8 = 0xff;
+const BREAKPOINT: u8 = 3;
+const DOUBLE_FAULT: u8 = 8;
 
 const GATE_PRESENT: u8 = 0x80;
 const GATE_INTERRUPT: u8 = 0xe;
@@ -82,8 +86,13 @@ pub fn init() {
     unsafe {
         let idt = &mut (*addr_of_mut!(IDT)).0;
         for v in 0..32u8 {
-            let ist = if v == 8 { gdt::DOUBLE_FAULT_IST } else { 0 };
-            idt[v as usize] = Gate::new(trap_entry::stub(v), 0, ist);
+            let ist = if v == DOUBLE_FAULT {
+                gdt::DOUBLE_FAULT_IST
+            } else {
+                0
+            };
+            let dpl = if v == BREAKPOINT { 3 } else { 0 };
+            idt[v as usize] = Gate::new(trap_entry::stub(v), dpl, ist);
         }
         idt[TIMER_VECTOR as usize] = Gate::new(trap_entry::stub(TIMER_VECTOR), 0, 0);
         idt[SYSCALL_VECTOR as usize] = Gate::new(trap_entry::stub(SYSCALL_VECTOR), 3, 0);

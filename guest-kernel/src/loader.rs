@@ -52,8 +52,14 @@ fn load_into(
     let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
     let mut entry_ok = false;
     for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
-        let end = ph.p_vaddr.checked_add(ph.p_memsz).ok_or("segment wraps around")?;
-        let file_end = ph.p_offset.checked_add(ph.p_filesz).ok_or("segment wraps around")?;
+        let end = ph
+            .p_vaddr
+            .checked_add(ph.p_memsz)
+            .ok_or("segment wraps around")?;
+        let file_end = ph
+            .p_offset
+            .checked_add(ph.p_filesz)
+            .ok_or("segment wraps around")?;
         if ph.p_vaddr < USER_MIN || end > stack_bottom {
             return Err("segment outside the user half");
         }
@@ -76,7 +82,15 @@ fn load_into(
             && ph.p_filesz == ph.p_memsz
             && ph.p_offset % PAGE_SIZE == ph.p_vaddr % PAGE_SIZE
             && image_phys % PAGE_SIZE == 0;
-        if shareable && map_from_module(space, first, end, image_phys + ph.p_offset - (ph.p_vaddr - first), flags) {
+        if shareable
+            && map_from_module(
+                space,
+                first,
+                end,
+                image_phys + ph.p_offset - (ph.p_vaddr - first),
+                flags,
+            )
+        {
             continue;
         }
         let mut page = first;
@@ -96,7 +110,13 @@ fn load_into(
 
 /// Map `[first, end)` onto the module's frames from `frame` on; false if a
 /// page is taken already (the caller then copies instead).
-fn map_from_module(space: &mut AddressSpace, first: u64, end: u64, mut frame: u64, flags: u64) -> bool {
+fn map_from_module(
+    space: &mut AddressSpace,
+    first: u64,
+    end: u64,
+    mut frame: u64,
+    flags: u64,
+) -> bool {
     let mut page = first;
     while page < end {
         if space.map_borrowed(page, frame, flags).is_none() {
@@ -113,7 +133,9 @@ fn map_from_module(space: &mut AddressSpace, first: u64, end: u64, mut frame: u6
 fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
     let data = WRITABLE | paging::nx_bit();
     for i in 1..=USER_STACK_PAGES {
-        space.map(USER_STACK_TOP - i * PAGE_SIZE, data).ok_or("out of memory")?;
+        space
+            .map(USER_STACK_TOP - i * PAGE_SIZE, data)
+            .ok_or("out of memory")?;
     }
     let argc = argv.len().min(MAX_ARGS);
     let mut sp = USER_STACK_TOP;

@@ -52,7 +52,14 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     trace::record(
         kind::BOOT,
         0,
-        [info.tsc_khz, info.quantum_us, info.sched as u64, timer as u64, 0, 0],
+        [
+            info.tsc_khz,
+            info.quantum_us,
+            info.sched as u64,
+            timer as u64,
+            0,
+            0,
+        ],
     );
     trace::flush();
 

@@ -36,6 +36,7 @@ static NX: AtomicBool = AtomicBool::new(false);
 pub fn init(nx: bool) {
     let (frame, _) = x86_64::registers::control::Cr3::read();
     KERNEL_PML4.store(frame.start_address().as_u64(), Ordering::Relaxed);
+    LOADED.store(frame.start_address().as_u64(), Ordering::Relaxed);
     NX.store(nx, Ordering::Relaxed);
 }
 
@@ -48,14 +49,20 @@ pub fn nx_bit() -> u64 {
     }
 }
 
-/// Switch to the kernel's own tables (used by the scheduler between
-/// processes, so a dead process's tables can be freed).
-pub fn load_kernel_tables() {
-    load(KERNEL_PML4.load(Ordering::Relaxed));
+/// The page tables in CR3 (a `mov cr3` is costly under PVM: skip it when
+/// nothing changes).
+static LOADED: AtomicU64 = AtomicU64::new(0);
+
+/// Switch to the kernel's own tables (so a dead process's can be freed).
+pub fn switch_to_kernel() {
+    switch_to(KERNEL_PML4.load(Ordering::Relaxed));
 }
 
 /// Load the page tables rooted at `pml4` (physical) into CR3.
-pub fn load(pml4: u64) {
+pub fn switch_to(pml4: u64) {
+    if LOADED.swap(pml4, Ordering::Relaxed) == pml4 {
+        return;
+    }
     // SAFETY: every PML4 we load maps the kernel half exactly like the boot
     // tables (copied in `AddressSpace::new`), so the code and stack we run on
     // stay mapped across the switch.
@@ -73,9 +80,23 @@ fn index(vaddr: u64, level: u32) -> usize {
     ((vaddr >> (12 + 9 * level)) & 511) as usize
 }
 
+/// Most page-table frames (below the PML4) and mapped ranges an address
+/// space keeps track of; plenty for a static program and its stack.
+const MAX_TABLES: usize = 64;
+const MAX_RANGES: usize = 32;
+
 /// A process's page tables.
+///
+/// Besides the tables themselves it remembers which table frames it
+/// allocated and which user ranges it mapped, so that freeing it touches
+/// only those instead of scanning thousands of empty entries (which costs
+/// milliseconds where kernel instructions are emulated).
 pub struct AddressSpace {
     pub pml4: u64,
+    tables: [u64; MAX_TABLES],
+    ntables: usize,
+    ranges: [(u64, u64); MAX_RANGES],
+    nranges: usize,
 }
 
 impl AddressSpace {
@@ -84,7 +105,46 @@ impl AddressSpace {
         let pml4 = frames::alloc()?;
         let kernel = table(KERNEL_PML4.load(Ordering::Relaxed));
         table(pml4)[256..].copy_from_slice(&kernel[256..]);
-        Some(AddressSpace { pml4 })
+        Some(AddressSpace {
+            pml4,
+            tables: [0; MAX_TABLES],
+            ntables: 0,
+            ranges: [(0, 0); MAX_RANGES],
+            nranges: 0,
+        })
+    }
+
+    /// The PTE for `vaddr`, creating the tables on the way.
+    fn entry(&mut self, vaddr: u64) -> Option<&'static mut u64> {
+        let mut t = self.pml4;
+        for level in (1..4).rev() {
+            let e = &mut table(t)[index(vaddr, level)];
+            if *e & PRESENT == 0 {
+                if self.ntables == MAX_TABLES {
+                    return None;
+                }
+                let frame = frames::alloc()?;
+                self.tables[self.ntables] = frame;
+                self.ntables += 1;
+                *e = frame | PRESENT | WRITABLE | USER;
+            }
+            t = *e & ADDR_MASK;
+        }
+        Some(&mut table(t)[index(vaddr, 0)])
+    }
+
+    /// Remember that the page at `vaddr` is mapped.
+    fn note_page(&mut self, vaddr: u64) -> Option<()> {
+        if self.nranges > 0 && self.ranges[self.nranges - 1].1 == vaddr {
+            self.ranges[self.nranges - 1].1 += PAGE_SIZE;
+            return Some(());
+        }
+        if self.nranges == MAX_RANGES {
+            return None;
+        }
+        self.ranges[self.nranges] = (vaddr, vaddr + PAGE_SIZE);
+        self.nranges += 1;
+        Some(())
     }
 
     /// Map the 4 KiB page at `vaddr` (lower half) with `flags`; if it is
@@ -92,16 +152,9 @@ impl AddressSpace {
     /// share a page) and keep its frame. Returns the frame.
     pub fn map(&mut self, vaddr: u64, flags: u64) -> Option<u64> {
         debug_assert!(vaddr < USER_END);
-        let mut t = self.pml4;
-        for level in (1..4).rev() {
-            let e = &mut table(t)[index(vaddr, level)];
-            if *e & PRESENT == 0 {
-                *e = frames::alloc()? | PRESENT | WRITABLE | USER;
-            }
-            t = *e & ADDR_MASK;
-        }
-        let e = &mut table(t)[index(vaddr, 0)];
+        let e = self.entry(vaddr)?;
         if *e & PRESENT == 0 {
+            self.note_page(vaddr)?;
             *e = frames::alloc()? | PRESENT | USER | (flags & WRITABLE) | (flags & NO_EXECUTE);
         } else {
             // Executable wins over no-execute, writable over read-only.
@@ -115,18 +168,11 @@ impl AddressSpace {
     /// does not own (read-only program text shared with its boot module).
     /// Fails if the page is already mapped.
     pub fn map_borrowed(&mut self, vaddr: u64, frame: u64, flags: u64) -> Option<()> {
-        let mut t = self.pml4;
-        for level in (1..4).rev() {
-            let e = &mut table(t)[index(vaddr, level)];
-            if *e & PRESENT == 0 {
-                *e = frames::alloc()? | PRESENT | WRITABLE | USER;
-            }
-            t = *e & ADDR_MASK;
-        }
-        let e = &mut table(t)[index(vaddr, 0)];
+        let e = self.entry(vaddr)?;
         if *e & PRESENT != 0 {
             return None;
         }
+        self.note_page(vaddr)?;
         *e = frame | PRESENT | USER | BORROWED | (flags & NO_EXECUTE);
         Some(())
     }
@@ -193,24 +239,27 @@ impl AddressSpace {
         Some(())
     }
 
-    /// Free every frame of the lower half and the tables themselves. The
-    /// tables must not be loaded in CR3.
-    pub fn free(self) {
-        fn free_level(t: u64, level: u32, last: usize) {
-            for i in 0..last {
-                let e = table(t)[i];
-                if e & PRESENT == 0 {
-                    continue;
+    /// Free the frames this address space owns (mapped pages, except those
+    /// borrowed from a boot module), its tables and its PML4. The tables must
+    /// not be loaded in CR3.
+    pub fn free(mut self) {
+        for r in 0..self.nranges {
+            let (start, end) = self.ranges[r];
+            let mut page = start;
+            while page < end {
+                if let Some(e) = self.entry(page) {
+                    if *e & PRESENT != 0 && *e & BORROWED == 0 {
+                        frames::free(*e & ADDR_MASK);
+                    }
+                    // A page two segments shared is freed once.
+                    *e = 0;
                 }
-                if level > 0 {
-                    free_level(e & ADDR_MASK, level - 1, 512);
-                } else if e & BORROWED != 0 {
-                    continue;
-                }
-                frames::free(e & ADDR_MASK);
+                page += PAGE_SIZE;
             }
         }
-        free_level(self.pml4, 3, 256);
+        for &t in &self.tables[..self.ntables] {
+            frames::free(t);
+        }
         frames::free(self.pml4);
     }
 }

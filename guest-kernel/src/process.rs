@@ -57,6 +57,8 @@ pub struct Process {
     /// Ticks on the CPU since its last system call (the hog rule, sched.rs).
     pub ticks_since_syscall: u64,
     pub wake_tick: u64,
+    /// End with status 0 once `cpu_ticks` reaches this (0 = no budget).
+    pub cpu_budget: u64,
     pub exit_code: i32,
     pub kill_reason: u64,
     /// TSC time on the CPU, and when its current run started.
@@ -80,6 +82,7 @@ impl Process {
         slice_used: 0,
         ticks_since_syscall: 0,
         wake_tick: 0,
+        cpu_budget: 0,
         exit_code: 0,
         kill_reason: 0,
         cpu_tsc: 0,
@@ -96,12 +99,15 @@ pub struct ProcessTable {
     pub count: usize,
     /// Slot of the process on the CPU, if any.
     pub current: Option<usize>,
+    /// How many are sleeping (so the timer need not look when none is).
+    pub sleeping: usize,
 }
 
 static TABLE: KernelCell<ProcessTable> = KernelCell::new(ProcessTable {
     procs: [Process::UNUSED; MAX_PROCS],
     count: 0,
     current: None,
+    sleeping: 0,
 });
 
 #[repr(C, align(16))]
@@ -132,13 +138,19 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
     // SAFETY: the VMM placed the module's bytes at `addr` in RAM, in a region
     // the memory map reserves; the direct map covers it; nothing writes it.
     let image = unsafe {
-        core::slice::from_raw_parts(crate::boot::phys_to_virt(module.addr) as *const u8, image_len)
+        core::slice::from_raw_parts(
+            crate::boot::phys_to_virt(module.addr) as *const u8,
+            image_len,
+        )
     };
     let name = c_str(&module.name);
     let mut argv: [&[u8]; 33] = [&[]; 33];
     argv[0] = name;
     let mut argc = 1;
-    for arg in c_str(&module.args).split(|&b| b == b' ').filter(|a| !a.is_empty()) {
+    for arg in c_str(&module.args)
+        .split(|&b| b == b' ')
+        .filter(|a| !a.is_empty())
+    {
         if argc == argv.len() {
             break;
         }

@@ -13,6 +13,11 @@
 //! and it switches to the next runnable process ([`run`]). When nobody is
 //! runnable it idles with interrupts on until the next interrupt.
 //!
+//! Accounting is xv6's: the process on the CPU when the timer fires is
+//! charged the tick (system calls count as its CPU time), except a process
+//! that started less than half a tick ago (the tick fired during the switch
+//! to it).
+//!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
 //! left alive and has run [`HOG_TICKS`] ticks without a system call — under
 //! `rr` and `fifo` nothing else could ever stop it. `--cpu-limit` ends any
@@ -114,6 +119,13 @@ struct Scheduler {
     last: (u32, u64),
     cpu_limit_ticks: u64,
     switches: u64,
+    /// Cost accounting, in TSC cycles: timer ticks handled without a switch,
+    /// and switches from "a process gives up" to "the next one resumes".
+    tick_cycles: u64,
+    ticks_measured: u64,
+    switch_started: u64,
+    switch_cycles: u64,
+    switches_measured: u64,
 }
 
 static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
@@ -127,6 +139,11 @@ static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
     last: (0, switch_reason::START),
     cpu_limit_ticks: 0,
     switches: 0,
+    tick_cycles: 0,
+    ticks_measured: 0,
+    switch_started: 0,
+    switch_cycles: 0,
+    switches_measured: 0,
 });
 
 /// Pick the policy, queue every created process, start the clock (and the
@@ -201,11 +218,22 @@ fn run(slot: usize) {
     p.slice_used = 0;
     p.run_start_tsc = rdtsc();
     let s = SCHED.get();
-    record(ev::kind::SWITCH, s.last.0, [p.pid as u64, s.last.1, 0, 0, 0, 0]);
+    record(
+        ev::kind::SWITCH,
+        s.last.0,
+        [p.pid as u64, s.last.1, 0, 0, 0, 0],
+    );
     s.switches += 1;
+    if s.switch_started != 0 {
+        s.switch_cycles += rdtsc() - s.switch_started;
+        s.switches_measured += 1;
+        s.switch_started = 0;
+    }
     t.current = Some(slot);
     gdt::set_kernel_stack(process::kstack_top(slot));
-    paging::load(p.space.as_ref().map(|a| a.pml4).unwrap_or(0));
+    if let Some(space) = p.space.as_ref() {
+        paging::switch_to(space.pml4);
+    }
     let target = p.context;
     let save = &mut s.context as *mut u64;
     // SAFETY: `target` is the saved stack of a process that is not running
@@ -213,16 +241,17 @@ fn run(slot: usize) {
     // save our own stack pointer in the scheduler's context slot.
     unsafe { swtch(save, target) };
 
-    // Back from the process.
+    // Back from the process. Its page tables stay loaded (the kernel half
+    // is the same everywhere) unless it is gone.
     let t = process::table();
     t.current = None;
-    paging::load_kernel_tables();
     let p = &mut t.procs[slot];
     p.cpu_tsc += rdtsc() - p.run_start_tsc;
     if !time::timer_on() {
         p.cpu_ticks = time::tsc_to_ticks(p.cpu_tsc);
     }
     if matches!(p.state, State::Exited | State::Killed) {
+        paging::switch_to_kernel();
         reap(slot);
     }
 }
@@ -234,6 +263,7 @@ fn give_up(slot: usize, reason: u64) {
     let p = &mut process::table().procs[slot];
     let s = SCHED.get();
     s.last = (p.pid, reason);
+    s.switch_started = rdtsc();
     let save = &mut p.context as *mut u64;
     let target = s.context;
     // SAFETY: we are on this process's kernel stack; save it in its slot
@@ -259,7 +289,9 @@ pub fn yield_now() {
 /// Block the running process until tick `wake`.
 pub fn sleep_until(wake: u64) {
     if let Some(slot) = process::current() {
-        let p = &mut process::table().procs[slot];
+        let t = process::table();
+        t.sleeping += 1;
+        let p = &mut t.procs[slot];
         p.state = State::Sleeping;
         p.wake_tick = wake;
         record(ev::kind::SLEEP, p.pid, [wake, 0, 0, 0, 0, 0]);
@@ -275,7 +307,11 @@ pub fn exit_current(code: i32) -> ! {
     p.state = State::Exited;
     p.exit_code = code;
     p.end = now;
-    record(ev::kind::PROC_EXIT, p.pid, [code as i64 as u64, now, 0, 0, 0, 0]);
+    record(
+        ev::kind::PROC_EXIT,
+        p.pid,
+        [code as i64 as u64, now, 0, 0, 0, 0],
+    );
     give_up(slot, switch_reason::EXIT);
     unreachable!("an exited process was scheduled again");
 }
@@ -308,6 +344,7 @@ pub fn note_syscall() {
 /// A timer interrupt: account the tick, wake sleepers, enforce the CPU limit
 /// and the hog rule, and preempt if the policy says so.
 pub fn on_tick() {
+    let start = rdtsc();
     apic::eoi();
     let tick = time::tick();
     let current = process::current();
@@ -316,9 +353,19 @@ pub fn on_tick() {
     wake_sleepers();
     let Some(slot) = current else { return };
     let p = &mut process::table().procs[slot];
+    // A tick that fired while the kernel was switching is delivered right
+    // after the next process starts; it belongs to the switch, not to that
+    // process, which has hardly run. Charge a tick only to a process that
+    // has been on the CPU for at least half of it.
+    if start - p.run_start_tsc < time::tsc_per_tick() / 2 {
+        return;
+    }
     p.cpu_ticks += 1;
     p.slice_used += 1;
     p.ticks_since_syscall += 1;
+    if p.cpu_budget != 0 && p.cpu_ticks >= p.cpu_budget {
+        exit_current(0);
+    }
     let s = SCHED.get();
     if s.cpu_limit_ticks != 0 && p.cpu_ticks >= s.cpu_limit_ticks {
         println!(
@@ -342,17 +389,24 @@ pub fn on_tick() {
     if s.queue.len > 0 && s.policy.preempts(p.slice_used) {
         make_runnable(slot);
         give_up(slot, switch_reason::PREEMPT);
+    } else {
+        s.tick_cycles += rdtsc() - start;
+        s.ticks_measured += 1;
     }
 }
 
 /// Move sleepers whose time has come to the run queue.
 fn wake_sleepers() {
-    let now = time::now();
     let t = process::table();
+    if t.sleeping == 0 {
+        return;
+    }
+    let now = time::now();
     for slot in 0..t.count {
         let p = &t.procs[slot];
         if p.state == State::Sleeping && now >= p.wake_tick {
             record(ev::kind::WAKE, p.pid, [now, 0, 0, 0, 0, 0]);
+            t.sleeping -= 1;
             make_runnable(slot);
         }
     }
@@ -360,7 +414,10 @@ fn wake_sleepers() {
 
 fn alive_count() -> usize {
     let t = process::table();
-    t.procs[..t.count].iter().filter(|p| p.state.is_alive()).count()
+    t.procs[..t.count]
+        .iter()
+        .filter(|p| p.state.is_alive())
+        .count()
 }
 
 fn any_alive() -> bool {
@@ -438,6 +495,14 @@ fn finish() -> ! {
         killed,
         SCHED.get().switches,
         time::now()
+    );
+    let s = SCHED.get();
+    println!(
+        "lde kernel: costs: timer tick {} cycles (mean of {}), context switch {} cycles (mean of {})",
+        s.tick_cycles.checked_div(s.ticks_measured).unwrap_or(0),
+        s.ticks_measured,
+        s.switch_cycles.checked_div(s.switches_measured).unwrap_or(0),
+        s.switches_measured
     );
     vmexit::exit(0)
 }

@@ -52,6 +52,10 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
         nr::SLEEP_TICKS => sleep_ticks(a0),
         nr::SLEEP_NS => sleep_ticks(a0.div_ceil(time::tick_ns())),
         nr::CPU_TICKS => cpu_ticks() as i64,
+        nr::CPU_BUDGET => {
+            current().cpu_budget = a0;
+            0
+        }
         _ => -errno::ENOSYS,
     };
     tf.rax = result as u64;

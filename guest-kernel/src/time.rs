@@ -46,6 +46,10 @@ pub fn tsc_to_ticks(tsc: u64) -> u64 {
     tsc / TSC_PER_TICK.load(Ordering::Relaxed)
 }
 
+pub fn tsc_per_tick() -> u64 {
+    TSC_PER_TICK.load(Ordering::Relaxed)
+}
+
 pub fn tick_ns() -> u64 {
     TICK_NS.load(Ordering::Relaxed)
 }

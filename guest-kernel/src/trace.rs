@@ -6,23 +6,36 @@
 //! counted as dropped, never written over an unread one.
 
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
-use core::sync::atomic::{compiler_fence, AtomicPtr, Ordering};
-use lde_abi::trace::{Event, RingHeader, EVENT_SIZE, HEADER_SIZE, RING_MAGIC, RING_VERSION};
+use core::sync::atomic::{compiler_fence, Ordering};
+use lde_abi::trace::{ring_capacity, Event, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION};
 use x86_64::instructions::port::Port;
 
-static RING: AtomicPtr<RingHeader> = AtomicPtr::new(core::ptr::null_mut());
+use crate::kcell::KernelCell;
+
+struct Ring {
+    header: *mut RingHeader,
+    slots: *mut Event,
+    capacity: u64,
+}
+
+static RING: KernelCell<Ring> = KernelCell::new(Ring {
+    header: core::ptr::null_mut(),
+    slots: core::ptr::null_mut(),
+    capacity: 0,
+});
 
 /// Set up the ring the VMM reserved (`addr`, `size` physical; 0 = off).
 pub fn init(addr: u64, size: u64) {
-    if addr == 0 || size < HEADER_SIZE + EVENT_SIZE {
+    let capacity = ring_capacity(size);
+    if addr == 0 || capacity == 0 {
         return;
     }
     let header = crate::boot::phys_to_virt(addr) as *mut RingHeader;
     let h = RingHeader {
         magic: RING_MAGIC,
         version: RING_VERSION,
-        event_size: EVENT_SIZE as u32,
-        capacity: (size - HEADER_SIZE) / EVENT_SIZE,
+        event_size: core::mem::size_of::<Event>() as u32,
+        capacity,
         head: 0,
         tail: 0,
         dropped: 0,
@@ -32,7 +45,10 @@ pub fn init(addr: u64, size: u64) {
     // memory map marks them so no allocator hands them out) and the direct
     // map covers them.
     unsafe { write_volatile(header, h) };
-    RING.store(header, Ordering::Release);
+    let r = RING.get();
+    r.header = header;
+    r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
+    r.capacity = capacity;
 }
 
 /// Read the TSC.
@@ -41,51 +57,51 @@ pub fn rdtsc() -> u64 {
     unsafe { core::arch::x86_64::_rdtsc() }
 }
 
-/// Record one event (a no-op when tracing is off).
+/// Record one event (a no-op when tracing is off). Kernel code runs with
+/// interrupts off (kcell.rs), so nothing can record in between; this path
+/// is kept short because every kernel instruction counts on PVM hosts.
 pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
-    let ring = RING.load(Ordering::Relaxed);
-    if ring.is_null() {
+    let r = RING.get();
+    if r.header.is_null() {
         return;
     }
-    let event = Event {
-        tsc: rdtsc(),
-        kind,
-        _pad: 0,
-        pid,
-        args,
-    };
-    x86_64::instructions::interrupts::without_interrupts(|| {
-        // SAFETY: `ring` points at the initialised ring (see `init`); the
-        // kernel is the only writer of head/dropped and of the slots between
-        // tail and head + capacity, and runs on one CPU with interrupts off
-        // here, so there is no concurrent writer.
-        unsafe {
-            let capacity = read_volatile(addr_of!((*ring).capacity));
-            let head = read_volatile(addr_of!((*ring).head));
-            let tail = read_volatile(addr_of!((*ring).tail));
-            let used = head.wrapping_sub(tail);
-            if used >= capacity {
-                let dropped = read_volatile(addr_of!((*ring).dropped));
-                write_volatile(addr_of_mut!((*ring).dropped), dropped + 1);
-                doorbell();
-                return;
-            }
-            let slot = (ring as *mut u8).add((HEADER_SIZE + (head % capacity) * EVENT_SIZE) as usize)
-                as *mut Event;
-            write_volatile(slot, event);
-            // Publish the slot only after it is written.
-            compiler_fence(Ordering::Release);
-            write_volatile(addr_of_mut!((*ring).head), head + 1);
-            if used + 1 == capacity / 2 {
-                doorbell();
-            }
+    let h = r.header;
+    // SAFETY: `h` and `slots` point into the initialised ring (see `init`);
+    // the kernel is the only writer of head, dropped and the free slots.
+    unsafe {
+        let head = read_volatile(addr_of!((*h).head));
+        let used = head.wrapping_sub(read_volatile(addr_of!((*h).tail)));
+        if used >= r.capacity {
+            write_volatile(
+                addr_of_mut!((*h).dropped),
+                read_volatile(addr_of!((*h).dropped)) + 1,
+            );
+            doorbell();
+            return;
         }
-    });
+        let slot = r.slots.add((head & (r.capacity - 1)) as usize);
+        write_volatile(
+            slot,
+            Event {
+                tsc: rdtsc(),
+                kind,
+                _pad: 0,
+                pid,
+                args,
+            },
+        );
+        // Publish the slot only after it is written.
+        compiler_fence(Ordering::Release);
+        write_volatile(addr_of_mut!((*h).head), head + 1);
+        if used + 1 == r.capacity / 2 {
+            doorbell();
+        }
+    }
 }
 
 /// Ask the VMM to drain the ring now.
 pub fn flush() {
-    if !RING.load(Ordering::Relaxed).is_null() {
+    if !RING.get().header.is_null() {
         doorbell();
     }
 }

@@ -150,7 +150,12 @@ pub fn stub(vector: u8) -> u64 {
         _ => panic!("no trap stub for vector {vector}"),
     };
     // SAFETY: the table is defined above, 35 entries, never written.
-    unsafe { core::ptr::addr_of!(trap_stub_table).cast::<u64>().add(i).read() }
+    unsafe {
+        core::ptr::addr_of!(trap_stub_table)
+            .cast::<u64>()
+            .add(i)
+            .read()
+    }
 }
 
 /// Where a new process's first context switch "returns" to: the second half

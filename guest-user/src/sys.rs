@@ -84,6 +84,12 @@ pub fn sleep_ns(ns: u64) -> i64 {
 }
 
 /// This process's CPU time in timer ticks.
+/// Ask the kernel to end this process (status 0) at the tick that brings
+/// its CPU time to `n` ticks.
+pub fn cpu_budget(n: u64) -> i64 {
+    syscall3(CPU_BUDGET, n, 0, 0)
+}
+
 pub fn cpu_ticks() -> i64 {
     syscall3(CPU_TICKS, 0, 0, 0)
 }
