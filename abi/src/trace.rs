@@ -63,7 +63,9 @@ pub mod kind {
     pub const BOOT: u16 = 1;
     /// Trap entry: [vector, rip, error code, from user (0/1), cr2].
     pub const TRAP: u16 = 2;
-    /// System call served: [nr, arg0, arg1, arg2, result, path].
+    /// System call served: [nr, arg0, arg1, arg2, result, path | CS << 16]
+    /// (CS as the trap frame holds it: RPL 3 shows the call came from user
+    /// mode).
     pub const SYSCALL: u16 = 3;
     /// Timer tick: [tick number].
     pub const TICK: u16 = 4;

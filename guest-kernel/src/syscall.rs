@@ -45,7 +45,7 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
             0
         }
         nr::EXIT => {
-            trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, 0, how]);
+            trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, 0, how | tf.cs << 16]);
             sched::exit_current(a0 as i32)
         }
         nr::CLOCK => clock(a0),
@@ -59,7 +59,7 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
         _ => -errno::ENOSYS,
     };
     tf.rax = result as u64;
-    trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, result as u64, how]);
+    trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, result as u64, how | tf.cs << 16]);
 }
 
 fn current() -> &'static mut process::Process {

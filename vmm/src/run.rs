@@ -289,7 +289,10 @@ fn finish(
         t.write(&Record::Footer(footer));
         trace_result = t.finish().map(|_| ());
     }
+    let explanation =
+        summary::explain(&m.procs, &processes, &ending, header.quantum_us as f64 / 1000.0);
     let report = RunReport {
+        explanation,
         message: &message,
         wall,
         exits: m.exits,

@@ -8,9 +8,11 @@ use std::time::Duration;
 use crate::cli::RunArgs;
 use crate::exits::{Ending, Machine};
 use crate::stats::SHOWN;
+use crate::trace::processes::ProcessTable;
 use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
 
 pub struct RunReport<'a> {
+    pub explanation: Vec<String>,
     pub message: &'a str,
     pub wall: Duration,
     pub exits: u64,
@@ -150,6 +152,12 @@ pub fn render(r: &RunReport) -> String {
     if let Some(why) = r.ring_broken {
         writeln!(o, "guest event ring ignored: {why}").unwrap();
     }
+    if !r.explanation.is_empty() {
+        writeln!(o, "what happened:").unwrap();
+        for line in &r.explanation {
+            writeln!(o, "  - {line}").unwrap();
+        }
+    }
     if !r.processes.is_empty() {
         let tick_ms = r.header.quantum_us as f64 / 1000.0;
         writeln!(
@@ -196,4 +204,74 @@ pub fn render(r: &RunReport) -> String {
         .unwrap();
     }
     o
+}
+
+/// A few sentences on what the run showed, in the chapter's terms, from the
+/// guest's events.
+pub fn explain(procs: &ProcessTable, records: &[ProcessRecord], ending: &Ending, quantum_ms: f64) -> Vec<String> {
+    let mut out = Vec::new();
+    if records.is_empty() {
+        return out;
+    }
+    let sched = procs.sched.as_deref().unwrap_or("?");
+    let switches: u64 = procs.switches.values().sum();
+    let preempt = procs.switches.get("preempt").copied().unwrap_or(0);
+    out.push(match sched {
+        "coop" => format!(
+            "{} processes shared one CPU under coop: no timer, so the kernel got the CPU back only \
+             when a process trapped (system call, fault); {switches} context switches, none forced",
+            records.len()
+        ),
+        "fifo" => format!(
+            "{} processes shared one CPU under fifo: the timer ticked {} times (every {quantum_ms} ms) \
+             but the kernel never preempted; each ran until it blocked, yielded or ended",
+            records.len(),
+            procs.ticks
+        ),
+        _ => format!(
+            "{} processes shared one CPU under rr: the APIC timer interrupted every {quantum_ms} ms \
+             ({} ticks) and the kernel took the CPU back by preemption {preempt} times \
+             ({switches} context switches in all), so CPU-bound processes took turns",
+            records.len(),
+            procs.ticks
+        ),
+    });
+    if let Some(path) = &procs.syscall_path {
+        out.push(format!(
+            "{} system calls trapped into the kernel ({}) and returned to user mode with iretq",
+            procs.syscalls,
+            if path == "ud" {
+                "int 0x80 arrived as #UD on this PVM host and the kernel treated it as the call"
+            } else {
+                "through the int 0x80 gate of the trap table"
+            }
+        ));
+    }
+    for p in records {
+        match &p.end {
+            ProcessEnd::Killed(why) if why == "last-hog" => out.push(format!(
+                "{} (pid {}) never gave up the CPU; only the timer got it back, and the kernel \
+                 ended it once every other process was done",
+                p.name, p.pid
+            )),
+            ProcessEnd::Killed(why) if why == "cpu-limit" => out.push(format!(
+                "{} (pid {}) used its --cpu-limit and was killed",
+                p.name, p.pid
+            )),
+            ProcessEnd::Killed(why) => out.push(format!(
+                "{} (pid {}) tried something only the kernel may do; the CPU trapped ({why}) \
+                 into the kernel, which killed it and went on with the others",
+                p.name, p.pid
+            )),
+            _ => {}
+        }
+    }
+    if *ending == Ending::Timeout && sched == "coop" {
+        out.push(
+            "under coop a process that never traps keeps the CPU for good: only the VMM's \
+             watchdog could end the run"
+                .into(),
+        );
+    }
+    out
 }

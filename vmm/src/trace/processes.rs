@@ -21,6 +21,12 @@ pub struct ProcessTable {
     running: Option<(u32, u64)>,
     /// Kind and time of the last event the guest recorded.
     pub last_event: Option<(String, u32, u64)>,
+    /// Counts for the end-of-run explanation.
+    pub switches: BTreeMap<String, u64>,
+    pub ticks: u64,
+    pub syscalls: u64,
+    pub syscall_path: Option<String>,
+    pub sched: Option<String>,
 }
 
 impl ProcessTable {
@@ -37,16 +43,20 @@ impl ProcessTable {
             GuestEvent::ProcCreate { name, .. } => {
                 self.procs.entry(ev.pid).or_default().name = name.clone();
             }
-            GuestEvent::Switch { to, .. } => {
+            GuestEvent::Switch { to, reason } => {
                 self.running = (*to != 0).then_some((*to, ev.t_ns));
+                *self.switches.entry(reason.clone()).or_default() += 1;
             }
-            GuestEvent::Trap { .. } | GuestEvent::Syscall { .. } | GuestEvent::Tick { .. } => {
-                if let Some((pid, _)) = self.running {
-                    if pid == ev.pid {
-                        self.running = Some((pid, ev.t_ns));
-                    }
-                }
+            GuestEvent::Syscall { path, .. } => {
+                self.syscalls += 1;
+                self.syscall_path.get_or_insert_with(|| path.clone());
+                self.touch(ev);
             }
+            GuestEvent::Tick { .. } => {
+                self.ticks += 1;
+                self.touch(ev);
+            }
+            GuestEvent::Trap { .. } => self.touch(ev),
             GuestEvent::ProcExit { code, .. } => {
                 self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Exited(*code));
             }
@@ -78,8 +88,22 @@ impl ProcessTable {
                     *wait_ticks,
                 ]);
             }
-            GuestEvent::Boot { quantum_us, .. } => self.tick_ns = quantum_us * 1000,
+            GuestEvent::Boot {
+                quantum_us, sched, ..
+            } => {
+                self.tick_ns = quantum_us * 1000;
+                self.sched = Some(sched.clone());
+            }
             _ => {}
+        }
+    }
+
+    /// The process entered the kernel: it is not holding the CPU silently.
+    fn touch(&mut self, ev: &EventRecord) {
+        if let Some((pid, _)) = self.running {
+            if pid == ev.pid {
+                self.running = Some((pid, ev.t_ns));
+            }
         }
     }
 

@@ -163,7 +163,8 @@ impl RingReader {
                 name: syscall::name(a[0]).unwrap_or("unknown").into(),
                 args: [a[1], a[2], a[3]],
                 result: a[4] as i64,
-                path: syscall::path::name(a[5]).into(),
+                path: syscall::path::name(a[5] & 0xffff).into(),
+                cs: a[5] >> 16,
             },
             kind::TICK => GuestEvent::Tick { tick: a[0] },
             kind::SWITCH => {
