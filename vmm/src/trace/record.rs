@@ -165,6 +165,9 @@ pub enum GuestEvent {
         args: [u64; 3],
         result: i64,
         path: String,
+        /// The code segment in the trap frame (RPL 3: the call came from user
+        /// mode).
+        cs: u64,
     },
     Tick {
         tick: u64,
