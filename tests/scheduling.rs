@@ -1,0 +1,172 @@
+//! Issue "Processes and scheduling": context switches, timer preemption,
+//! cooperative mode. Every test boots real VMs on /dev/kvm.
+
+mod common;
+
+use common::lde_run;
+use lde::trace::record::{GuestEvent, ProcessEnd};
+
+/// The order in which workers A and B printed their steps.
+fn worker_order(stdout: &str) -> String {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_suffix("/4").and_then(|l| l.split(": step ").next()))
+        .collect()
+}
+
+/// How many times the printing worker changes.
+fn alternations(order: &str) -> usize {
+    order.as_bytes().windows(2).filter(|w| w[0] != w[1]).count()
+}
+
+#[test]
+fn workers_interleave_under_round_robin() {
+    let r = lde_run(&["-p", "worker:A,4", "-p", "worker:B,4", "--sched", "rr"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let order = worker_order(&r.stdout);
+    assert_eq!(order.len(), 8, "{}", r.stdout);
+    assert!(alternations(&order) >= 3, "rr interleaves: {order}");
+    let preempts = r
+        .events()
+        .filter(|e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt"))
+        .count();
+    assert!(preempts >= 3, "the timer took the CPU back: {preempts}");
+}
+
+#[test]
+fn workers_do_not_interleave_under_coop_or_fifo() {
+    for sched in ["coop", "fifo"] {
+        let r = lde_run(&["-p", "worker:A,4", "-p", "worker:B,4", "--sched", sched]);
+        assert_eq!(r.status, 0, "{sched}: {}", r.stderr);
+        assert_eq!(worker_order(&r.stdout), "AAAABBBB", "{sched}:\n{}", r.stdout);
+        assert!(
+            !r.events()
+                .any(|e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt")),
+            "{sched} never preempts"
+        );
+    }
+    // coop has no timer at all: not a single tick.
+    let r = lde_run(&["-p", "worker:A,2", "--sched", "coop"]);
+    assert_eq!(r.events().filter(|e| matches!(e.event, GuestEvent::Tick { .. })).count(), 0);
+}
+
+#[test]
+fn a_hog_under_coop_holds_the_machine_until_the_watchdog() {
+    let r = lde_run(&["-p", "hog", "-p", "worker:A,2", "--sched", "coop", "--timeout", "1500ms"]);
+    assert_eq!(r.status, 124, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("process hog (pid 1) held the CPU since its last trap"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("A: step"), "worker A never ran");
+    assert_eq!(r.process(2).end, ProcessEnd::Running);
+}
+
+#[test]
+fn a_hog_under_rr_does_not_stop_the_others() {
+    let r = lde_run(&["-p", "hog", "-p", "worker:A,3", "-p", "worker:B,3"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.exited(2, 0) && r.exited(3, 0), "{}", r.stdout);
+    assert_eq!(r.process(1).end, ProcessEnd::Killed("last-hog".into()));
+    // The hog ended after the others.
+    assert!(r.process(1).end_tick >= r.process(2).end_tick.max(r.process(3).end_tick));
+}
+
+#[test]
+fn cpu_limit_kills_a_process_over_its_cpu_time() {
+    let r = lde_run(&["-p", "hog", "-p", "hello", "--cpu-limit", "50ms"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(r.process(1).end, ProcessEnd::Killed("cpu-limit".into()));
+    assert_eq!(r.process(1).cpu_ticks, 5, "50 ms of 10 ms ticks");
+}
+
+fn context_switches(quantum: &str) -> usize {
+    let r = lde_run(&["-p", "worker:A,6", "-p", "worker:B,6", "--quantum", quantum]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    r.events()
+        .filter(|e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt"))
+        .count()
+}
+
+#[test]
+fn halving_the_quantum_roughly_doubles_the_switches() {
+    let at_20 = context_switches("20ms");
+    let at_10 = context_switches("10ms");
+    let ratio = at_10 as f64 / at_20.max(1) as f64;
+    assert!(
+        (1.4..=2.8).contains(&ratio),
+        "preemptions: {at_20} at 20 ms, {at_10} at 10 ms (ratio {ratio:.2})"
+    );
+}
+
+#[test]
+fn round_robin_job_list_3_5_2_matches_the_arithmetic() {
+    // OSTEP: jobs of 3, 5 and 2 ticks, all arriving at 0, quantum 1 tick.
+    // Slots: A B C A B C A B B B -> responses 0 1 2, turnarounds 7 10 6.
+    let r = lde_run(&["-p", "spin:3", "-p", "spin:5", "-p", "spin:2", "--quantum", "20ms"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let expect = [(1, 3, 0, 7), (2, 5, 1, 10), (3, 2, 2, 6)];
+    for (pid, cpu, response, turnaround) in expect {
+        let p = r.process(pid);
+        assert_eq!(p.end, ProcessEnd::Exited(0));
+        assert_eq!(p.cpu_ticks, cpu, "pid {pid} cpu");
+        assert!(p.response_ticks.abs_diff(response) <= 1, "pid {pid}: response {p:?}");
+        assert!(p.turnaround_ticks.abs_diff(turnaround) <= 1, "pid {pid}: turnaround {p:?}");
+    }
+    // Run intervals in the trace follow the same order.
+    let order: Vec<u32> = r
+        .events()
+        .filter_map(|e| match e.event {
+            GuestEvent::Switch { to, .. } if to != 0 => Some(to),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(&order[..7], &[1, 2, 3, 1, 2, 3, 1], "{order:?}");
+}
+
+#[test]
+fn sleep_blocks_for_its_time_and_the_cpu_idles() {
+    let r = lde_run(&["-p", "sleeper:5"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("sleeper: woke at"), "{}", r.stdout);
+    let slept: Vec<(u64, u64)> = r
+        .events()
+        .filter_map(|e| match e.event {
+            GuestEvent::Sleep { until_tick } => Some((e.t_ns, until_tick)),
+            _ => None,
+        })
+        .collect();
+    let wakes: Vec<u64> = r
+        .events()
+        .filter_map(|e| match e.event {
+            GuestEvent::Wake { tick } => Some(tick),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(slept.len(), 2, "sleep_ticks and sleep_ns");
+    assert_eq!(wakes.len(), 2);
+    assert!(wakes[0] >= slept[0].1, "woke at tick {} before {}", wakes[0], slept[0].1);
+    // Idle while asleep: the kernel halted waiting for the timer.
+    assert!(r.events().any(|e| matches!(e.event, GuestEvent::Idle { start: true })));
+    let p = r.process(1);
+    assert!(p.turnaround_ticks >= 7, "slept 5 ticks + 15 ms: {p:?}");
+    assert!(p.cpu_ticks <= 1, "sleeping uses no CPU: {p:?}");
+    // Real time passed: 5 ticks of 10 ms.
+    let line = r.stdout.lines().find(|l| l.contains("5 ticks,")).expect("first wake line");
+    let ms: f64 = line.split(", ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(ms >= 45.0, "{line}");
+}
+
+#[test]
+fn the_default_demo_explains_itself() {
+    let r = common::lde(&["run"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(alternations(&worker_order(&r.stdout)) >= 2, "{}", r.stdout);
+    assert!(r.stderr.contains("what happened:"), "{}", r.stderr);
+    assert!(r.stderr.contains("hog (pid 3) never gave up the CPU"), "{}", r.stderr);
+    assert!(r.stderr.contains("priv-cli (pid 4) tried something only the kernel may do"));
+    for col in ["response", "turnaround", "wait", "cpu"] {
+        assert!(r.stderr.contains(col));
+    }
+}
