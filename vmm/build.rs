@@ -25,7 +25,13 @@ fn main() {
         // Watch sources, not the guest crates' own target folders.
         if path.join("src").is_dir() {
             println!("cargo:rerun-if-changed={}", path.join("src").display());
-            for f in ["Cargo.toml", "Cargo.lock", "build.rs", "linker.ld", "user.ld"] {
+            for f in [
+                "Cargo.toml",
+                "Cargo.lock",
+                "build.rs",
+                "linker.ld",
+                "user.ld",
+            ] {
                 if path.join(f).exists() {
                     println!("cargo:rerun-if-changed={}", path.join(f).display());
                 }

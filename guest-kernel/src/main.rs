@@ -26,7 +26,11 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         vmexit::panic_exit();
     };
     trace::init(info.trace_ring_addr, info.trace_ring_size);
-    trace::record(kind::BOOT, 0, [info.tsc_khz, info.quantum_us, info.sched as u64, 0, 0, 0]);
+    trace::record(
+        kind::BOOT,
+        0,
+        [info.tsc_khz, info.quantum_us, info.sched as u64, 0, 0, 0],
+    );
     trace::flush();
 
     println!(

@@ -70,7 +70,8 @@ pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
                 doorbell();
                 return;
             }
-            let slot = (ring as *mut u8).add((HEADER_SIZE + (head % capacity) * EVENT_SIZE) as usize)
+            let slot = (ring as *mut u8)
+                .add((HEADER_SIZE + (head % capacity) * EVENT_SIZE) as usize)
                 as *mut Event;
             write_volatile(slot, event);
             // Publish the slot only after it is written.

@@ -21,7 +21,10 @@ impl Write for Stdout {
 /// Format into a line buffer first so one `println!` is one `write` call
 /// (and one line on the console even when processes interleave).
 pub fn print(args: fmt::Arguments) {
-    let mut buf = LineBuf { buf: [0; 256], len: 0 };
+    let mut buf = LineBuf {
+        buf: [0; 256],
+        len: 0,
+    };
     if buf.write_fmt(args).is_err() || buf.len == buf.buf.len() {
         // Too long for the buffer: write it in pieces.
         let _ = Stdout.write_fmt(args);

@@ -2,8 +2,8 @@
 //! R8, R9, result in RAX (negative errno on error). See lde-abi `syscall`.
 
 use core::arch::asm;
-pub use lde_abi::syscall::{errno, Clock};
 use lde_abi::syscall::*;
+pub use lde_abi::syscall::{errno, Clock};
 
 /// A raw system call with up to three arguments.
 #[inline(always)]

@@ -49,9 +49,18 @@ pub fn write_boot_tables(ram: &GuestRam) -> Result<()> {
     let pds = ram.size().div_ceil(gib);
     let table = PTE_PRESENT | PTE_WRITABLE;
     ram.write_u64(BOOT_PML4, BOOT_PDPT_LOW | table)?;
-    ram.write_u64(BOOT_PML4 + 8 * pml4_index(DIRECT_MAP), BOOT_PDPT_LOW | table)?;
-    ram.write_u64(BOOT_PML4 + 8 * pml4_index(KERNEL_VIRT), BOOT_PDPT_HIGH | table)?;
-    ram.write_u64(BOOT_PDPT_HIGH + 8 * pdpt_index(KERNEL_VIRT), BOOT_PD | table)?;
+    ram.write_u64(
+        BOOT_PML4 + 8 * pml4_index(DIRECT_MAP),
+        BOOT_PDPT_LOW | table,
+    )?;
+    ram.write_u64(
+        BOOT_PML4 + 8 * pml4_index(KERNEL_VIRT),
+        BOOT_PDPT_HIGH | table,
+    )?;
+    ram.write_u64(
+        BOOT_PDPT_HIGH + 8 * pdpt_index(KERNEL_VIRT),
+        BOOT_PD | table,
+    )?;
     for pd in 0..pds {
         let pd_addr = BOOT_PD + pd * PAGE_SIZE;
         ram.write_u64(BOOT_PDPT_LOW + 8 * pd, pd_addr | table)?;
@@ -147,15 +156,24 @@ mod tests {
         let v = KERNEL_VIRT + KERNEL_PHYS;
         let pml4e = ram.read_u64(BOOT_PML4 + 8 * pml4_index(v)).unwrap();
         let pdpte = ram.read_u64((pml4e & !0xfff) + 8 * pdpt_index(v)).unwrap();
-        let pde = ram.read_u64((pdpte & !0xfff) + 8 * ((v >> 21) & 511)).unwrap();
+        let pde = ram
+            .read_u64((pdpte & !0xfff) + 8 * ((v >> 21) & 511))
+            .unwrap();
         assert_eq!(pde & PTE_HUGE, PTE_HUGE);
         assert_eq!(pde & !0x1fffff, 0, "first 2 MiB maps to physical 0");
         // The direct map covers the last 2 MiB of RAM and nothing past it.
         let last = DIRECT_MAP + (64 << 20) - 1;
         let pdpte = ram.read_u64(BOOT_PDPT_LOW + 8 * pdpt_index(last)).unwrap();
-        let pde = ram.read_u64((pdpte & !0xfff) + 8 * ((last >> 21) & 511)).unwrap();
-        assert_eq!(pde & !0x1fffff & 0x000f_ffff_ffff_f000, (64 << 20) - (2 << 20));
-        let past = ram.read_u64((pdpte & !0xfff) + 8 * (((last + 1) >> 21) & 511)).unwrap();
+        let pde = ram
+            .read_u64((pdpte & !0xfff) + 8 * ((last >> 21) & 511))
+            .unwrap();
+        assert_eq!(
+            pde & !0x1fffff & 0x000f_ffff_ffff_f000,
+            (64 << 20) - (2 << 20)
+        );
+        let past = ram
+            .read_u64((pdpte & !0xfff) + 8 * (((last + 1) >> 21) & 511))
+            .unwrap();
         assert_eq!(past, 0);
     }
 }

@@ -179,7 +179,10 @@ pub fn parse_mem(s: &str) -> Result<u64, String> {
     let min = lde_abi::layout::MIN_RAM;
     let max = lde_abi::layout::MAX_RAM;
     if bytes < min {
-        return Err(format!("{s} is too small: the guest needs at least {}M", min >> 20));
+        return Err(format!(
+            "{s} is too small: the guest needs at least {}M",
+            min >> 20
+        ));
     }
     if bytes > max {
         return Err(format!("{s} is too large: at most {}G", max >> 30));
@@ -192,7 +195,8 @@ pub fn parse_mem(s: &str) -> Result<u64, String> {
 
 /// Parse a duration such as 30s, 500ms, 1m.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s).map_err(|e| format!("'{s}' is not a duration like 500ms or 30s ({e})"))
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration like 500ms or 30s ({e})"))
 }
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {

@@ -59,7 +59,10 @@ pub fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<ElfFile<'a>> {
             memsz: ph.p_memsz,
             flags: ph.p_flags,
         };
-        let in_file = s.offset.checked_add(s.filesz).is_some_and(|end| end <= bytes.len() as u64);
+        let in_file = s
+            .offset
+            .checked_add(s.filesz)
+            .is_some_and(|end| end <= bytes.len() as u64);
         if !in_file || s.filesz > s.memsz {
             return Err(bad_input(format!(
                 "{what}: segment at {:#x} lies outside the file",
@@ -67,7 +70,10 @@ pub fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<ElfFile<'a>> {
             )));
         }
         if s.vaddr.checked_add(s.memsz).is_none() || s.paddr.checked_add(s.memsz).is_none() {
-            return Err(bad_input(format!("{what}: segment at {:#x} wraps around", s.vaddr)));
+            return Err(bad_input(format!(
+                "{what}: segment at {:#x} wraps around",
+                s.vaddr
+            )));
         }
         segments.push(s);
     }

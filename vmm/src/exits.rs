@@ -32,8 +32,13 @@ pub enum Ending {
     Panic,
     /// KVM_EXIT_SHUTDOWN: a triple fault.
     TripleFault,
-    InternalError { suberror: u32, data: Vec<u64> },
-    FailEntry { hardware_reason: u64 },
+    InternalError {
+        suberror: u32,
+        data: Vec<u64>,
+    },
+    FailEntry {
+        hardware_reason: u64,
+    },
     /// The guest broke the contract.
     GuestError(String),
     Timeout,
@@ -130,7 +135,13 @@ impl Machine {
         totals.count += 1;
         totals.total_ns += handle_ns;
         if log::log_enabled!(log::Level::Debug) {
-            log::debug!("exit #{} at {} ns: {:?} ({} ns)", self.exits, t_ns, exit, handle_ns);
+            log::debug!(
+                "exit #{} at {} ns: {:?} ({} ns)",
+                self.exits,
+                t_ns,
+                exit,
+                handle_ns
+            );
         }
         if let Some(t) = self.trace.as_mut() {
             t.write(&Record::Exit(ExitRecord {
@@ -274,7 +285,10 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                 }
                 Ok(VcpuExit::FailEntry(hardware_reason, cpu)) => {
                     ending = Some(Ending::FailEntry { hardware_reason });
-                    ExitKind::FailEntry { hardware_reason, cpu }
+                    ExitKind::FailEntry {
+                        hardware_reason,
+                        cpu,
+                    }
                 }
                 Ok(VcpuExit::InternalError) => {
                     internal_error = true;
@@ -284,7 +298,9 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                     }
                 }
                 Ok(VcpuExit::SystemEvent(event, data)) => {
-                    ending = Some(Ending::GuestError(format!("the guest raised system event {event}")));
+                    ending = Some(Ending::GuestError(format!(
+                        "the guest raised system event {event}"
+                    )));
                     ExitKind::SystemEvent {
                         event,
                         data: data.to_vec(),

@@ -4,9 +4,9 @@
 use std::io::Cursor;
 
 use anyhow::{anyhow, Result};
-use linux_loader::loader::{Elf, KernelLoader};
 use lde_abi::layout::KERNEL_PHYS;
 use lde_abi::note;
+use linux_loader::loader::{Elf, KernelLoader};
 use vm_memory::GuestAddress;
 
 use crate::elf_file;
@@ -68,11 +68,17 @@ fn contract_version(elf: &elf_file::ElfFile, what: &str) -> Result<u32> {
         .section_header_by_name(note::SECTION)
         .map_err(|_| not_lde())?
         .ok_or_else(not_lde)?;
-    let notes = elf.parsed.section_data_as_notes(&shdr).map_err(|_| not_lde())?;
+    let notes = elf
+        .parsed
+        .section_data_as_notes(&shdr)
+        .map_err(|_| not_lde())?;
     for n in notes {
         if let elf::note::Note::Unknown(any) = n {
             let name = any.name_str().unwrap_or("");
-            if name.as_bytes() == &note::NAME[..3] && any.n_type == note::TYPE as u64 && any.desc.len() == 4 {
+            if name.as_bytes() == &note::NAME[..3]
+                && any.n_type == note::TYPE as u64
+                && any.desc.len() == 4
+            {
                 return Ok(u32::from_le_bytes(any.desc.try_into().unwrap()));
             }
         }

@@ -16,8 +16,11 @@ pub struct GuestRam {
 
 impl GuestRam {
     pub fn new(size: u64) -> Result<Self> {
-        let mem = GuestMemoryMmap::from_ranges(&[(GuestAddress(lde_abi::layout::RAM_START), size as usize)])
-            .with_context(|| format!("allocating {} MiB of guest RAM", size >> 20))?;
+        let mem = GuestMemoryMmap::from_ranges(&[(
+            GuestAddress(lde_abi::layout::RAM_START),
+            size as usize,
+        )])
+        .with_context(|| format!("allocating {} MiB of guest RAM", size >> 20))?;
         Ok(GuestRam { mem, size })
     }
 
@@ -45,7 +48,10 @@ impl GuestRam {
 
     pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<()> {
         if !self.contains(addr, bytes.len() as u64) {
-            return Err(anyhow!("write of {} bytes at {addr:#x} is outside guest RAM", bytes.len()));
+            return Err(anyhow!(
+                "write of {} bytes at {addr:#x} is outside guest RAM",
+                bytes.len()
+            ));
         }
         self.mem
             .write_slice(bytes, GuestAddress(addr))
@@ -54,7 +60,10 @@ impl GuestRam {
 
     pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
         if !self.contains(addr, buf.len() as u64) {
-            return Err(anyhow!("read of {} bytes at {addr:#x} is outside guest RAM", buf.len()));
+            return Err(anyhow!(
+                "read of {} bytes at {addr:#x} is outside guest RAM",
+                buf.len()
+            ));
         }
         self.mem
             .read_slice(buf, GuestAddress(addr))
@@ -82,7 +91,10 @@ impl GuestRam {
         // SAFETY: `T: Pod` has no padding and every bit pattern is valid, so
         // viewing it as bytes and filling them from guest RAM is sound.
         let bytes = unsafe {
-            std::slice::from_raw_parts_mut(&mut value as *mut T as *mut u8, std::mem::size_of::<T>())
+            std::slice::from_raw_parts_mut(
+                &mut value as *mut T as *mut u8,
+                std::mem::size_of::<T>(),
+            )
         };
         self.read(addr, bytes)?;
         Ok(value)

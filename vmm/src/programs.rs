@@ -99,7 +99,12 @@ pub fn check(bytes: &[u8], what: &str) -> Result<()> {
 
 /// Copy the programs into guest RAM from `start` (page aligned) on, below
 /// `limit`; returns the module table and the first free byte after them.
-pub fn place(ram: &GuestRam, programs: &[Program], start: u64, limit: u64) -> Result<(Vec<Module>, u64)> {
+pub fn place(
+    ram: &GuestRam,
+    programs: &[Program],
+    start: u64,
+    limit: u64,
+) -> Result<(Vec<Module>, u64)> {
     if programs.len() > MAX_MODULES {
         return Err(bad_input(format!(
             "{} programs given; at most {MAX_MODULES}",
@@ -132,10 +137,17 @@ pub fn place(ram: &GuestRam, programs: &[Program], start: u64, limit: u64) -> Re
 
 /// `lde run --list-programs`.
 pub fn list() -> String {
-    let width = embedded::PROGRAMS.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    let width = embedded::PROGRAMS
+        .iter()
+        .map(|(n, _, _)| n.len())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for (name, about, elf) in embedded::PROGRAMS {
-        out.push_str(&format!("{name:width$}  {about} ({} KiB)\n", elf.len().div_ceil(1024)));
+        out.push_str(&format!(
+            "{name:width$}  {about} ({} KiB)\n",
+            elf.len().div_ceil(1024)
+        ));
     }
     out
 }

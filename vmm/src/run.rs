@@ -37,24 +37,35 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     }
 
     // All input is checked before /dev/kvm is touched.
-    let (kernel_bytes, kernel_name): (Cow<[u8]>, String) = match &args.kernel {
-        Some(path) => (
-            Cow::Owned(std::fs::read(path).map_err(|e| {
-                bad_input(format!("cannot read kernel '{}': {e}", path.display()))
-            })?),
-            path.display().to_string(),
-        ),
-        None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
-    };
+    let (kernel_bytes, kernel_name): (Cow<[u8]>, String) =
+        match &args.kernel {
+            Some(path) => (
+                Cow::Owned(std::fs::read(path).map_err(|e| {
+                    bad_input(format!("cannot read kernel '{}': {e}", path.display()))
+                })?),
+                path.display().to_string(),
+            ),
+            None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
+        };
     let specs: Vec<String> = if !args.programs.is_empty() {
         args.programs.clone()
     } else if args.kernel_args.is_empty() {
-        programs::DEFAULT_DEMO.iter().map(|s| s.to_string()).collect()
+        programs::DEFAULT_DEMO
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
         Vec::new()
     };
-    let progs: Vec<Program> = specs.iter().map(|s| programs::resolve(s)).collect::<Result<_>>()?;
-    let ring_size = if args.no_guest_events { 0 } else { TRACE_RING_SIZE };
+    let progs: Vec<Program> = specs
+        .iter()
+        .map(|s| programs::resolve(s))
+        .collect::<Result<_>>()?;
+    let ring_size = if args.no_guest_events {
+        0
+    } else {
+        TRACE_RING_SIZE
+    };
     let ring_addr = args.mem - ring_size;
     let kernel_what = format!("kernel '{kernel_name}'");
     kernel::check(&kernel_bytes, &kernel_what, ring_addr)?;
@@ -191,7 +202,8 @@ fn run_vcpu(mut machine: Machine, timeout: Duration) -> Result<(Machine, Ending,
     watchdog::install().context("installing the vCPU kick signal")?;
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, interrupted.clone()).context("installing the Ctrl-C handler")?;
+        signal_hook::flag::register(sig, interrupted.clone())
+            .context("installing the Ctrl-C handler")?;
     }
     let stop = Arc::new(AtomicU8::new(watchdog::RUNNING));
     let (done_tx, done_rx) = mpsc::channel();

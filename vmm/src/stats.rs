@@ -92,7 +92,11 @@ impl KvmStats {
         let mut out = BTreeMap::new();
         for d in &self.descs {
             let mut v = [0u8; 8];
-            if self.file.read_exact_at(&mut v, self.data_offset + d.offset).is_ok() {
+            if self
+                .file
+                .read_exact_at(&mut v, self.data_offset + d.offset)
+                .is_ok()
+            {
                 out.insert(d.name.clone(), u64::from_le_bytes(v));
             }
         }
@@ -103,6 +107,11 @@ impl KvmStats {
 /// End minus start, counter by counter.
 pub fn delta(start: &BTreeMap<String, u64>, end: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     end.iter()
-        .map(|(k, v)| (k.clone(), v.saturating_sub(start.get(k).copied().unwrap_or(0))))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.saturating_sub(start.get(k).copied().unwrap_or(0)),
+            )
+        })
         .collect()
 }

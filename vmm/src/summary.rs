@@ -26,7 +26,12 @@ pub struct RunReport<'a> {
 }
 
 /// One sentence on how the run ended.
-pub fn ending_message(ending: &Ending, args: &RunArgs, m: &Machine, dump: Option<&RegisterDump>) -> String {
+pub fn ending_message(
+    ending: &Ending,
+    args: &RunArgs,
+    m: &Machine,
+    dump: Option<&RegisterDump>,
+) -> String {
     let at = dump
         .map(|d| {
             let cpl = d.sregs.get("cpl").copied().unwrap_or(0);
@@ -85,7 +90,13 @@ fn fmt_ns(ns: u64) -> String {
 /// The summary text.
 pub fn render(r: &RunReport) -> String {
     let mut o = String::new();
-    writeln!(o, "\n== lde: {} ({} wall) ==", r.message, fmt_ns(r.wall.as_nanos() as u64)).unwrap();
+    writeln!(
+        o,
+        "\n== lde: {} ({} wall) ==",
+        r.message,
+        fmt_ns(r.wall.as_nanos() as u64)
+    )
+    .unwrap();
     if let Some(d) = r.dump {
         writeln!(o, "registers:").unwrap();
         let line: Vec<String> = d.regs.iter().map(|(k, v)| format!("{k}={v:#x}")).collect();
@@ -98,7 +109,12 @@ pub fn render(r: &RunReport) -> String {
         }
     }
     writeln!(o, "exits reaching the VMM: {}", r.exits).unwrap();
-    writeln!(o, "  {:<16} {:>9} {:>12} {:>10}", "reason", "count", "total", "mean").unwrap();
+    writeln!(
+        o,
+        "  {:<16} {:>9} {:>12} {:>10}",
+        "reason", "count", "total", "mean"
+    )
+    .unwrap();
     for (reason, t) in r.totals {
         let mean = t.total_ns.checked_div(t.count).unwrap_or(0);
         writeln!(
@@ -116,7 +132,12 @@ pub fn render(r: &RunReport) -> String {
             .iter()
             .filter_map(|k| r.kvm.get(*k).map(|v| format!("{k} {v}")))
             .collect();
-        writeln!(o, "KVM counters (in-kernel exits included): {}", shown.join(", ")).unwrap();
+        writeln!(
+            o,
+            "KVM counters (in-kernel exits included): {}",
+            shown.join(", ")
+        )
+        .unwrap();
     }
     if r.events > 0 || r.dropped > 0 || r.bad > 0 {
         writeln!(

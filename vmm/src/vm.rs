@@ -37,7 +37,10 @@ pub fn open_kvm() -> Result<Kvm> {
             "permission denied on /dev/kvm: add yourself to the kvm group \
              (sudo usermod -aG kvm $USER, then log in again) or run as root",
         ),
-        _ => anyhow!("opening /dev/kvm: {}", io::Error::from_raw_os_error(e.errno())),
+        _ => anyhow!(
+            "opening /dev/kvm: {}",
+            io::Error::from_raw_os_error(e.errno())
+        ),
     })
 }
 
@@ -50,7 +53,8 @@ impl Vm {
             return Err(anyhow!("unsupported KVM API version {api} (need 12)"));
         }
         let fd = kvm.create_vm().context("KVM_CREATE_VM")?;
-        fd.set_tss_address(TSS_ADDRESS).context("KVM_SET_TSS_ADDR")?;
+        fd.set_tss_address(TSS_ADDRESS)
+            .context("KVM_SET_TSS_ADDR")?;
         fd.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
         let ram = GuestRam::new(ram_size)?;
         let region = kvm_userspace_memory_region {

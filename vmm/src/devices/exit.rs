@@ -34,10 +34,22 @@ mod tests {
 
     #[test]
     fn decodes_the_contract() {
-        assert_eq!(decode(&encode(KIND_EXIT, 7).to_le_bytes()), GuestExit::Status(7));
-        assert_eq!(decode(&encode(KIND_PANIC, 0).to_le_bytes()), GuestExit::Panic);
-        assert_eq!(decode(&encode(KIND_EXIT, 200).to_le_bytes()), GuestExit::Invalid(200));
+        assert_eq!(
+            decode(&encode(KIND_EXIT, 7).to_le_bytes()),
+            GuestExit::Status(7)
+        );
+        assert_eq!(
+            decode(&encode(KIND_PANIC, 0).to_le_bytes()),
+            GuestExit::Panic
+        );
+        assert_eq!(
+            decode(&encode(KIND_EXIT, 200).to_le_bytes()),
+            GuestExit::Invalid(200)
+        );
         assert_eq!(decode(&[7]), GuestExit::Invalid(7));
-        assert!(matches!(decode(&0x500u32.to_le_bytes()), GuestExit::Invalid(_)));
+        assert!(matches!(
+            decode(&0x500u32.to_le_bytes()),
+            GuestExit::Invalid(_)
+        ));
     }
 }

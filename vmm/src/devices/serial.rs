@@ -59,7 +59,8 @@ pub struct Com1 {
 impl Com1 {
     pub fn new(vm: &VmFd) -> Result<Com1> {
         let evt = EventFd::new(libc::EFD_NONBLOCK).context("creating COM1's eventfd")?;
-        vm.register_irqfd(&evt, COM1_IRQ).context("KVM_IRQFD for COM1")?;
+        vm.register_irqfd(&evt, COM1_IRQ)
+            .context("KVM_IRQFD for COM1")?;
         Ok(Com1 {
             uart: Serial::new(IrqTrigger(evt), ConsoleOut { buf: Vec::new() }),
         })

@@ -50,7 +50,11 @@ impl ProcessTable {
             GuestEvent::ProcExit { code, .. } => {
                 self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Exited(*code));
             }
-            GuestEvent::ProcKill { reason, vector_name, .. } => {
+            GuestEvent::ProcKill {
+                reason,
+                vector_name,
+                ..
+            } => {
                 let why = if reason == "fault" {
                     vector_name.clone()
                 } else {
@@ -66,8 +70,13 @@ impl ProcessTable {
                 wait_ticks,
                 ..
             } => {
-                self.procs.entry(ev.pid).or_default().stats =
-                    Some([*cpu_ticks, *arrival_tick, *first_run_tick, *end_tick, *wait_ticks]);
+                self.procs.entry(ev.pid).or_default().stats = Some([
+                    *cpu_ticks,
+                    *arrival_tick,
+                    *first_run_tick,
+                    *end_tick,
+                    *wait_ticks,
+                ]);
             }
             GuestEvent::Boot { quantum_us, .. } => self.tick_ns = quantum_us * 1000,
             _ => {}

@@ -68,20 +68,47 @@ pub struct ExitRecord {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ExitKind {
-    IoOut { port: u16, size: u8, value: u64 },
-    IoIn { port: u16, size: u8, value: u64 },
-    MmioRead { addr: u64, len: u8, value: u64 },
-    MmioWrite { addr: u64, len: u8, value: u64 },
+    IoOut {
+        port: u16,
+        size: u8,
+        value: u64,
+    },
+    IoIn {
+        port: u16,
+        size: u8,
+        value: u64,
+    },
+    MmioRead {
+        addr: u64,
+        len: u8,
+        value: u64,
+    },
+    MmioWrite {
+        addr: u64,
+        len: u8,
+        value: u64,
+    },
     Hlt,
     /// Triple fault.
     Shutdown,
-    FailEntry { hardware_reason: u64, cpu: u32 },
-    InternalError { suberror: u32, data: Vec<u64> },
-    SystemEvent { event: u32, data: Vec<u64> },
+    FailEntry {
+        hardware_reason: u64,
+        cpu: u32,
+    },
+    InternalError {
+        suberror: u32,
+        data: Vec<u64>,
+    },
+    SystemEvent {
+        event: u32,
+        data: Vec<u64>,
+    },
     /// KVM_RUN interrupted by a signal (the watchdog or Ctrl-C).
     Intr,
     /// Any exit lde does not expect (named as kvm-ioctls names it).
-    Unexpected { what: String },
+    Unexpected {
+        what: String,
+    },
 }
 
 impl ExitKind {
@@ -118,19 +145,72 @@ pub struct EventRecord {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum GuestEvent {
-    Boot { tsc_khz: u64, quantum_us: u64, sched: String, timer: bool },
-    Trap { vector: u64, name: String, rip: u64, error: u64, user: bool, cr2: u64 },
-    Syscall { nr: u64, name: String, args: [u64; 3], result: i64, path: String },
-    Tick { tick: u64 },
-    Switch { to: u32, reason: String },
-    ProcCreate { name: String, arrival_tick: u64 },
-    ProcFirstRun { tick: u64 },
-    ProcExit { code: i64, tick: u64 },
-    ProcKill { reason: String, vector: u64, vector_name: String, rip: u64, error: u64, addr: u64, tick: u64 },
-    Sleep { until_tick: u64 },
-    Wake { tick: u64 },
-    Idle { start: bool },
-    ProcStats { cpu_ticks: u64, arrival_tick: u64, first_run_tick: u64, end_tick: u64, wait_ticks: u64, killed: bool, code: i64 },
+    Boot {
+        tsc_khz: u64,
+        quantum_us: u64,
+        sched: String,
+        timer: bool,
+    },
+    Trap {
+        vector: u64,
+        name: String,
+        rip: u64,
+        error: u64,
+        user: bool,
+        cr2: u64,
+    },
+    Syscall {
+        nr: u64,
+        name: String,
+        args: [u64; 3],
+        result: i64,
+        path: String,
+    },
+    Tick {
+        tick: u64,
+    },
+    Switch {
+        to: u32,
+        reason: String,
+    },
+    ProcCreate {
+        name: String,
+        arrival_tick: u64,
+    },
+    ProcFirstRun {
+        tick: u64,
+    },
+    ProcExit {
+        code: i64,
+        tick: u64,
+    },
+    ProcKill {
+        reason: String,
+        vector: u64,
+        vector_name: String,
+        rip: u64,
+        error: u64,
+        addr: u64,
+        tick: u64,
+    },
+    Sleep {
+        until_tick: u64,
+    },
+    Wake {
+        tick: u64,
+    },
+    Idle {
+        start: bool,
+    },
+    ProcStats {
+        cpu_ticks: u64,
+        arrival_tick: u64,
+        first_run_tick: u64,
+        end_tick: u64,
+        wait_ticks: u64,
+        killed: bool,
+        code: i64,
+    },
 }
 
 impl GuestEvent {

@@ -6,7 +6,7 @@
 //! and skipped. Nothing here can make the VMM read outside the ring.
 
 use lde_abi::syscall;
-use lde_abi::trace::{self as abi, kind, kill_reason, switch_reason, Event, RingHeader};
+use lde_abi::trace::{self as abi, kill_reason, kind, switch_reason, Event, RingHeader};
 
 use super::record::{EventRecord, GuestEvent};
 use crate::memory::GuestRam;
@@ -246,9 +246,35 @@ mod tests {
         let ram = GuestRam::new(8 << 20).unwrap();
         setup(&ram);
         let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["hello".into()]);
-        publish(&ram, 0, Event { tsc: 1000, kind: kind::BOOT, args: [1_000_000, 10_000, 0, 1, 0, 0], ..Default::default() });
-        publish(&ram, 1, Event { tsc: 2000, kind: 999, ..Default::default() });
-        publish(&ram, 2, Event { tsc: 3000, kind: kind::PROC_CREATE, pid: 1, ..Default::default() });
+        publish(
+            &ram,
+            0,
+            Event {
+                tsc: 1000,
+                kind: kind::BOOT,
+                args: [1_000_000, 10_000, 0, 1, 0, 0],
+                ..Default::default()
+            },
+        );
+        publish(
+            &ram,
+            1,
+            Event {
+                tsc: 2000,
+                kind: 999,
+                ..Default::default()
+            },
+        );
+        publish(
+            &ram,
+            2,
+            Event {
+                tsc: 3000,
+                kind: kind::PROC_CREATE,
+                pid: 1,
+                ..Default::default()
+            },
+        );
         let mut got = Vec::new();
         r.drain(&ram, 5_000, |e| got.push(e));
         assert_eq!(got.len(), 2);
@@ -266,8 +292,11 @@ mod tests {
         let ram = GuestRam::new(8 << 20).unwrap();
         setup(&ram);
         let mut r = RingReader::new(RING, SIZE, 1_000_000, vec![]);
-        ram.write_u64(RING + std::mem::offset_of!(RingHeader, head) as u64, u64::MAX / 2)
-            .unwrap();
+        ram.write_u64(
+            RING + std::mem::offset_of!(RingHeader, head) as u64,
+            u64::MAX / 2,
+        )
+        .unwrap();
         let mut n = 0;
         r.drain(&ram, 1, |_| n += 1);
         assert_eq!(n, 0);

@@ -24,9 +24,8 @@ impl TraceWriter {
     /// Create (truncate) the file now, so a bad path fails before the VM
     /// starts.
     pub fn create(path: &Path) -> Result<TraceWriter> {
-        let file = File::create(path).map_err(|e| {
-            bad_input(format!("cannot write trace file '{}': {e}", path.display()))
-        })?;
+        let file = File::create(path)
+            .map_err(|e| bad_input(format!("cannot write trace file '{}': {e}", path.display())))?;
         Ok(TraceWriter {
             path: path.to_path_buf(),
             out: BufWriter::with_capacity(256 * 1024, file),
@@ -61,7 +60,11 @@ impl TraceWriter {
     /// Flush and report the first error, if any.
     pub fn finish(mut self) -> Result<u64> {
         if self.error.is_none() {
-            if let Err(e) = self.out.flush().and_then(|_| self.out.get_ref().sync_data()) {
+            if let Err(e) = self
+                .out
+                .flush()
+                .and_then(|_| self.out.get_ref().sync_data())
+            {
                 self.error = Some(e);
             }
         }
