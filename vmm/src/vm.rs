@@ -1,7 +1,9 @@
 //! The KVM objects: the VM, its RAM slot, the in-kernel irqchip, the vCPU
 //! and its CPUID.
 
+use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStringExt;
 
 use anyhow::{anyhow, Context, Result};
 use kvm_bindings::{kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES};
@@ -26,19 +28,33 @@ pub struct Vm {
     pub ram: GuestRam,
 }
 
-/// Open /dev/kvm, turning the usual failures into advice.
+/// The environment variable that names the KVM device instead of
+/// `/dev/kvm`. Meant for tests (e.g. `LDE_KVM_DEVICE=/nonexistent` checks
+/// the advice lde gives on a host without KVM); not part of the CLI.
+pub const KVM_DEVICE_ENV: &str = "LDE_KVM_DEVICE";
+/// The KVM device when [`KVM_DEVICE_ENV`] is not set.
+pub const KVM_DEVICE: &str = "/dev/kvm";
+
+/// Open the KVM device (`/dev/kvm`, or `$LDE_KVM_DEVICE`), turning the usual
+/// failures into advice.
 pub fn open_kvm() -> Result<Kvm> {
-    Kvm::new().map_err(|e| match e.errno() {
-        libc::ENOENT => bad_input(
-            "/dev/kvm does not exist: KVM is not available here (enable virtualization in the \
-             firmware or nested virtualization, and load kvm_intel or kvm_amd)",
-        ),
-        libc::EACCES | libc::EPERM => bad_input(
-            "permission denied on /dev/kvm: add yourself to the kvm group \
-             (sudo usermod -aG kvm $USER, then log in again) or run as root",
-        ),
+    let path = std::env::var_os(KVM_DEVICE_ENV)
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| KVM_DEVICE.into());
+    let shown = path.to_string_lossy().into_owned();
+    let c_path = CString::new(path.into_vec())
+        .map_err(|_| bad_input(format!("{KVM_DEVICE_ENV}='{shown}' contains a NUL byte")))?;
+    Kvm::new_with_path(&c_path).map_err(|e| match e.errno() {
+        libc::ENOENT => bad_input(format!(
+            "{shown} does not exist: KVM is not available here (enable virtualization in the \
+             firmware or nested virtualization, and load kvm_intel or kvm_amd)"
+        )),
+        libc::EACCES | libc::EPERM => bad_input(format!(
+            "permission denied on {shown}: add yourself to the kvm group \
+             (sudo usermod -aG kvm $USER, then log in again) or run as root"
+        )),
         _ => anyhow!(
-            "opening /dev/kvm: {}",
+            "opening {shown}: {}",
             io::Error::from_raw_os_error(e.errno())
         ),
     })
