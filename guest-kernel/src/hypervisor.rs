@@ -1,6 +1,11 @@
 //! Which hypervisor are we on? CPUID leaf 0x4000_0000 answers with a
 //! 12-byte signature ("KVMKVMKVM" for KVM) when the hypervisor bit is set.
 
+// `__cpuid` is a safe function in recent Rust and an unsafe one in older
+// releases (down to the workspace's rust-version); the `unsafe` blocks keep
+// both compiling.
+#![allow(unused_unsafe)]
+
 use core::arch::x86_64::__cpuid;
 
 /// The hypervisor signature, or `None` on bare metal.
@@ -26,6 +31,7 @@ pub fn name(sig: &[u8; 12]) -> &str {
 }
 
 /// Does the CPU support no-execute pages (CPUID 0x8000_0001 EDX bit 20)?
+#[allow(dead_code)] // for the paging code (NX on user data pages)
 pub fn has_nx() -> bool {
     // SAFETY: CPUID is always available in 64-bit mode.
     let max = unsafe { __cpuid(0x8000_0000) }.eax;

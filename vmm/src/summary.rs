@@ -154,8 +154,8 @@ pub fn render(r: &RunReport) -> String {
         let tick_ms = r.header.quantum_us as f64 / 1000.0;
         writeln!(
             o,
-            "processes ({} ticks of {} ms, sched {}):",
-            "times in", tick_ms, r.header.sched
+            "processes (times in ticks of {} ms, sched {}):",
+            tick_ms, r.header.sched
         )
         .unwrap();
         writeln!(
