@@ -82,8 +82,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     }
 
     let kvm = vm::open_kvm()?;
-    let nx = vm::host_has_nx(&kvm);
     let vm = Vm::new(kvm, args.mem)?;
+    let nx = vm.host_has_nx();
     vm_boot::write_boot_tables(&vm.ram)?;
     let loaded = kernel::load(&vm.ram, &kernel_bytes, &kernel_what, ring_addr)?;
     let (modules, free_start) = programs::place(&vm.ram, &progs, loaded.end, ring_addr)?;
