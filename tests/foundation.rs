@@ -93,9 +93,12 @@ fn finish(output: Output, elapsed: Duration) -> Run {
 
 fn lde_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(LDE);
+    // With backtraces on, a panic in lde would show one in stderr and fail
+    // the one-line checks.
     cmd.args(args)
         .env_remove("LDE_KVM_DEVICE")
-        .env_remove("RUST_LOG");
+        .env_remove("RUST_LOG")
+        .env("RUST_BACKTRACE", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }
