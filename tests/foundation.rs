@@ -1,1 +1,537 @@
+//! Foundation tests: `lde run` boots the Rust guest kernel under KVM, passes
+//! its exit status through, logs every exit, and refuses bad input with one
+//! clear line.
+//!
+//! These tests drive the built `lde` binary and boot real virtual machines on
+//! /dev/kvm. They never skip: on a host without a usable /dev/kvm every test
+//! that needs one fails and says why.
 
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use lde::trace::record::{ExitRecord, Footer, Record};
+use lde_abi::exit::status;
+
+const LDE: &str = env!("CARGO_BIN_EXE_lde");
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// Fail (never skip) when this host cannot run VMs.
+fn require_kvm() {
+    let dev = Path::new("/dev/kvm");
+    assert!(
+        dev.exists(),
+        "/dev/kvm does not exist: these tests boot real VMs and need KVM \
+         (on GitHub Actions, enable it with the udev rule in .github/workflows/ci.yml)"
+    );
+    if let Err(e) = fs::OpenOptions::new().read(true).write(true).open(dev) {
+        panic!("/dev/kvm cannot be opened read/write ({e}): add this user to the kvm group or run as root");
+    }
+}
+
+/// A file in the temp folder, unique to this process and call, removed when
+/// dropped (tests run in parallel).
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(what: &str) -> TempFile {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        TempFile(
+            std::env::temp_dir().join(format!("lde-foundation-{}-{n}-{what}", std::process::id())),
+        )
+    }
+
+    fn with_bytes(what: &str, bytes: &[u8]) -> TempFile {
+        let f = TempFile::new(what);
+        fs::write(&f.0, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", f.0.display()));
+        f
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("temp paths are UTF-8")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// What one `lde` invocation did.
+struct Run {
+    status: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+fn finish(output: Output, elapsed: Duration) -> Run {
+    Run {
+        status: output.status.code().expect("lde was killed by a signal"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed,
+    }
+}
+
+fn lde_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(LDE);
+    // With backtraces on, a panic in lde would show one in stderr and fail
+    // the one-line checks.
+    cmd.args(args)
+        .env_remove("LDE_KVM_DEVICE")
+        .env_remove("RUST_LOG")
+        .env("RUST_BACKTRACE", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {LDE}: {e}"));
+    finish(output, start.elapsed())
+}
+
+fn lde(args: &[&str]) -> Run {
+    lde_with_env(args, &[])
+}
+
+/// Run a VM (after checking that KVM is there).
+fn boot(args: &[&str]) -> Run {
+    require_kvm();
+    lde(args)
+}
+
+/// Read a trace file: every line must be one record.
+fn read_trace(path: &str) -> Vec<Record> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("reading trace {path}: {e}"));
+    assert!(
+        text.ends_with('\n'),
+        "the trace does not end with a newline"
+    );
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str::<Record>(line)
+                .unwrap_or_else(|e| panic!("trace line {} is not a record ({e}): {line}", i + 1))
+        })
+        .collect()
+}
+
+fn footer(records: &[Record]) -> &Footer {
+    match records.last() {
+        Some(Record::Footer(f)) => f,
+        other => panic!("the last record is not the footer: {other:?}"),
+    }
+}
+
+fn exit_records(records: &[Record]) -> Vec<&ExitRecord> {
+    records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Exit(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The summary lde prints on stderr: the total after "exits reaching the
+/// VMM:" and the table of reason -> count below it.
+fn summary_counts(stderr: &str) -> (u64, BTreeMap<String, u64>) {
+    let mut lines = stderr.lines();
+    let total = lines
+        .by_ref()
+        .find_map(|l| l.strip_prefix("exits reaching the VMM: "))
+        .unwrap_or_else(|| panic!("no 'exits reaching the VMM' line in stderr:\n{stderr}"));
+    let total: u64 = total.trim().parse().expect("the exit total is a number");
+    let head = lines.next().expect("a table header after the exit total");
+    assert_eq!(
+        head.split_whitespace().collect::<Vec<_>>(),
+        ["reason", "count", "total", "mean"],
+        "unexpected summary table header"
+    );
+    let mut table = BTreeMap::new();
+    for line in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if !line.starts_with("  ") || words.len() < 2 {
+            break;
+        }
+        let Ok(count) = words[1].parse::<u64>() else {
+            break;
+        };
+        assert!(
+            table.insert(words[0].to_string(), count).is_none(),
+            "reason {} twice in the summary",
+            words[0]
+        );
+    }
+    (total, table)
+}
+
+/// A refusal of bad input: status 2 and exactly one line on stderr that
+/// contains `phrase`, without a panic or a backtrace.
+fn assert_bad_input(run: &Run, phrase: &str) {
+    assert_eq!(
+        run.status,
+        status::BAD_INPUT,
+        "expected status 2 (bad input)\n{}",
+        run.describe()
+    );
+    let lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected exactly one line on stderr\n{}",
+        run.describe()
+    );
+    let lower = run.stderr.to_lowercase();
+    assert!(
+        !lower.contains("panicked") && !lower.contains("backtrace"),
+        "stderr shows a panic\n{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains(phrase),
+        "stderr does not say '{phrase}'\n{}",
+        run.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Booting and exit statuses
+// ---------------------------------------------------------------------------
+
+#[test]
+fn kvm_is_usable() {
+    require_kvm();
+}
+
+#[test]
+fn kernel_prints_its_banner_on_the_console() {
+    let run = boot(&["run", "--", "exit=0"]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    assert!(
+        run.stdout.contains("lde kernel"),
+        "no banner on stdout\n{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("hypervisor:"),
+        "no hypervisor line on stdout\n{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn guest_exit_status_zero_is_lde_status() {
+    let run = boot(&["run", "--", "exit=0"]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    assert!(
+        run.stderr.contains("guest exited with status 0"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn guest_exit_status_seven_is_lde_status() {
+    let run = boot(&["run", "--", "exit=7"]);
+    assert_eq!(run.status, 7, "{}", run.describe());
+    assert!(
+        run.stderr.contains("guest exited with status 7"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn unknown_kernel_argument_is_refused_by_the_kernel() {
+    let run = boot(&["run", "--", "bogus"]);
+    assert_eq!(run.status, status::BAD_INPUT, "{}", run.describe());
+    assert!(
+        run.stdout.contains("unknown kernel argument 'bogus'"),
+        "the kernel should name the argument\n{}",
+        run.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The trace
+// ---------------------------------------------------------------------------
+
+#[test]
+fn trace_has_header_exits_footer_and_counts_agree_with_the_summary() {
+    let trace = TempFile::new("exit7.jsonl");
+    let run = boot(&["run", "--trace", trace.path(), "--", "exit=7"]);
+    assert_eq!(run.status, 7, "{}", run.describe());
+
+    let records = read_trace(trace.path());
+    let Some(Record::Header(header)) = records.first() else {
+        panic!("the first record is not the header: {:?}", records.first());
+    };
+    assert_eq!(header.schema, lde::trace::SCHEMA_VERSION);
+    assert_eq!(header.kernel_cmdline, "exit=7");
+    assert_eq!(header.kernel, "embedded");
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| matches!(r, Record::Header(_)))
+            .count(),
+        1,
+        "more than one header"
+    );
+    assert_eq!(
+        records
+            .iter()
+            .filter(|r| matches!(r, Record::Footer(_)))
+            .count(),
+        1,
+        "more than one footer"
+    );
+
+    let footer = footer(&records);
+    assert_eq!(footer.end, "exit");
+    assert_eq!(footer.status, 7);
+    assert_eq!(
+        footer.records,
+        records.len() as u64 - 1,
+        "footer.records counts the records before it"
+    );
+
+    // The exit records, by reason.
+    let exits = exit_records(&records);
+    assert!(!exits.is_empty(), "no exit records");
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &exits {
+        *by_reason.entry(e.exit.reason().to_string()).or_default() += 1;
+    }
+    // The guest's last act is the `out` to the exit device.
+    let last = exits.last().unwrap();
+    assert_eq!(
+        last.exit,
+        lde::trace::record::ExitKind::IoOut {
+            port: lde_abi::ports::EXIT,
+            size: 4,
+            value: lde_abi::exit::encode(lde_abi::exit::KIND_EXIT, 7) as u64,
+        }
+    );
+    // Exit times never go backwards.
+    assert!(
+        exits.windows(2).all(|w| w[0].t_ns <= w[1].t_ns),
+        "exit records out of time order"
+    );
+
+    // Footer = exit records.
+    assert_eq!(footer.exits, exits.len() as u64);
+    let footer_counts: BTreeMap<String, u64> = footer
+        .exits_by_reason
+        .iter()
+        .map(|(k, v)| (k.clone(), v.count))
+        .collect();
+    assert_eq!(
+        footer_counts, by_reason,
+        "footer counts differ from the exit records"
+    );
+
+    // Footer = the summary printed on stderr.
+    let (total, table) = summary_counts(&run.stderr);
+    assert_eq!(
+        total, footer.exits,
+        "summary total differs from the footer\n{}",
+        run.stderr
+    );
+    assert_eq!(
+        table, footer_counts,
+        "summary table differs from the footer\n{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn trace_of_a_triple_fault_has_a_register_dump() {
+    let trace = TempFile::new("triple.jsonl");
+    let run = boot(&["run", "--trace", trace.path(), "--", "crash=triple"]);
+    assert_eq!(run.status, status::TRIPLE_FAULT, "{}", run.describe());
+    assert!(run.stderr.contains("triple-faulted"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("rip="),
+        "no register dump on stderr\n{}",
+        run.describe()
+    );
+
+    let records = read_trace(trace.path());
+    let dump = records
+        .iter()
+        .find_map(|r| match r {
+            Record::Registers(d) => Some(d),
+            _ => None,
+        })
+        .expect("no registers record in the trace");
+    assert!(dump.regs.contains_key("rip") && dump.sregs.contains_key("cr3"));
+    let footer = footer(&records);
+    assert_eq!(footer.end, "triple_fault");
+    assert_eq!(footer.status, status::TRIPLE_FAULT);
+    let exits = exit_records(&records);
+    assert_eq!(
+        exits.last().map(|e| e.exit.reason()),
+        Some("shutdown"),
+        "the last exit of a triple fault is KVM_EXIT_SHUTDOWN"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Crashes and the watchdog
+// ---------------------------------------------------------------------------
+
+#[test]
+fn kernel_panic_is_status_103() {
+    let run = boot(&["run", "--", "crash=panic"]);
+    assert_eq!(run.status, status::KERNEL_PANIC, "{}", run.describe());
+    assert!(run.stdout.contains("KERNEL PANIC"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("guest kernel panicked"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn watchdog_stops_a_spinning_guest() {
+    let run = boot(&["run", "--timeout", "1s", "--", "spin"]);
+    assert_eq!(run.status, status::TIMEOUT, "{}", run.describe());
+    assert!(
+        run.stderr
+            .contains("watchdog: the guest ran past --timeout 1s"),
+        "no watchdog message\n{}",
+        run.describe()
+    );
+    assert!(
+        run.elapsed >= Duration::from_secs(1),
+        "stopped before the timeout ({:?})",
+        run.elapsed
+    );
+    assert!(
+        run.elapsed < Duration::from_millis(2500),
+        "the watchdog took {:?} to stop a 1 s run",
+        run.elapsed
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: status 2, one line
+// ---------------------------------------------------------------------------
+
+#[test]
+fn missing_kernel_file() {
+    let missing = TempFile::new("no-such-kernel");
+    let run = lde(&["run", "--kernel", missing.path(), "--", "exit=0"]);
+    assert_bad_input(&run, "cannot read kernel");
+    assert_bad_input(&run, "No such file or directory");
+}
+
+#[test]
+fn kernel_that_is_not_elf() {
+    let text = TempFile::with_bytes("kernel.txt", b"this is not a kernel\n");
+    let run = lde(&["run", "--kernel", text.path(), "--", "exit=0"]);
+    assert_bad_input(&run, "is not an ELF file");
+}
+
+#[test]
+fn kernel_that_is_a_dynamic_host_executable() {
+    // The host's own lde binary: x86-64 ELF, but PIE and no lde note.
+    let run = lde(&["run", "--kernel", LDE, "--", "exit=0"]);
+    assert_bad_input(&run, "is not a static executable");
+}
+
+#[test]
+fn kernel_that_is_a_static_elf_without_the_lde_note() {
+    let (_, _, hello) = lde::embedded::PROGRAMS
+        .iter()
+        .find(|(name, _, _)| *name == "hello")
+        .expect("the embedded hello program");
+    let elf = TempFile::with_bytes("hello.elf", hello);
+    let run = lde(&["run", "--kernel", elf.path(), "--", "exit=0"]);
+    assert_bad_input(&run, "is not an lde kernel");
+}
+
+#[test]
+fn kernel_with_a_segment_outside_guest_ram() {
+    let mut elf = lde::embedded::KERNEL.to_vec();
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes(b[o..o + 2].try_into().unwrap()) as usize;
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    // ELF64 header: e_phoff at 0x20, e_phentsize at 0x36, e_phnum at 0x38;
+    // a program header has p_type at 0 and p_paddr at 0x18.
+    let (phoff, phentsize, phnum) = (u64_at(&elf, 0x20), u16_at(&elf, 0x36), u16_at(&elf, 0x38));
+    let load = (0..phnum)
+        .map(|i| phoff + i * phentsize)
+        .find(|&ph| u32::from_le_bytes(elf[ph..ph + 4].try_into().unwrap()) == elf::abi::PT_LOAD)
+        .expect("the kernel has a PT_LOAD segment");
+    // 64 GiB: far past any --mem, and no overflow.
+    elf[load + 0x18..load + 0x20].copy_from_slice(&(64u64 << 30).to_le_bytes());
+    let kernel = TempFile::with_bytes("far-kernel.elf", &elf);
+    let run = lde(&["run", "--kernel", kernel.path(), "--", "exit=0"]);
+    assert_bad_input(&run, "is outside guest RAM");
+}
+
+#[test]
+fn memory_too_small() {
+    assert_bad_input(&lde(&["run", "--mem", "4M", "--", "exit=0"]), "too small");
+}
+
+#[test]
+fn memory_size_malformed() {
+    assert_bad_input(
+        &lde(&["run", "--mem", "12X", "--", "exit=0"]),
+        "is not a size",
+    );
+}
+
+#[test]
+fn quantum_out_of_range() {
+    assert_bad_input(
+        &lde(&["run", "--quantum", "100us", "--", "exit=0"]),
+        "out of range",
+    );
+}
+
+#[test]
+fn trace_file_not_writable() {
+    let run = lde(&["run", "--trace", "/nonexistent-dir/x.jsonl", "--", "exit=0"]);
+    assert_bad_input(&run, "cannot write trace file");
+}
+
+#[test]
+fn unknown_option() {
+    assert_bad_input(&lde(&["run", "--no-such-option"]), "unexpected argument");
+}
+
+#[test]
+fn no_kvm_device() {
+    let run = lde_with_env(
+        &["run", "--", "exit=0"],
+        &[("LDE_KVM_DEVICE", "/nonexistent")],
+    );
+    assert_bad_input(&run, "/nonexistent does not exist");
+    assert_bad_input(&run, "KVM is not available");
+}

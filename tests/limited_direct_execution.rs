@@ -15,7 +15,12 @@ const DE: u64 = 0;
 fn hello_prints_from_user_mode_and_exits() {
     let r = lde_run(&["--program", "hello"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("hello from user mode (pid 1, CS 0x33, privilege level 3)"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("hello from user mode (pid 1, CS 0x33, privilege level 3)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.exited(1, 0));
     r.assert_no_panic();
 }
@@ -24,7 +29,13 @@ fn hello_prints_from_user_mode_and_exits() {
 fn args_get_their_arguments_system_v_style() {
     let r = lde_run(&["--program", "args:one two,three"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    for line in ["argc = 4", "argv[0] = \"args\"", "argv[1] = \"one\"", "argv[2] = \"two\"", "argv[3] = \"three\""] {
+    for line in [
+        "argc = 4",
+        "argv[0] = \"args\"",
+        "argv[1] = \"one\"",
+        "argv[2] = \"two\"",
+        "argv[3] = \"three\"",
+    ] {
         assert!(r.stdout.contains(line), "missing {line:?} in\n{}", r.stdout);
     }
 }
@@ -45,33 +56,52 @@ fn system_calls_come_from_ring_3_and_record_their_path() {
             _ => None,
         })
         .collect();
-    assert!(calls.len() >= 2, "hello makes getpid, write, exit: {calls:?}");
+    assert!(
+        calls.len() >= 2,
+        "hello makes getpid, write, exit: {calls:?}"
+    );
     for (cs, path) in &calls {
         assert_eq!(cs & 3, 3, "a system call's trap frame has CS RPL 3");
         assert!(path == "gate" || path == "ud", "path {path}");
     }
     // On PVM hosts int 0x80 arrives as #UD; elsewhere through the gate.
     let expected = if r.kvm() == "pvm" { "ud" } else { "gate" };
-    assert!(calls.iter().all(|(_, p)| p == expected), "{calls:?} on {}", r.kvm());
+    assert!(
+        calls.iter().all(|(_, p)| p == expected),
+        "{calls:?} on {}",
+        r.kvm()
+    );
 }
 
 #[test]
 fn bad_pointers_give_efault_and_unknown_numbers_enosys() {
     let r = lde_run(&["--program", "badptr"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("badptr: 19/19 checks passed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("badptr: 19/19 checks passed"),
+        "{}",
+        r.stdout
+    );
     assert!(r.exited(1, 0), "badptr exits 0 only if every check passed");
     // The trace shows the kernel's answers too.
     let results: Vec<(u64, i64)> = r
         .events()
         .filter_map(|e| match &e.event {
-            GuestEvent::Syscall { nr, result, args, .. } => Some((*nr, *result, args[1])),
+            GuestEvent::Syscall {
+                nr, result, args, ..
+            } => Some((*nr, *result, args[1])),
             _ => None,
         })
         .map(|(nr, res, _)| (nr, res))
         .collect();
-    assert!(results.contains(&(1, -14)), "write with a bad pointer returned -EFAULT");
-    assert!(results.contains(&(4242, -38)), "unknown call 4242 returned -ENOSYS");
+    assert!(
+        results.contains(&(1, -14)),
+        "write with a bad pointer returned -EFAULT"
+    );
+    assert!(
+        results.contains(&(4242, -38)),
+        "unknown call 4242 returned -ENOSYS"
+    );
     r.assert_no_panic();
 }
 
@@ -106,15 +136,28 @@ fn every_restricted_operation_is_killed_and_the_next_program_runs() {
         let r = lde_run(&["-p", prog, "-p", "hello"]);
         assert_eq!(r.status, 0, "{prog}: {}", r.stderr);
         r.assert_no_panic();
-        assert!(!r.stdout.contains("NOT STOPPED"), "{prog} was not stopped:\n{}", r.stdout);
-        let v = r.kill_vector(1).unwrap_or_else(|| panic!("{prog} was not killed by a fault:\n{}", r.stdout));
-        assert!(vectors.contains(&v), "{prog} killed by vector {v}, expected one of {vectors:?}");
+        assert!(
+            !r.stdout.contains("NOT STOPPED"),
+            "{prog} was not stopped:\n{}",
+            r.stdout
+        );
+        let v = r
+            .kill_vector(1)
+            .unwrap_or_else(|| panic!("{prog} was not killed by a fault:\n{}", r.stdout));
+        assert!(
+            vectors.contains(&v),
+            "{prog} killed by vector {v}, expected one of {vectors:?}"
+        );
         assert!(
             matches!(&r.process(1).end, ProcessEnd::Killed(_)),
             "{prog}: {:?}",
             r.process(1).end
         );
-        assert!(r.stdout.contains(&format!("pid 1 ({prog}) killed:")), "{prog}: kill message\n{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("pid 1 ({prog}) killed:")),
+            "{prog}: kill message\n{}",
+            r.stdout
+        );
         assert!(r.exited(2, 0), "{prog}: hello after it still ran");
         assert!(r.stdout.contains("hello from user mode"), "{prog}");
     }
@@ -132,7 +175,9 @@ fn many_restricted_programs_in_one_run() {
     assert_eq!(r.status, 0, "{}", r.stderr);
     r.assert_no_panic();
     for (i, (prog, vectors)) in RESTRICTED[..15].iter().enumerate() {
-        let v = r.kill_vector(i as u32 + 1).unwrap_or_else(|| panic!("{prog} not killed"));
+        let v = r
+            .kill_vector(i as u32 + 1)
+            .unwrap_or_else(|| panic!("{prog} not killed"));
         assert!(vectors.contains(&v), "{prog}: vector {v}");
     }
     assert!(r.exited(16, 0));
@@ -141,7 +186,12 @@ fn many_restricted_programs_in_one_run() {
 #[test]
 fn page_fault_kills_name_the_address() {
     let r = lde_run(&["-p", "kernel-read", "-p", "stack-overflow"]);
-    assert!(r.stdout.contains("address 0xffffffff80100000 (kernel memory)"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("address 0xffffffff80100000 (kernel memory)"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("(stack overflow)"), "{}", r.stdout);
 }
 
@@ -158,7 +208,11 @@ fn show_idt_prints_the_trap_table() {
     };
     let dpl = |l: &str| l.split_whitespace().rev().nth(2).unwrap().to_string();
     assert!(line("0x80").contains("syscall"));
-    assert_eq!(dpl(&line("0x80")), "3", "the system-call gate is the one user code may invoke");
+    assert_eq!(
+        dpl(&line("0x80")),
+        "3",
+        "the system-call gate is the one user code may invoke"
+    );
     assert_eq!(dpl(&line("0x0e")), "0");
     assert_eq!(dpl(&line("0x0d")), "0");
     assert!(line("0x20").contains("timer"));
@@ -175,8 +229,22 @@ fn show_idt_prints_the_trap_table() {
 fn list_programs_names_every_embedded_program() {
     let r = lde(&["run", "--list-programs"]);
     assert_eq!(r.status, 0);
-    for p in ["hello", "args", "getpid", "badptr", "trapbench", "spin", "worker", "hog", "priv-cli"] {
-        assert!(r.stdout.lines().any(|l| l.starts_with(p)), "{p} missing:\n{}", r.stdout);
+    for p in [
+        "hello",
+        "args",
+        "getpid",
+        "badptr",
+        "trapbench",
+        "spin",
+        "worker",
+        "hog",
+        "priv-cli",
+    ] {
+        assert!(
+            r.stdout.lines().any(|l| l.starts_with(p)),
+            "{p} missing:\n{}",
+            r.stdout
+        );
     }
 }
 
@@ -210,7 +278,11 @@ fn bad_program_files_are_refused_before_the_vm_starts() {
     std::fs::write(&path, &bad).unwrap();
     let r = lde(&["run", "--program", path.to_str().unwrap()]);
     assert_eq!(r.status, 2, "{}", r.stderr);
-    assert!(r.stderr.contains("collides with the kernel"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("collides with the kernel"),
+        "{}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("panicked"));
 
     let r = lde(&["run", "--program", "no-such-program"]);
@@ -229,7 +301,16 @@ fn int3_is_a_bare_trap_the_kernel_returns_from() {
     assert!(r.stdout.contains("cycles/call"), "{}", r.stdout);
     let bp = r
         .events()
-        .filter(|e| matches!(e.event, GuestEvent::Trap { vector: 3, user: true, .. }))
+        .filter(|e| {
+            matches!(
+                e.event,
+                GuestEvent::Trap {
+                    vector: 3,
+                    user: true,
+                    ..
+                }
+            )
+        })
         .count();
     assert!(bp >= 2000, "int3 traps recorded: {bp}");
 }

@@ -38,24 +38,45 @@ fn workers_do_not_interleave_under_coop_or_fifo() {
     for sched in ["coop", "fifo"] {
         let r = lde_run(&["-p", "worker:A,4", "-p", "worker:B,4", "--sched", sched]);
         assert_eq!(r.status, 0, "{sched}: {}", r.stderr);
-        assert_eq!(worker_order(&r.stdout), "AAAABBBB", "{sched}:\n{}", r.stdout);
+        assert_eq!(
+            worker_order(&r.stdout),
+            "AAAABBBB",
+            "{sched}:\n{}",
+            r.stdout
+        );
         assert!(
-            !r.events()
-                .any(|e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt")),
+            !r.events().any(
+                |e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt")
+            ),
             "{sched} never preempts"
         );
     }
     // coop has no timer at all: not a single tick.
     let r = lde_run(&["-p", "worker:A,2", "--sched", "coop"]);
-    assert_eq!(r.events().filter(|e| matches!(e.event, GuestEvent::Tick { .. })).count(), 0);
+    assert_eq!(
+        r.events()
+            .filter(|e| matches!(e.event, GuestEvent::Tick { .. }))
+            .count(),
+        0
+    );
 }
 
 #[test]
 fn a_hog_under_coop_holds_the_machine_until_the_watchdog() {
-    let r = lde_run(&["-p", "hog", "-p", "worker:A,2", "--sched", "coop", "--timeout", "1500ms"]);
+    let r = lde_run(&[
+        "-p",
+        "hog",
+        "-p",
+        "worker:A,2",
+        "--sched",
+        "coop",
+        "--timeout",
+        "1500ms",
+    ]);
     assert_eq!(r.status, 124, "{}", r.stderr);
     assert!(
-        r.stderr.contains("process hog (pid 1) held the CPU since its last trap"),
+        r.stderr
+            .contains("process hog (pid 1) held the CPU since its last trap"),
         "{}",
         r.stderr
     );
@@ -104,15 +125,30 @@ fn halving_the_quantum_roughly_doubles_the_switches() {
 fn round_robin_job_list_3_5_2_matches_the_arithmetic() {
     // OSTEP: jobs of 3, 5 and 2 ticks, all arriving at 0, quantum 1 tick.
     // Slots: A B C A B C A B B B -> responses 0 1 2, turnarounds 7 10 6.
-    let r = lde_run(&["-p", "spin:3", "-p", "spin:5", "-p", "spin:2", "--quantum", "20ms"]);
+    let r = lde_run(&[
+        "-p",
+        "spin:3",
+        "-p",
+        "spin:5",
+        "-p",
+        "spin:2",
+        "--quantum",
+        "20ms",
+    ]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     let expect = [(1, 3, 0, 7), (2, 5, 1, 10), (3, 2, 2, 6)];
     for (pid, cpu, response, turnaround) in expect {
         let p = r.process(pid);
         assert_eq!(p.end, ProcessEnd::Exited(0));
         assert_eq!(p.cpu_ticks, cpu, "pid {pid} cpu");
-        assert!(p.response_ticks.abs_diff(response) <= 1, "pid {pid}: response {p:?}");
-        assert!(p.turnaround_ticks.abs_diff(turnaround) <= 1, "pid {pid}: turnaround {p:?}");
+        assert!(
+            p.response_ticks.abs_diff(response) <= 1,
+            "pid {pid}: response {p:?}"
+        );
+        assert!(
+            p.turnaround_ticks.abs_diff(turnaround) <= 1,
+            "pid {pid}: turnaround {p:?}"
+        );
     }
     // Run intervals in the trace follow the same order.
     let order: Vec<u32> = r
@@ -146,15 +182,34 @@ fn sleep_blocks_for_its_time_and_the_cpu_idles() {
         .collect();
     assert_eq!(slept.len(), 2, "sleep_ticks and sleep_ns");
     assert_eq!(wakes.len(), 2);
-    assert!(wakes[0] >= slept[0].1, "woke at tick {} before {}", wakes[0], slept[0].1);
+    assert!(
+        wakes[0] >= slept[0].1,
+        "woke at tick {} before {}",
+        wakes[0],
+        slept[0].1
+    );
     // Idle while asleep: the kernel halted waiting for the timer.
-    assert!(r.events().any(|e| matches!(e.event, GuestEvent::Idle { start: true })));
+    assert!(r
+        .events()
+        .any(|e| matches!(e.event, GuestEvent::Idle { start: true })));
     let p = r.process(1);
     assert!(p.turnaround_ticks >= 7, "slept 5 ticks + 15 ms: {p:?}");
     assert!(p.cpu_ticks <= 1, "sleeping uses no CPU: {p:?}");
     // Real time passed: 5 ticks of 10 ms.
-    let line = r.stdout.lines().find(|l| l.contains("5 ticks,")).expect("first wake line");
-    let ms: f64 = line.split(", ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("5 ticks,"))
+        .expect("first wake line");
+    let ms: f64 = line
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(ms >= 45.0, "{line}");
 }
 
@@ -164,8 +219,14 @@ fn the_default_demo_explains_itself() {
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(alternations(&worker_order(&r.stdout)) >= 2, "{}", r.stdout);
     assert!(r.stderr.contains("what happened:"), "{}", r.stderr);
-    assert!(r.stderr.contains("hog (pid 3) never gave up the CPU"), "{}", r.stderr);
-    assert!(r.stderr.contains("priv-cli (pid 4) tried something only the kernel may do"));
+    assert!(
+        r.stderr.contains("hog (pid 3) never gave up the CPU"),
+        "{}",
+        r.stderr
+    );
+    assert!(r
+        .stderr
+        .contains("priv-cli (pid 4) tried something only the kernel may do"));
     for col in ["response", "turnaround", "wait", "cpu"] {
         assert!(r.stderr.contains(col));
     }

@@ -32,6 +32,7 @@ core::arch::global_asm!(
 );
 
 /// Top of the boot stack (the idle stack).
+#[allow(dead_code)] // for the scheduler's idle context
 pub fn boot_stack_top() -> u64 {
     core::ptr::addr_of!(BOOT_STACK) as u64 + BOOT_STACK_SIZE as u64
 }

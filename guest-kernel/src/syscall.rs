@@ -59,7 +59,11 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
         _ => -errno::ENOSYS,
     };
     tf.rax = result as u64;
-    trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, result as u64, how | tf.cs << 16]);
+    trace::record(
+        kind::SYSCALL,
+        pid,
+        [call, a0, a1, a2, result as u64, how | tf.cs << 16],
+    );
 }
 
 fn current() -> &'static mut process::Process {

@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
+Without a command, lde does `lde run`.
+
 Examples:
   lde run                                   the default demo: processes, a hog, a kill
   lde run --program hello                   run one embedded user program
@@ -38,8 +40,21 @@ the contract; 124 watchdog timeout; 130 interrupted (Ctrl-C); 1 host error.";
     after_help = EXAMPLES
 )]
 pub struct Cli {
+    /// What to do; without one, `lde` is `lde run` with its defaults (so a
+    /// bare `cargo run --release` shows the default demo).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// The subcommand given, or `run` with every option at its default.
+    pub fn command_or_default(self) -> Command {
+        self.command.unwrap_or_else(|| {
+            Cli::parse_from(["lde", "run"])
+                .command
+                .expect("`lde run` parses")
+        })
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,6 +253,16 @@ mod tests {
         assert!(parse_mem("64X").unwrap_err().contains("not a size"));
         assert!(parse_mem("5G").unwrap_err().contains("too large"));
         assert!(parse_mem("9M").unwrap_err().contains("multiple"));
+    }
+
+    #[test]
+    fn no_command_means_run_with_defaults() {
+        let Command::Run(args) = Cli::parse_from(["lde"]).command_or_default() else {
+            panic!("`lde` alone should be `lde run`");
+        };
+        assert_eq!(args.mem, 64 << 20);
+        assert_eq!(args.timeout, Duration::from_secs(30));
+        assert!(args.programs.is_empty() && args.kernel_args.is_empty());
     }
 
     #[test]

@@ -27,7 +27,8 @@ fn main() {
             std::process::exit(lde_abi::exit::status::BAD_INPUT);
         }
     };
-    let verbose = match &cli.command {
+    let command = cli.command_or_default();
+    let verbose = match &command {
         Command::Run(a) => a.verbose,
         _ => 0,
     };
@@ -40,7 +41,7 @@ fn main() {
         .init();
 
     let argv: Vec<String> = std::env::args().collect();
-    let result = match cli.command {
+    let result = match command {
         Command::Run(args) => lde::run::run(&args, argv),
         Command::Trace(cmd) => lde::trace::inspect::run(cmd),
     };

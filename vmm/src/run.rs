@@ -82,8 +82,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     }
 
     let kvm = vm::open_kvm()?;
-    let nx = vm::host_has_nx(&kvm);
     let vm = Vm::new(kvm, args.mem)?;
+    let nx = vm.host_has_nx();
     vm_boot::write_boot_tables(&vm.ram)?;
     let loaded = kernel::load(&vm.ram, &kernel_bytes, &kernel_what, ring_addr)?;
     let (modules, free_start) = programs::place(&vm.ram, &progs, loaded.end, ring_addr)?;
@@ -289,8 +289,12 @@ fn finish(
         t.write(&Record::Footer(footer));
         trace_result = t.finish().map(|_| ());
     }
-    let explanation =
-        summary::explain(&m.procs, &processes, &ending, header.quantum_us as f64 / 1000.0);
+    let explanation = summary::explain(
+        &m.procs,
+        &processes,
+        &ending,
+        header.quantum_us as f64 / 1000.0,
+    );
     let report = RunReport {
         explanation,
         message: &message,

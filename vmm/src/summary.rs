@@ -162,8 +162,8 @@ pub fn render(r: &RunReport) -> String {
         let tick_ms = r.header.quantum_us as f64 / 1000.0;
         writeln!(
             o,
-            "processes ({} ticks of {} ms, sched {}):",
-            "times in", tick_ms, r.header.sched
+            "processes (times in ticks of {} ms, sched {}):",
+            tick_ms, r.header.sched
         )
         .unwrap();
         writeln!(
@@ -208,7 +208,12 @@ pub fn render(r: &RunReport) -> String {
 
 /// A few sentences on what the run showed, in the chapter's terms, from the
 /// guest's events.
-pub fn explain(procs: &ProcessTable, records: &[ProcessRecord], ending: &Ending, quantum_ms: f64) -> Vec<String> {
+pub fn explain(
+    procs: &ProcessTable,
+    records: &[ProcessRecord],
+    ending: &Ending,
+    quantum_ms: f64,
+) -> Vec<String> {
     let mut out = Vec::new();
     if records.is_empty() {
         return out;

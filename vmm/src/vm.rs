@@ -1,10 +1,12 @@
 //! The KVM objects: the VM, its RAM slot, the in-kernel irqchip, the vCPU
 //! and its CPUID.
 
+use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStringExt;
 
 use anyhow::{anyhow, Context, Result};
-use kvm_bindings::{kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES};
+use kvm_bindings::{kvm_userspace_memory_region, CpuId, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 
 use crate::error::bad_input;
@@ -12,8 +14,8 @@ use crate::memory::GuestRam;
 
 /// CPUID leaf 1 ECX bit: x2APIC.
 const CPUID_X2APIC: u32 = 1 << 21;
-/// CPUID leaf 1 ECX bit: TSC deadline (we use the periodic timer, but say so
-/// only if the host has it).
+/// CPUID leaf 1 ECX bit: running under a hypervisor (the guest then reads
+/// the hypervisor's signature at leaf 0x4000_0000).
 const CPUID_HYPERVISOR: u32 = 1 << 31;
 
 /// Where KVM puts the real-mode TSS on Intel hosts (needed there, harmless
@@ -24,21 +26,38 @@ pub struct Vm {
     pub kvm: Kvm,
     pub fd: VmFd,
     pub ram: GuestRam,
+    /// KVM_GET_SUPPORTED_CPUID, asked once (it costs about 0.4 ms on the
+    /// nested hosts we measured).
+    pub supported_cpuid: CpuId,
 }
 
-/// Open /dev/kvm, turning the usual failures into advice.
+/// The environment variable that names the KVM device instead of
+/// `/dev/kvm`. Meant for tests (e.g. `LDE_KVM_DEVICE=/nonexistent` checks
+/// the advice lde gives on a host without KVM); not part of the CLI.
+pub const KVM_DEVICE_ENV: &str = "LDE_KVM_DEVICE";
+/// The KVM device when [`KVM_DEVICE_ENV`] is not set.
+pub const KVM_DEVICE: &str = "/dev/kvm";
+
+/// Open the KVM device (`/dev/kvm`, or `$LDE_KVM_DEVICE`), turning the usual
+/// failures into advice.
 pub fn open_kvm() -> Result<Kvm> {
-    Kvm::new().map_err(|e| match e.errno() {
-        libc::ENOENT => bad_input(
-            "/dev/kvm does not exist: KVM is not available here (enable virtualization in the \
-             firmware or nested virtualization, and load kvm_intel or kvm_amd)",
-        ),
-        libc::EACCES | libc::EPERM => bad_input(
-            "permission denied on /dev/kvm: add yourself to the kvm group \
-             (sudo usermod -aG kvm $USER, then log in again) or run as root",
-        ),
+    let path = std::env::var_os(KVM_DEVICE_ENV)
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| KVM_DEVICE.into());
+    let shown = path.to_string_lossy().into_owned();
+    let c_path = CString::new(path.into_vec())
+        .map_err(|_| bad_input(format!("{KVM_DEVICE_ENV}='{shown}' contains a NUL byte")))?;
+    Kvm::new_with_path(&c_path).map_err(|e| match e.errno() {
+        libc::ENOENT => bad_input(format!(
+            "{shown} does not exist: KVM is not available here (enable virtualization in the \
+             firmware or nested virtualization, and load kvm_intel or kvm_amd)"
+        )),
+        libc::EACCES | libc::EPERM => bad_input(format!(
+            "permission denied on {shown}: add yourself to the kvm group \
+             (sudo usermod -aG kvm $USER, then log in again) or run as root"
+        )),
         _ => anyhow!(
-            "opening /dev/kvm: {}",
+            "opening {shown}: {}",
             io::Error::from_raw_os_error(e.errno())
         ),
     })
@@ -56,6 +75,9 @@ impl Vm {
         fd.set_tss_address(TSS_ADDRESS)
             .context("KVM_SET_TSS_ADDR")?;
         fd.create_irq_chip().context("KVM_CREATE_IRQCHIP")?;
+        let supported_cpuid = kvm
+            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+            .context("KVM_GET_SUPPORTED_CPUID")?;
         let ram = GuestRam::new(ram_size)?;
         let region = kvm_userspace_memory_region {
             slot: 0,
@@ -68,16 +90,18 @@ impl Vm {
         // as the VM (both are owned by `Vm`, and the vCPU thread holds a clone
         // of the mapping until it stops running the guest).
         unsafe { fd.set_user_memory_region(region) }.context("KVM_SET_USER_MEMORY_REGION")?;
-        Ok(Vm { kvm, fd, ram })
+        Ok(Vm {
+            kvm,
+            fd,
+            ram,
+            supported_cpuid,
+        })
     }
 
     /// Create vCPU 0 with the host's supported CPUID, x2APIC on.
     pub fn create_vcpu(&self) -> Result<VcpuFd> {
         let vcpu = self.fd.create_vcpu(0).context("KVM_CREATE_VCPU")?;
-        let mut cpuid = self
-            .kvm
-            .get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-            .context("KVM_GET_SUPPORTED_CPUID")?;
+        let mut cpuid = self.supported_cpuid.clone();
         for entry in cpuid.as_mut_slice() {
             if entry.function == 1 {
                 entry.ecx |= CPUID_X2APIC | CPUID_HYPERVISOR;
@@ -88,15 +112,12 @@ impl Vm {
         vcpu.set_cpuid2(&cpuid).context("KVM_SET_CPUID2")?;
         Ok(vcpu)
     }
-}
 
-/// Does the host support no-execute pages? (CPUID 0x8000_0001 EDX bit 20.)
-pub fn host_has_nx(kvm: &Kvm) -> bool {
-    kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
-        .map(|c| {
-            c.as_slice()
-                .iter()
-                .any(|e| e.function == 0x8000_0001 && e.edx & (1 << 20) != 0)
-        })
-        .unwrap_or(false)
+    /// Does the host support no-execute pages? (CPUID 0x8000_0001 EDX bit 20.)
+    pub fn host_has_nx(&self) -> bool {
+        self.supported_cpuid
+            .as_slice()
+            .iter()
+            .any(|e| e.function == 0x8000_0001 && e.edx & (1 << 20) != 0)
+    }
 }
