@@ -26,7 +26,7 @@ const INT80: [u8; 2] = [0xcd, 0x80];
 
 /// Called by `trap_common` with the frame of the interrupted context.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
-    let user = tf.from_user();
+    let user = tf.is_from_user();
     match tf.vector {
         v if v == TIMER_VECTOR as u64 => sched::on_tick(),
         v if v == SYSCALL_VECTOR as u64 && user => syscall::dispatch(tf, path::GATE),
@@ -46,7 +46,14 @@ fn record_trap(tf: &TrapFrame, cr2: u64) {
     trace::record(
         kind::TRAP,
         pid,
-        [tf.vector, tf.rip, tf.error, tf.from_user() as u64, cr2, 0],
+        [
+            tf.vector,
+            tf.rip,
+            tf.error,
+            tf.is_from_user() as u64,
+            cr2,
+            0,
+        ],
     );
 }
 

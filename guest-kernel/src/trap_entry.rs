@@ -47,7 +47,7 @@ pub struct TrapFrame {
 
 impl TrapFrame {
     /// Did the trap come from user mode (CS RPL 3)?
-    pub fn from_user(&self) -> bool {
+    pub fn is_from_user(&self) -> bool {
         self.cs & 3 == 3
     }
 }

@@ -30,7 +30,7 @@ fn recurse(depth: u64) -> u64 {
     let mut frame = [0u8; FRAME];
     frame[0] = depth as u8;
     let frame = black_box(&mut frame);
-    if depth.is_multiple_of(16) {
+    if depth % 16 == 0 {
         println!(
             "{NAME}: depth {depth}, frame at {:#x}",
             frame.as_ptr() as u64

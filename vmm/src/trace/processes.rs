@@ -91,7 +91,7 @@ impl ProcessTable {
             GuestEvent::Boot {
                 quantum_us, sched, ..
             } => {
-                self.tick_ns = quantum_us * 1000;
+                self.tick_ns = quantum_us.saturating_mul(1000);
                 self.sched = Some(sched.clone());
             }
             _ => {}

@@ -21,6 +21,10 @@ pub struct RingReader {
     sync: Option<(u64, u64)>,
     /// Names of boot modules, indexed by module number.
     names: Vec<String>,
+    /// Host time of the previous drain: every event drained now happened
+    /// after it, so the trace stays in time order even where the TSC
+    /// conversion is off by a little.
+    last_drain_ns: u64,
     pub events: u64,
     pub dropped: u64,
     pub bad: u64,
@@ -39,6 +43,7 @@ impl RingReader {
             tsc_khz,
             sync: None,
             names,
+            last_drain_ns: 0,
             events: 0,
             dropped: 0,
             bad: 0,
@@ -106,6 +111,7 @@ impl RingReader {
         }
         // Tell the guest the slots are free again.
         let _ = ram.write_u64(self.addr + tail_offset(), self.tail);
+        self.last_drain_ns = now_ns;
     }
 
     fn break_ring(&mut self, why: String) {
@@ -113,8 +119,8 @@ impl RingReader {
         self.broken = Some(why);
     }
 
-    /// Guest TSC to host nanoseconds since start (clamped to `now_ns`, the
-    /// exit at which we read it, and to 0).
+    /// Guest TSC to host nanoseconds since start, clamped between the
+    /// previous drain and `now_ns` (the exit at which we read it).
     fn host_ns(&self, tsc: u64, now_ns: u64) -> u64 {
         let Some((sync_tsc, sync_ns)) = self.sync else {
             return now_ns;
@@ -124,7 +130,8 @@ impl RingReader {
         }
         let delta = tsc as i128 - sync_tsc as i128;
         let ns = sync_ns as i128 + delta * 1_000_000 / self.tsc_khz as i128;
-        ns.clamp(0, now_ns as i128) as u64
+        let floor = self.last_drain_ns.min(now_ns);
+        ns.clamp(floor as i128, now_ns as i128) as u64
     }
 
     fn name(&self, module: u64) -> String {
