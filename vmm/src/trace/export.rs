@@ -16,7 +16,7 @@ use anyhow::Result;
 use serde_json::{json, Value};
 
 use super::names::ProcessNames;
-use super::reader::TraceReader;
+use super::reader::{check_output, TraceReader};
 use super::record::{GuestEvent, Record};
 use super::runs::{Run, RunTracker};
 use super::units::micros;
@@ -30,6 +30,7 @@ pub const VMM_PID: u32 = 1_000_000;
 /// left behind.
 pub fn export_file(trace: &Path, out: &Path) -> Result<ExportCounts> {
     let reader = TraceReader::open(trace)?;
+    check_output(trace, out)?;
     let file = File::create(out)
         .map_err(|e| bad_input(format!("cannot write '{}': {e}", out.display())))?;
     let mut writer = BufWriter::new(file);

@@ -83,3 +83,80 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.downcast_ref::<io::Error>()
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::export::export;
+    use crate::trace::reader::testing::*;
+    use crate::trace::record::{ExitKind, GuestEvent, ProcessEnd, Record};
+    use crate::trace::timeline::Timeline;
+
+    /// Numbers at the edge of their types, as a damaged or hostile trace
+    /// may hold: every command reads it without a panic (an overflow would
+    /// be one in a debug build).
+    #[test]
+    fn extreme_values_do_not_panic() {
+        let mut h = header(&[(1, "x")]);
+        h.quantum_us = u64::MAX;
+        h.started_unix_ms = u64::MAX;
+        let max = u64::MAX;
+        let records = vec![
+            Record::Header(h),
+            event(
+                0,
+                0,
+                GuestEvent::Boot {
+                    tsc_khz: max,
+                    quantum_us: max,
+                    sched: "rr".into(),
+                    timer: true,
+                },
+            ),
+            event(
+                0,
+                1,
+                GuestEvent::ProcCreate {
+                    name: "x".into(),
+                    arrival_tick: max,
+                },
+            ),
+            switch(0, 0, 1, "start"),
+            exit(max, max, ExitKind::Hlt),
+            exit(max, max, ExitKind::Hlt),
+            switch(max, 1, u32::MAX, "preempt"),
+            switch(0, u32::MAX, 1, "preempt"),
+            event(
+                max,
+                1,
+                GuestEvent::ProcStats {
+                    cpu_ticks: max,
+                    arrival_tick: max,
+                    first_run_tick: 0,
+                    end_tick: max,
+                    wait_ticks: max,
+                    killed: false,
+                    code: i64::MIN,
+                },
+            ),
+            process(u32::MAX, "y", ProcessEnd::Exited(i64::MIN), [0, 0, 0, 0]),
+        ];
+        let path = write_trace("extreme.jsonl", &records);
+        let stats = TraceStats::read(TraceReader::open(&path.0).unwrap()).unwrap();
+        assert!(!stats.render().is_empty());
+        let mut out = Vec::new();
+        show(
+            &mut TraceReader::open(&path.0).unwrap(),
+            &ShowFilter::default(),
+            &mut out,
+        )
+        .unwrap();
+        let svg = Timeline::read(TraceReader::open(&path.0).unwrap())
+            .unwrap()
+            .svg();
+        roxmltree::Document::parse(&svg).unwrap();
+        let mut json = Vec::new();
+        export(TraceReader::open(&path.0).unwrap(), &mut json).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&json).unwrap();
+    }
+}

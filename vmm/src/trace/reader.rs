@@ -174,6 +174,21 @@ impl<R: BufRead> TraceReader<R> {
     }
 }
 
+/// Refuse to write `out` over the trace being read (the same file by
+/// another name included): the trace would be lost.
+pub fn check_output(trace: &Path, out: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(trace), std::fs::metadata(out)) {
+        if a.dev() == b.dev() && a.ino() == b.ino() {
+            return Err(bad_input(format!(
+                "'{}' is the trace being read; write the output to another file",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Stands in until the real header is read (never seen by callers).
 fn placeholder_header() -> Header {
     Header {
@@ -644,6 +659,22 @@ mod tests {
         }
         assert_eq!(n, 10);
         assert!(!reader.complete());
+    }
+
+    #[test]
+    fn the_output_may_not_be_the_trace() {
+        let (records, _) = round_robin();
+        let trace = write_trace("self.jsonl", &records);
+        let err = check_output(&trace.0, &trace.0).unwrap_err();
+        assert_eq!(exit_status(&err), 2);
+        let dotted = trace
+            .0
+            .parent()
+            .unwrap()
+            .join(".")
+            .join(trace.0.file_name().unwrap());
+        assert!(check_output(&trace.0, &dotted).is_err());
+        assert!(check_output(&trace.0, &TempPath::new("other.svg").0).is_ok());
     }
 
     #[test]

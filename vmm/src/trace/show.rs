@@ -170,7 +170,7 @@ pub fn line(record: &Record, names: &ProcessNames) -> String {
                 h.schema,
                 h.kvm,
                 h.sched,
-                duration(h.quantum_us * 1000),
+                duration(h.quantum_us.saturating_mul(1000)),
                 h.programs.len(),
                 h.argv.join(" ")
             ),
@@ -260,7 +260,7 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             timer,
         } => format!(
             "tsc {tsc_khz} kHz, quantum {}, sched {sched}, timer {}",
-            duration(quantum_us * 1000),
+            duration(quantum_us.saturating_mul(1000)),
             if *timer { "on" } else { "off" }
         ),
         GuestEvent::Trap {

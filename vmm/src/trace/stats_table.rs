@@ -16,7 +16,7 @@ use super::names::ProcessNames;
 use super::processes::ProcessTable;
 use super::reader::TraceReader;
 use super::record::{Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record};
-use super::runs::RunTracker;
+use super::runs::{Run, RunTracker};
 use super::units::{duration, ms};
 use crate::stats::SHOWN;
 
@@ -73,7 +73,7 @@ impl TraceStats {
     pub fn read<R: BufRead>(mut reader: TraceReader<R>) -> Result<TraceStats> {
         let header = reader.header().clone();
         let mut names = ProcessNames::new(&header);
-        let mut from_events = ProcessTable::new(header.quantum_us * 1000);
+        let mut from_events = ProcessTable::new(header.quantum_us.saturating_mul(1000));
         let mut runs = RunTracker::default();
         let mut s = TraceStats {
             name: reader.name().to_string(),
@@ -96,21 +96,28 @@ impl TraceStats {
         while let Some(record) = reader.next_record()? {
             names.observe(&record);
             match record {
-                Record::Header(_) => unreachable!("the reader refuses a second header"),
+                // The reader refuses a second header.
+                Record::Header(_) => continue,
                 Record::Exit(e) => {
                     s.saw_time(e.t_ns);
                     s.exit_count += 1;
                     let t = s.exits.entry(e.exit.reason().to_string()).or_default();
                     t.count += 1;
-                    t.total_ns += e.handle_ns;
+                    t.total_ns = t.total_ns.saturating_add(e.handle_ns);
                 }
                 Record::Event(e) => {
                     s.saw_time(e.t_ns);
                     s.events += 1;
                     *s.events_by_kind.entry(e.event.kind()).or_default() += 1;
-                    from_events.observe(&e);
+                    // The header's quantum is the tick length: a Boot event
+                    // would set it again, multiplying a number from the
+                    // file without a check (processes.rs), so it is kept
+                    // from the table.
+                    if !matches!(e.event, GuestEvent::Boot { .. }) {
+                        from_events.observe(&e);
+                    }
                     if let Some(run) = runs.observe(e.t_ns, &e.event) {
-                        *s.on_cpu_ns.entry(run.pid).or_default() += run.duration_ns();
+                        s.add_on_cpu(&run);
                     }
                     s.count_event(&e.event);
                 }
@@ -127,7 +134,7 @@ impl TraceStats {
             s.records += 1;
         }
         if let Some(run) = runs.finish(s.span_ns.map_or(0, |(_, last)| last)) {
-            *s.on_cpu_ns.entry(run.pid).or_default() += run.duration_ns();
+            s.add_on_cpu(&run);
         }
         if s.processes.is_empty() {
             s.processes = from_events.records();
@@ -140,6 +147,11 @@ impl TraceStats {
             }
         }
         Ok(s)
+    }
+
+    fn add_on_cpu(&mut self, run: &Run) {
+        let total = self.on_cpu_ns.entry(run.pid).or_default();
+        *total = total.saturating_add(run.duration_ns());
     }
 
     fn saw_time(&mut self, t_ns: u64) {
@@ -250,7 +262,6 @@ impl TraceStats {
 
     fn render_run(&self, o: &mut String) {
         let h = &self.header;
-        let started = std::time::UNIX_EPOCH + std::time::Duration::from_millis(h.started_unix_ms);
         writeln!(
             o,
             "trace {} (lde {}, schema {})",
@@ -261,7 +272,7 @@ impl TraceStats {
         writeln!(
             o,
             "  started   {} on {} (kvm {}, host kernel {})",
-            humantime::format_rfc3339_seconds(started),
+            started_text(h.started_unix_ms),
             h.cpu_model,
             h.kvm,
             h.host_kernel
@@ -278,7 +289,7 @@ impl TraceStats {
             h.mem_bytes >> 20,
             h.kernel,
             h.sched,
-            duration(h.quantum_us * 1000)
+            duration(h.quantum_us.saturating_mul(1000))
         )
         .unwrap();
         match &self.footer {
@@ -320,9 +331,9 @@ impl TraceStats {
         .unwrap();
         let mut rows: Vec<(&String, &ReasonTotals)> = self.exits.iter().collect();
         rows.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
-        let mut total_ns = 0;
+        let mut total_ns: u64 = 0;
         for (reason, t) in rows {
-            total_ns += t.total_ns;
+            total_ns = total_ns.saturating_add(t.total_ns);
             writeln!(
                 o,
                 "  {:<16} {:>9} {:>7.2}% {:>12} {:>10}",
@@ -561,6 +572,17 @@ impl TraceStats {
     }
 }
 
+/// The start time as RFC 3339, or as a plain number when the header's is
+/// past what that can show (the year 9999).
+fn started_text(unix_ms: u64) -> String {
+    const YEAR_10000_MS: u64 = 253_402_300_800_000;
+    if unix_ms >= YEAR_10000_MS {
+        return format!("{unix_ms} ms after the Unix epoch");
+    }
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 /// How a process ended, in words.
 pub fn end_text(end: &ProcessEnd) -> String {
     match end {
@@ -747,6 +769,16 @@ mod tests {
         let text = s.render();
         assert!(text.contains("no footer"), "{text}");
         assert!(text.contains("still running"), "{text}");
+    }
+
+    #[test]
+    fn start_times_past_rfc3339_are_numbers() {
+        assert_eq!(started_text(1_700_000_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(started_text(253_402_300_799_999), "9999-12-31T23:59:59Z");
+        assert_eq!(
+            started_text(u64::MAX),
+            format!("{} ms after the Unix epoch", u64::MAX)
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::names::ProcessNames;
-use super::reader::TraceReader;
+use super::reader::{check_output, TraceReader};
 use super::record::{Footer, GuestEvent, Header, Record};
 use super::runs::RunTracker;
 use super::units::{duration, ms};
@@ -23,6 +23,7 @@ use crate::error::bad_input;
 
 /// Draw the trace at `trace` as an SVG into `svg`.
 pub fn draw_file(trace: &Path, svg: &Path) -> Result<()> {
+    check_output(trace, svg)?;
     let timeline = Timeline::read(TraceReader::open(trace)?)?;
     if !timeline.complete {
         eprintln!(
@@ -47,6 +48,7 @@ pub struct Marks {
 }
 
 impl Marks {
+    /// Count a mark at `t_ns`.
     pub fn add(&mut self, t_ns: u64) {
         *self.buckets.entry(t_ns >> self.shift).or_default() += 1;
         self.total += 1;
@@ -85,6 +87,8 @@ pub struct Lane {
     pub syscalls: Marks,
     pub traps: Marks,
     pub kills: Marks,
+    /// Why it was killed (the last kill seen).
+    pub killed: Option<String>,
 }
 
 /// What the picture is drawn from.
@@ -142,23 +146,26 @@ impl Timeline {
                     }
                     match &e.event {
                         GuestEvent::Tick { .. } => t.ticks.add(e.t_ns),
-                        GuestEvent::Syscall { .. } => {
+                        event => {
                             if let Some(lane) = t.lane(e.pid) {
-                                lane.syscalls.add(e.t_ns)
+                                match event {
+                                    GuestEvent::Syscall { .. } => lane.syscalls.add(e.t_ns),
+                                    GuestEvent::Trap { .. } => lane.traps.add(e.t_ns),
+                                    GuestEvent::ProcKill {
+                                        reason,
+                                        vector_name,
+                                        ..
+                                    } => {
+                                        lane.kills.add(e.t_ns);
+                                        lane.killed = Some(if reason == "fault" {
+                                            vector_name.clone()
+                                        } else {
+                                            reason.clone()
+                                        });
+                                    }
+                                    _ => {}
+                                }
                             }
-                        }
-                        GuestEvent::Trap { .. } => {
-                            if let Some(lane) = t.lane(e.pid) {
-                                lane.traps.add(e.t_ns)
-                            }
-                        }
-                        GuestEvent::ProcKill { .. } => {
-                            if let Some(lane) = t.lane(e.pid) {
-                                lane.kills.add(e.t_ns)
-                            }
-                        }
-                        _ => {
-                            t.lane(e.pid);
                         }
                     }
                 }
@@ -254,8 +261,10 @@ impl<'a> Drawing<'a> {
         LEFT + t_ns as f64 / self.ns_per_px
     }
 
+    /// The middle of a pixel column (the latest time falls just past the
+    /// last one).
     fn col_x(&self, col: u32) -> f64 {
-        LEFT + col as f64 + 0.5
+        LEFT + (col as f64).min(PLOT_W - 1.0) + 0.5
     }
 
     fn finish(mut self) -> String {
@@ -299,7 +308,7 @@ impl<'a> Drawing<'a> {
             self.out,
             "<text x=\"10\" y=\"42\" fill=\"#444\">sched {}, quantum {}, kvm {}, {} — {} — {} ms traced</text>",
             xml(&h.sched),
-            duration(h.quantum_us * 1000),
+            duration(h.quantum_us.saturating_mul(1000)),
             xml(&h.kvm),
             xml(&h.cpu_model),
             xml(&ending),
@@ -341,7 +350,10 @@ impl<'a> Drawing<'a> {
             )
             .unwrap();
         }
-        let on_cpu: u64 = lane.runs.iter().map(|(s, e)| e - s).sum();
+        let on_cpu = lane
+            .runs
+            .iter()
+            .fold(0u64, |sum, (s, e)| sum.saturating_add(e - s));
         writeln!(
             self.out,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}<title>{}: {} runs, {} ms on the CPU, {} system calls, {} traps</title></text>",
@@ -358,9 +370,8 @@ impl<'a> Drawing<'a> {
         for bar in self.bars(&lane.runs) {
             let span = (bar.end - bar.start).max(1);
             // A bar of many runs is as opaque as the share of its time the
-            // process had the CPU.
-            // (Outlines only on single runs: on packed bars they would
-            // darken the lane into stripes.)
+            // process had the CPU, and has no outline (outlines would darken
+            // packed bars into stripes).
             let (what, opacity, outline) = if bar.runs == 1 {
                 ("on the CPU".to_string(), 1.0, 0.3)
             } else {
@@ -402,11 +413,12 @@ impl<'a> Drawing<'a> {
             )
             .unwrap();
         }
-        for (col, n) in lane.kills.columns(self.ns_per_px) {
+        let why = xml(lane.killed.as_deref().unwrap_or("?"));
+        for (col, _) in lane.kills.columns(self.ns_per_px) {
             let (x, cy) = (self.col_x(col), y + 14.0);
             writeln!(
                 self.out,
-                "<path class=\"kill\" d=\"M{:.2} {} l8 8 M{:.2} {} l-8 8\" stroke=\"{KILL_COLOUR}\" stroke-width=\"2.5\"><title>killed ({n})</title></path>",
+                "<path class=\"kill\" d=\"M{:.2} {} l8 8 M{:.2} {} l-8 8\" stroke=\"{KILL_COLOUR}\" stroke-width=\"2.5\"><title>killed: {why}</title></path>",
                 x - 4.0,
                 cy - 4.0,
                 x + 4.0,
@@ -433,7 +445,7 @@ impl<'a> Drawing<'a> {
                     bar.x1 = bar.x1.max(x1);
                     bar.runs += 1;
                     bar.end = bar.end.max(end);
-                    bar.busy += end - start;
+                    bar.busy = bar.busy.saturating_add(end - start);
                 }
                 _ => bars.push(Bar {
                     x0,
@@ -541,7 +553,10 @@ impl<'a> Drawing<'a> {
                 t as f64 / 1e6
             )
             .unwrap();
-            t += step;
+            match t.checked_add(step) {
+                Some(next) => t = next,
+                None => break,
+            }
         }
         writeln!(
             self.out,
@@ -720,6 +735,7 @@ mod tests {
         assert_eq!(count("lane vmm"), 1);
         assert!(svg.contains("sched rr, quantum 1.00 ms"));
         assert!(svg.contains("lde run --program spin:3"));
+        assert!(svg.contains("<title>killed: last-hog</title>"));
     }
 
     #[test]
