@@ -103,6 +103,9 @@ fn every_subcommand_reads_a_real_run() {
     assert!(exits > 0);
 
     let summary = lde_ok(&["trace".as_ref(), "summary".as_ref(), trace.as_os_str()]);
+    // The figures computed from the records agree with the run's footer.
+    let warnings = text(&lde(&["trace".as_ref(), "summary".as_ref(), trace.as_os_str()]).stderr);
+    assert!(!warnings.contains("warning"), "{warnings}");
     assert_eq!(number_after(&summary, "VM exits reaching the VMM: "), exits);
     assert!(summary.contains("KVM counters"), "{summary}");
     assert!(summary.contains("exit=0"), "{summary}");
