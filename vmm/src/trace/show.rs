@@ -364,7 +364,7 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert_eq!(
             lines[0],
-            "      1.000 ms syscall        1 spin           write(0x1, 0x2, 0x3) = 0 [nr 1, via gate]"
+            "      1.000 ms syscall        1 spin           write(0x1, 0x2, 0x3) = 0 [nr 1, via gate, cs 0x33]"
         );
         let lines = shown(kind("switch"));
         assert!(
