@@ -91,6 +91,14 @@ impl Run {
     }
 }
 
+/// Run like [`lde_run`], but with no other VM of this test binary running
+/// at the same time: for tests that measure time on a 2-core machine.
+pub fn lde_run_alone(args: &[&str]) -> Run {
+    static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ALONE.lock().unwrap_or_else(|e| e.into_inner());
+    lde_run(args)
+}
+
 /// Run `lde run ARGS --trace T`, wait, and parse the trace.
 pub fn lde_run(args: &[&str]) -> Run {
     require_kvm();
