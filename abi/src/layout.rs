@@ -63,6 +63,3 @@ pub const USER_STACK_PAGES: u64 = 16;
 
 /// Guest physical RAM is one slot starting at 0.
 pub const RAM_START: u64 = 0;
-
-/// Event-ring size the VMM reserves at the top of RAM.
-pub const TRACE_RING_SIZE: u64 = 1 << 20;

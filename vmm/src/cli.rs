@@ -120,6 +120,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_guest_events: bool,
 
+    /// Size of the guest's event ring (e.g. 1M, 64K; at least 128 bytes,
+    /// one event). A ring too small for the run drops events: they are
+    /// counted and reported, never lost silently.
+    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_ring_size)]
+    pub guest_ring: u64,
+
     /// Arguments for the guest kernel (after `--`).
     #[arg(last = true, value_name = "KERNEL ARGS")]
     pub kernel_args: Vec<String>,
@@ -206,6 +212,21 @@ pub fn parse_mem(s: &str) -> Result<u64, String> {
         return Err(format!("{s} is not a multiple of 2M"));
     }
     Ok(bytes)
+}
+
+/// Parse the event-ring size: 128 bytes to 64M.
+pub fn parse_ring_size(s: &str) -> Result<u64, String> {
+    let cfg = parse_size::Config::new().with_binary();
+    let bytes = cfg
+        .parse_size(s)
+        .map_err(|e| format!("'{s}' is not a size like 1M or 64K ({e})"))?;
+    let min = lde_abi::trace::HEADER_SIZE + lde_abi::trace::EVENT_SIZE;
+    if !(min..=64 << 20).contains(&bytes) {
+        return Err(format!(
+            "ring size {s} is out of range: use {min} bytes to 64M"
+        ));
+    }
+    Ok(bytes.next_multiple_of(lde_abi::trace::EVENT_SIZE))
 }
 
 /// Parse a duration such as 30s, 500ms, 1m.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, Context, Result};
 use lde_abi::boot::{self, BootInfo, MemRegion};
-use lde_abi::layout::{KERNEL_PHYS, TRACE_RING_SIZE};
+use lde_abi::layout::KERNEL_PHYS;
 
 use crate::cli::{RunArgs, Sched};
 use crate::devices::serial::Com1;
@@ -64,8 +64,11 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let ring_size = if args.no_guest_events {
         0
     } else {
-        TRACE_RING_SIZE
+        args.guest_ring
     };
+    if ring_size + lde_abi::layout::KERNEL_PHYS * 2 > args.mem {
+        return Err(bad_input("--guest-ring does not fit in --mem"));
+    }
     let ring_addr = args.mem - ring_size;
     let kernel_what = format!("kernel '{kernel_name}'");
     kernel::check(&kernel_bytes, &kernel_what, ring_addr)?;
