@@ -333,6 +333,7 @@ fn trace_has_header_exits_footer_and_counts_agree_with_the_summary() {
         lde::trace::record::ExitKind::IoOut {
             port: lde_abi::ports::EXIT,
             size: 4,
+            count: 1,
             value: lde_abi::exit::encode(lde_abi::exit::KIND_EXIT, 7) as u64,
         }
     );

@@ -17,6 +17,26 @@ pub fn print(args: fmt::Arguments) {
     let _ = Console.write_fmt(args);
 }
 
+/// Print a string as it is (no formatting machinery).
+pub fn puts(s: &str) {
+    crate::serial::write_bytes(s.as_bytes());
+}
+
+/// Print a number in decimal (no formatting machinery).
+pub fn put_dec(mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    crate::serial::write_bytes(&buf[i..]);
+}
+
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => ($crate::console::print(format_args!($($arg)*)));

@@ -63,20 +63,26 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     );
     trace::flush();
 
-    println!(
-        "lde kernel {} (contract v{})",
+    // The banner goes out piece by piece rather than through `core::fmt`:
+    // on PVM hosts every kernel instruction is emulated and formatting
+    // these three lines would cost about half of the boot.
+    use console::{put_dec, puts};
+    puts(concat!(
+        "lde kernel ",
         env!("CARGO_PKG_VERSION"),
-        lde_abi::CONTRACT_VERSION
-    );
+        " (contract v"
+    ));
+    put_dec(lde_abi::CONTRACT_VERSION as u64);
+    puts(")\nhypervisor: ");
     match hypervisor::signature() {
-        Some(sig) => println!("hypervisor: {}", hypervisor::name(&sig)),
-        None => println!("hypervisor: none"),
+        Some(sig) => puts(hypervisor::name(&sig)),
+        None => puts("none"),
     }
-    println!(
-        "memory: {} MiB, {} region(s)",
-        info.mem_size >> 20,
-        info.region_count
-    );
+    puts("\nmemory: ");
+    put_dec(info.mem_size >> 20);
+    puts(" MiB, ");
+    put_dec(info.region_count as u64);
+    puts(" region(s)\n");
 
     let cmdline = boot::cmdline(info);
     let args = match cmdline::parse(cmdline) {
@@ -106,7 +112,9 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         }
     }
     if let Some(status) = args.exit {
-        println!("lde kernel: done, status {status}");
+        puts("lde kernel: done, status ");
+        put_dec(status as u64);
+        puts("\n");
         vmexit::exit(status);
     }
 

@@ -2,7 +2,9 @@
 //!
 //! The transmitter has a 16-byte FIFO; when the line-status register says the
 //! transmit holding register is empty, 16 bytes may go out before the next
-//! check. That keeps the console at about one VM exit per byte.
+//! check, and they go out with one string instruction (`rep outsb`), which
+//! KVM hands to the VMM as a single exit. The console costs two exits per
+//! 16 bytes instead of one per byte.
 
 use lde_abi::ports::COM1;
 use x86_64::instructions::port::Port;
@@ -33,9 +35,16 @@ pub fn init() {
 pub fn write_bytes(bytes: &[u8]) {
     for chunk in bytes.chunks(FIFO_DEPTH) {
         wait_thr_empty();
-        for &b in chunk {
-            // SAFETY: see `init`.
-            unsafe { Port::<u8>::new(THR).write(b) };
+        // SAFETY: `rep outsb` reads `chunk.len()` bytes from `chunk` and
+        // writes them to the UART's data register; DF is clear (ABI).
+        unsafe {
+            core::arch::asm!(
+                "rep outsb",
+                in("dx") THR,
+                inout("rsi") chunk.as_ptr() => _,
+                inout("rcx") chunk.len() => _,
+                options(nostack, preserves_flags, readonly)
+            );
         }
     }
 }

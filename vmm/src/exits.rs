@@ -232,7 +232,12 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
             match result {
                 Ok(VcpuExit::IoOut(port, data)) => {
                     let value = value_of(data);
-                    if in_com1(port) && data.len() == 1 {
+                    if port == ports::COM1 {
+                        // The data register: one byte, or a `rep outsb` string.
+                        for &b in data.iter() {
+                            com1.write(0, b);
+                        }
+                    } else if in_com1(port) && data.len() == 1 {
                         com1.write((port - ports::COM1) as u8, data[0]);
                     } else if port == ports::EXIT {
                         ending = Some(match exit_device::decode(data) {
@@ -249,6 +254,7 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                     ExitKind::IoOut {
                         port,
                         size: data.len() as u8,
+                        count: 1,
                         value,
                     }
                 }
@@ -261,6 +267,7 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                     ExitKind::IoIn {
                         port,
                         size: data.len() as u8,
+                        count: 1,
                         value: value_of(data),
                     }
                 }
@@ -316,6 +323,17 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                 Err(e) => return Ending::HostError(format!("KVM_RUN failed: {e}")),
             }
         };
+        let mut exit = exit;
+        if let ExitKind::IoOut { size, count, .. } | ExitKind::IoIn { size, count, .. } = &mut exit
+        {
+            // A string instruction moves `count` items of `size` bytes.
+            let run = m.vcpu.get_kvm_run();
+            // SAFETY: the exit was KVM_EXIT_IO, so `io` is the union member
+            // KVM filled in.
+            let io = unsafe { run.__bindgen_anon_1.io };
+            *size = io.size;
+            *count = io.count;
+        }
         let exit = if internal_error {
             let (suberror, data) = internal_error_details(&mut m.vcpu);
             ending = Some(Ending::InternalError {

@@ -442,6 +442,7 @@ pub(crate) mod testing {
             ExitKind::IoOut {
                 port: 0x3f8,
                 size: 1,
+                count: 1,
                 value: b'h' as u64,
             },
         ));
@@ -460,6 +461,7 @@ pub(crate) mod testing {
             ExitKind::IoIn {
                 port: 0x3fd,
                 size: 1,
+                count: 1,
                 value: 0x60,
             },
         ));
@@ -489,6 +491,7 @@ pub(crate) mod testing {
             ExitKind::IoOut {
                 port: 0xf4,
                 size: 4,
+                count: 1,
                 value: 0,
             },
         ));

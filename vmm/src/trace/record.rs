@@ -68,14 +68,19 @@ pub struct ExitRecord {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ExitKind {
+    /// `size` bytes per item, `count` items (more than 1 for a string
+    /// instruction such as `rep outsb`); `value`: the first bytes, little
+    /// endian.
     IoOut {
         port: u16,
         size: u8,
+        count: u32,
         value: u64,
     },
     IoIn {
         port: u16,
         size: u8,
+        count: u32,
         value: u64,
     },
     MmioRead {

@@ -232,8 +232,23 @@ pub fn line(record: &Record, names: &ProcessNames) -> String {
 
 fn exit_text(exit: &ExitKind) -> String {
     match exit {
-        ExitKind::IoOut { port, size, value } | ExitKind::IoIn { port, size, value } => {
-            format!("port {port:#x} size {size} value {value:#x}")
+        ExitKind::IoOut {
+            port,
+            size,
+            count,
+            value,
+        }
+        | ExitKind::IoIn {
+            port,
+            size,
+            count,
+            value,
+        } => {
+            if *count > 1 {
+                format!("port {port:#x} size {size} x{count} value {value:#x}")
+            } else {
+                format!("port {port:#x} size {size} value {value:#x}")
+            }
         }
         ExitKind::MmioRead { addr, len, value } | ExitKind::MmioWrite { addr, len, value } => {
             format!("addr {addr:#x} len {len} value {value:#x}")

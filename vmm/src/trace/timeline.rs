@@ -764,6 +764,7 @@ mod tests {
                 ExitKind::IoOut {
                     port: 0x3f8,
                     size: 1,
+                    count: 1,
                     value: 0,
                 },
             ));
