@@ -174,11 +174,13 @@ pub fn render(r: &RunReport) -> String {
         .unwrap();
         let cell = |t: u64| format!("{t} ({:.0}ms)", t as f64 * tick_ms);
         for p in r.processes {
-            let end = match &p.end {
-                ProcessEnd::Exited(c) => format!("exited {c}"),
-                ProcessEnd::Killed(why) => format!("killed: {why}"),
-                ProcessEnd::Running => "still running".into(),
+            let (end, done) = match &p.end {
+                ProcessEnd::Exited(c) => (format!("exited {c}"), true),
+                ProcessEnd::Killed(why) => (format!("killed: {why}"), true),
+                ProcessEnd::Running => ("still running".into(), false),
             };
+            // A process cut off by the end of the run has no turnaround yet.
+            let open = |t: u64| if done { cell(t) } else { "-".into() };
             writeln!(
                 o,
                 "  {:>3} {:<10} {:>9} {:>12} {:>12} {:>12}  {}",
@@ -186,22 +188,31 @@ pub fn render(r: &RunReport) -> String {
                 p.name,
                 p.cpu_ticks,
                 cell(p.response_ticks),
-                cell(p.turnaround_ticks),
-                cell(p.wait_ticks),
+                open(p.turnaround_ticks),
+                open(p.wait_ticks),
                 end
             )
             .unwrap();
         }
-        let n = r.processes.len() as f64;
-        let avg = |f: fn(&ProcessRecord) -> u64| r.processes.iter().map(f).sum::<u64>() as f64 / n;
-        writeln!(
-            o,
-            "  average: response {:.1}, turnaround {:.1}, wait {:.1} ticks",
-            avg(|p| p.response_ticks),
-            avg(|p| p.turnaround_ticks),
-            avg(|p| p.wait_ticks)
-        )
-        .unwrap();
+        let ended: Vec<&ProcessRecord> = r
+            .processes
+            .iter()
+            .filter(|p| p.end != ProcessEnd::Running)
+            .collect();
+        if !ended.is_empty() {
+            let n = ended.len() as f64;
+            let avg =
+                |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p)).sum::<u64>() as f64 / n;
+            writeln!(
+                o,
+                "  average over the {} that ended: response {:.1}, turnaround {:.1}, wait {:.1} ticks",
+                ended.len(),
+                avg(|p| p.response_ticks),
+                avg(|p| p.turnaround_ticks),
+                avg(|p| p.wait_ticks)
+            )
+            .unwrap();
+        }
     }
     o
 }

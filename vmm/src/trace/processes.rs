@@ -10,6 +10,11 @@ struct Proc {
     name: String,
     end: Option<ProcessEnd>,
     stats: Option<[u64; 5]>,
+    /// From the lifecycle events, for a process that never reported its
+    /// final figures (the run was cut short).
+    arrival: u64,
+    first_run: Option<u64>,
+    ticks: u64,
 }
 
 #[derive(Default)]
@@ -40,8 +45,13 @@ impl ProcessTable {
     pub fn observe(&mut self, ev: &EventRecord) {
         self.last_event = Some((ev.event.kind().to_string(), ev.pid, ev.t_ns));
         match &ev.event {
-            GuestEvent::ProcCreate { name, .. } => {
-                self.procs.entry(ev.pid).or_default().name = name.clone();
+            GuestEvent::ProcCreate { name, arrival_tick } => {
+                let p = self.procs.entry(ev.pid).or_default();
+                p.name = name.clone();
+                p.arrival = *arrival_tick;
+            }
+            GuestEvent::ProcFirstRun { tick } => {
+                self.procs.entry(ev.pid).or_default().first_run = Some(*tick);
             }
             GuestEvent::Switch { to, reason } => {
                 self.running = (*to != 0).then_some((*to, ev.t_ns));
@@ -54,6 +64,9 @@ impl ProcessTable {
             }
             GuestEvent::Tick { .. } => {
                 self.ticks += 1;
+                if let Some(p) = self.procs.get_mut(&ev.pid) {
+                    p.ticks += 1;
+                }
                 self.touch(ev);
             }
             GuestEvent::Trap { .. } => self.touch(ev),
@@ -126,7 +139,15 @@ impl ProcessTable {
         self.procs
             .iter()
             .map(|(&pid, p)| {
-                let [cpu, arrival, first, end, wait] = p.stats.unwrap_or_default();
+                // Without final figures: what the events said so far (CPU =
+                // ticks that hit it; no end).
+                let [cpu, arrival, first, end, wait] = p.stats.unwrap_or([
+                    p.ticks,
+                    p.arrival,
+                    p.first_run.unwrap_or(p.arrival),
+                    p.arrival,
+                    0,
+                ]);
                 ProcessRecord {
                     pid,
                     name: p.name.clone(),
