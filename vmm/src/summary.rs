@@ -77,17 +77,7 @@ pub fn ending_message(
     }
 }
 
-fn fmt_ns(ns: u64) -> String {
-    if ns >= 1_000_000_000 {
-        format!("{:.2} s", ns as f64 / 1e9)
-    } else if ns >= 1_000_000 {
-        format!("{:.2} ms", ns as f64 / 1e6)
-    } else if ns >= 1_000 {
-        format!("{:.1} us", ns as f64 / 1e3)
-    } else {
-        format!("{ns} ns")
-    }
-}
+use crate::trace::units::duration as fmt_ns;
 
 /// The summary text.
 pub fn render(r: &RunReport) -> String {
