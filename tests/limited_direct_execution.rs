@@ -314,3 +314,21 @@ fn int3_is_a_bare_trap_the_kernel_returns_from() {
         .count();
     assert!(bp >= 2000, "int3 traps recorded: {bp}");
 }
+
+#[test]
+fn a_fault_in_the_kernel_is_a_panic_with_the_frame() {
+    let r = lde(&["run", "--", "crash=fault"]);
+    assert_eq!(r.status, 103, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("#PF page fault in kernel mode"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("cs 0x10"),
+        "the frame shows kernel CS: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("KERNEL PANIC"));
+    assert!(r.stderr.contains("guest kernel panicked"), "{}", r.stderr);
+}

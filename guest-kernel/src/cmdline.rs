@@ -4,7 +4,8 @@
 //! |----------------|-----------------------------------------------------|
 //! | `exit=N`       | end the VM with status N (0..=99) after booting     |
 //! | `crash=triple` | load an empty IDT and trap: a triple fault          |
-//! | `crash=panic`  | fault inside the kernel: a kernel panic             |
+//! | `crash=panic`  | a broken invariant: the kernel panics               |
+//! | `crash=fault`  | a page fault in kernel mode: the kernel panics      |
 //! | `spin`         | spin forever with interrupts off (for the watchdog) |
 //! | `show-idt`     | print the trap table at boot                        |
 
@@ -12,6 +13,7 @@
 pub enum Crash {
     TripleFault,
     Panic,
+    Fault,
 }
 
 #[derive(Default, Debug)]
@@ -33,6 +35,7 @@ pub fn parse(cmdline: &str) -> Result<KernelArgs, &str> {
             },
             Some(("crash", "triple")) => args.crash = Some(Crash::TripleFault),
             Some(("crash", "panic")) => args.crash = Some(Crash::Panic),
+            Some(("crash", "fault")) => args.crash = Some(Crash::Fault),
             None if word == "spin" => args.spin = true,
             None if word == "show-idt" => args.show_idt = true,
             _ => return Err(word),

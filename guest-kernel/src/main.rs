@@ -103,6 +103,14 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     match args.crash {
         Some(Crash::TripleFault) => crash_triple_fault(),
         Some(Crash::Panic) => panic!("kernel argument crash=panic"),
+        Some(Crash::Fault) => {
+            // Just past the end of RAM: not mapped, so the load page-faults
+            // in kernel mode and the trap handler panics with the frame.
+            let addr = boot::phys_to_virt(info.mem_size) + 0x1000;
+            println!("reading unmapped kernel address {addr:#x} (kernel argument crash=fault)");
+            // SAFETY: deliberately faults; the #PF handler never returns here.
+            unsafe { core::ptr::read_volatile(addr as *const u64) };
+        }
         None => {}
     }
     if args.spin {
