@@ -30,7 +30,7 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
             if how == path::GATE {
                 "through the int 0x80 gate"
             } else {
-                "as #UD on the int 0x80 bytes (this host does not deliver int 0x80; see kvm-host.md)"
+                "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
             }
         );
     }
