@@ -41,10 +41,8 @@ pub const KERNEL_PHYS: u64 = 0x10_0000;
 pub const KERNEL_VIRT: u64 = 0xffff_ffff_8000_0000;
 /// All guest RAM is visible to the kernel at `DIRECT_MAP + phys`.
 ///
-/// It shares the last PML4 slot with the kernel image: on PVM hosts guest
-/// kernel accesses outside the top 512 GiB are emulated one instruction at
-/// a time (measured: ~3 us per access), so everything the kernel touches
-/// lives up here.
+/// It shares the last PML4 slot with the kernel image, so the whole kernel
+/// half is one PML4 entry that every address space copies.
 pub const DIRECT_MAP: u64 = 0xffff_ff80_0000_0000;
 
 /// Smallest RAM `lde run --mem` accepts.
