@@ -376,7 +376,7 @@ pub fn on_tick() {
         );
         kill_current(kill_reason::CPU_LIMIT, [0; 4]);
     }
-    if p.ticks_since_syscall >= HOG_TICKS && s.queue.len == 0 && alive_count() == 1 {
+    if s.queue.len == 0 && p.ticks_since_syscall >= HOG_TICKS && alive_count() == 1 {
         println!(
             "lde kernel: pid {} ({}) killed: every other process is done and it has run {} ticks \
              without a system call",
