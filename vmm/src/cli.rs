@@ -12,7 +12,7 @@ Examples:
   lde run                                   the default demo: processes, a hog, a kill
   lde run --program hello                   run one embedded user program
   lde run --program 'worker:A 5' --program 'worker:B 5' --sched coop
-  lde run --program spin:3 --program spin:5 --program spin:2 --quantum 1ms --trace run.jsonl
+  lde run --program spin:3 --program spin:5 --program spin:2 --quantum 20ms --trace run.jsonl
   lde run --list-programs                   what the embedded programs are
   lde run -- exit=7                         boot the kernel alone; it ends with status 7
   lde trace summary run.jsonl               exits, traps, system calls, per-process table
@@ -26,7 +26,8 @@ Examples:
   lde run --program ./my-static-elf --trace out.jsonl --timeline out.svg
   lde run --kernel path/to/lde-kernel --mem 128M -- show-idt exit=0
 
-Kernel arguments (after --): exit=N, crash=triple, crash=panic, spin, show-idt.
+Kernel arguments (after --): exit=N, crash=triple, crash=panic, crash=fault,
+spin, show-idt.
 
 Exit status: the guest's status (0-99); 2 bad input; 100 triple fault;
 101 KVM internal error; 102 failed VM entry; 103 kernel panic; 104 guest broke
