@@ -20,10 +20,11 @@
 
 use core::ptr::addr_of;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
-use x86_64::instructions::tables::load_tss;
+use x86_64::instructions::tables::{lgdt, load_tss};
 use x86_64::registers::segmentation::SegmentSelector;
-use x86_64::structures::gdt::{Descriptor, GlobalDescriptorTable};
+use x86_64::structures::gdt::Descriptor;
 use x86_64::structures::tss::TaskStateSegment;
+use x86_64::structures::DescriptorTablePointer;
 use x86_64::{PrivilegeLevel, VirtAddr};
 
 pub const KERNEL_CS: u16 = 0x10;
@@ -41,10 +42,32 @@ struct DfStack([u8; DF_STACK_SIZE]);
 static mut DF_STACK: DfStack = DfStack([0; DF_STACK_SIZE]);
 
 static mut TSS: TaskStateSegment = TaskStateSegment::new();
-static mut GDT: GlobalDescriptorTable<9> = GlobalDescriptorTable::empty();
 
 /// A 32-bit DPL 3 code segment: present only to keep the Linux layout.
 const USER_CODE32: u64 = 0x00cf_fa00_0000_ffff;
+
+/// The raw value of a code or data segment descriptor.
+const fn raw(d: Descriptor) -> u64 {
+    match d {
+        Descriptor::UserSegment(v) => v,
+        Descriptor::SystemSegment(..) => panic!("not a code or data segment"),
+    }
+}
+
+/// The GDT, laid out at compile time (cheap to install where kernel
+/// instructions are emulated); only the TSS descriptor (slots 7 and 8)
+/// needs the TSS's address and is filled in at boot.
+static mut GDT: [u64; 9] = [
+    0,
+    0, // 0x08: unused
+    raw(Descriptor::kernel_code_segment()),
+    raw(Descriptor::kernel_data_segment()),
+    USER_CODE32,
+    raw(Descriptor::user_data_segment()),
+    raw(Descriptor::user_code_segment()),
+    0, // 0x38: TSS, low
+    0, // 0x38: TSS, high
+];
 
 /// Build and load the GDT and the TSS. Called once at boot.
 pub fn init() {
@@ -58,19 +81,16 @@ pub fn init() {
         tss.privilege_stack_table[0] = VirtAddr::new(crate::boot::boot_stack_top());
 
         let gdt = &mut *core::ptr::addr_of_mut!(GDT);
-        gdt.append(Descriptor::UserSegment(0)); // 0x08: unused
-        let kcs = gdt.append(Descriptor::kernel_code_segment());
-        let kds = gdt.append(Descriptor::kernel_data_segment());
-        gdt.append(Descriptor::UserSegment(USER_CODE32)); // 0x23
-        let uds = gdt.append(Descriptor::user_data_segment());
-        let ucs = gdt.append(Descriptor::user_code_segment());
-        let tss_sel = gdt.append(Descriptor::tss_segment(&*addr_of!(TSS)));
-        debug_assert!(kcs.0 == KERNEL_CS && kds.0 == KERNEL_DS);
-        debug_assert!(uds.0 == USER_DS && ucs.0 == USER_CS && tss_sel.0 == TSS_SEL);
-
-        gdt.load_unsafe();
+        if let Descriptor::SystemSegment(low, high) = Descriptor::tss_segment(&*addr_of!(TSS)) {
+            gdt[(TSS_SEL / 8) as usize] = low;
+            gdt[(TSS_SEL / 8) as usize + 1] = high;
+        }
+        lgdt(&DescriptorTablePointer {
+            limit: (core::mem::size_of::<[u64; 9]>() - 1) as u16,
+            base: VirtAddr::new(gdt.as_ptr() as u64),
+        });
         CS::set_reg(SegmentSelector::new(2, PrivilegeLevel::Ring0));
-        let data = SegmentSelector::new(3, PrivilegeLevel::Ring0);
+        let data = SegmentSelector(KERNEL_DS);
         DS::set_reg(data);
         ES::set_reg(data);
         SS::set_reg(data);

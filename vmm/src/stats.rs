@@ -38,6 +38,8 @@ struct Desc {
 pub struct KvmStats {
     file: File,
     data_offset: u64,
+    /// Bytes of the data block that hold the counters we read.
+    data_len: usize,
     descs: Vec<Desc>,
 }
 
@@ -80,27 +82,41 @@ impl KvmStats {
                 });
             }
         }
+        let data_len = descs
+            .iter()
+            .map(|d| d.offset as usize + 8)
+            .max()
+            .unwrap_or(0);
+        if data_len > 1 << 20 {
+            return None;
+        }
         Some(KvmStats {
             file,
             data_offset: data_offset as u64,
+            data_len,
             descs,
         })
     }
 
     /// Every cumulative counter, now.
     pub fn read(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for d in &self.descs {
-            let mut v = [0u8; 8];
-            if self
-                .file
-                .read_exact_at(&mut v, self.data_offset + d.offset)
-                .is_ok()
-            {
-                out.insert(d.name.clone(), u64::from_le_bytes(v));
-            }
+        // One read of the data block, not one per counter.
+        let mut data = vec![0u8; self.data_len];
+        if self
+            .file
+            .read_exact_at(&mut data, self.data_offset)
+            .is_err()
+        {
+            return BTreeMap::new();
         }
-        out
+        self.descs
+            .iter()
+            .map(|d| {
+                let at = d.offset as usize;
+                let v = u64::from_le_bytes(data[at..at + 8].try_into().unwrap());
+                (d.name.clone(), v)
+            })
+            .collect()
     }
 }
 
