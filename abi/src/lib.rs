@@ -3,7 +3,8 @@
 //! Everything both sides must agree on lives here and nowhere else: I/O
 //! ports, the guest-physical memory layout, the boot-info structure, the
 //! ELF note that marks an lde kernel, exit statuses, system-call numbers and
-//! the layout of the guest's event ring. The crate is `no_std` and has no
+//! the layout of the guest's event ring, and the benchmark loop both guest
+//! and host programs run (`work`). The crate is `no_std` and has no
 //! dependencies so that the guest kernel, the user library and the VMM can all
 //! use it.
 #![no_std]
@@ -15,6 +16,7 @@ pub mod note;
 pub mod ports;
 pub mod syscall;
 pub mod trace;
+pub mod work;
 
 /// Version of this contract. The kernel carries it in its ELF note and the
 /// VMM refuses a kernel built against another version.

@@ -12,3 +12,8 @@ pub const EXIT: u16 = 0xf4;
 /// The trace doorbell: any `out` here asks the VMM to drain the event ring
 /// now (the kernel rings it when the ring is half full).
 pub const TRACE_DOORBELL: u16 = 0xf8;
+
+/// The null port: ignored by the VMM; used to time an exit round trip (the
+/// kernel argument `exitbench=N`). An `out` here is a VM exit like any
+/// other port the VMM does not serve: logged and traced, nothing more.
+pub const NULL_PORT: u16 = 0xf6;

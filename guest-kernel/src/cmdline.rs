@@ -8,6 +8,7 @@
 //! | `crash=fault`  | a page fault in kernel mode: the kernel panics      |
 //! | `spin`         | spin forever with interrupts off (for the watchdog) |
 //! | `show-idt`     | print the trap table at boot                        |
+//! | `exitbench=N`  | time N exits to `NULL_PORT` (exitbench.rs), exit 0  |
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Crash {
@@ -22,6 +23,7 @@ pub struct KernelArgs {
     pub crash: Option<Crash>,
     pub spin: bool,
     pub show_idt: bool,
+    pub exitbench: Option<u64>,
 }
 
 /// Parse the command line; `Err` carries the offending word.
@@ -31,6 +33,10 @@ pub fn parse(cmdline: &str) -> Result<KernelArgs, &str> {
         match word.split_once('=') {
             Some(("exit", n)) => match n.parse::<u8>() {
                 Ok(n) if n <= lde_abi::exit::GUEST_MAX => args.exit = Some(n),
+                _ => return Err(word),
+            },
+            Some(("exitbench", n)) => match n.parse::<u64>() {
+                Ok(n) if n > 0 => args.exitbench = Some(n),
                 _ => return Err(word),
             },
             Some(("crash", "triple")) => args.crash = Some(Crash::TripleFault),

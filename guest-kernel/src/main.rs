@@ -14,6 +14,7 @@ mod apic;
 mod boot;
 mod cmdline;
 mod console;
+mod exitbench;
 mod frames;
 mod gdt;
 mod hypervisor;
@@ -117,6 +118,9 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         loop {
             core::hint::spin_loop();
         }
+    }
+    if let Some(n) = args.exitbench {
+        exitbench::run(n, info.tsc_khz);
     }
     if let Some(status) = args.exit {
         vmexit::exit(status);

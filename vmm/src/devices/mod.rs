@@ -5,6 +5,7 @@
 //! | `COM1`..`COM1 + 8`       | 16550 UART (vm-superio), output to stdout |
 //! | `EXIT`                   | exit device: ends the VM with a status    |
 //! | `TRACE_DOORBELL`         | drain the guest event ring now            |
+//! | `NULL_PORT`              | nothing: the guest times exits with it    |
 //!
 //! Any other port reads as all ones and ignores writes (as on a PC with
 //! nothing behind the port); the exit is still recorded.
