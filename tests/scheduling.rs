@@ -244,3 +244,18 @@ fn the_default_demo_explains_itself() {
         assert!(r.stderr.contains(col));
     }
 }
+
+#[test]
+fn a_hog_alone_is_left_to_the_watchdog() {
+    // "Every other process is done" needs other processes: run alone, the
+    // hog keeps the CPU (preempted by every tick, but nobody else to run).
+    let r = lde_run(&["-p", "hog", "--timeout", "800ms"]);
+    assert_eq!(r.status, 124, "{}", r.stderr);
+    assert!(r.stderr.contains("process hog (pid 1)"), "{}", r.stderr);
+    assert!(
+        r.events()
+            .filter(|e| matches!(e.event, GuestEvent::Tick { .. }))
+            .count()
+            > 20
+    );
+}

@@ -55,7 +55,7 @@ pub struct Process {
     /// Ticks used of the current time slice.
     pub slice_used: u64,
     /// Ticks on the CPU since its last system call (the hog rule, sched.rs).
-    pub ticks_since_syscall: u64,
+    pub ticks_since_trap: u64,
     pub wake_tick: u64,
     /// End with status 0 once `cpu_ticks` reaches this (0 = no budget).
     pub cpu_budget: u64,
@@ -80,7 +80,7 @@ impl Process {
         wait_ticks: 0,
         ready_since: 0,
         slice_used: 0,
-        ticks_since_syscall: 0,
+        ticks_since_trap: 0,
         wake_tick: 0,
         cpu_budget: 0,
         exit_code: 0,

@@ -19,7 +19,8 @@
 //! to it).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
-//! left alive and has run [`HOG_TICKS`] ticks without a system call — under
+//! left alive of several and has run [`HOG_TICKS`] ticks without entering
+//! the kernel (a system call or a breakpoint) — under
 //! `rr` and `fifo` nothing else could ever stop it. `--cpu-limit` ends any
 //! process over its CPU time.
 
@@ -32,7 +33,7 @@ use crate::switch::swtch;
 use crate::trace::{rdtsc, record};
 use crate::{apic, gdt, paging, println, time, vmexit};
 
-/// Ticks without a system call after which the last process alive is a hog.
+/// Ticks without a trap after which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
 /// How a policy takes the CPU back.
@@ -334,10 +335,11 @@ pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
     unreachable!("a killed process was scheduled again");
 }
 
-/// The running process made a system call (the hog rule's clock restarts).
-pub fn note_syscall() {
+/// The running process entered the kernel on purpose (a system call or a
+/// breakpoint): the hog rule's clock restarts.
+pub fn note_trap() {
     if let Some(slot) = process::current() {
-        process::table().procs[slot].ticks_since_syscall = 0;
+        process::table().procs[slot].ticks_since_trap = 0;
     }
 }
 
@@ -352,6 +354,7 @@ pub fn on_tick() {
     record(ev::kind::TICK, pid, [tick, 0, 0, 0, 0, 0]);
     wake_sleepers();
     let Some(slot) = current else { return };
+    let several = process::table().count > 1;
     let p = &mut process::table().procs[slot];
     // A tick that fired while the kernel was switching is delivered right
     // after the next process starts; it belongs to the switch, not to that
@@ -362,7 +365,7 @@ pub fn on_tick() {
     }
     p.cpu_ticks += 1;
     p.slice_used += 1;
-    p.ticks_since_syscall += 1;
+    p.ticks_since_trap += 1;
     if p.cpu_budget != 0 && p.cpu_ticks >= p.cpu_budget {
         exit_current(0);
     }
@@ -376,22 +379,24 @@ pub fn on_tick() {
         );
         kill_current(kill_reason::CPU_LIMIT, [0; 4]);
     }
-    if s.queue.len == 0 && p.ticks_since_syscall >= HOG_TICKS && alive_count() == 1 {
+    // Only a run of several processes has an "every other process is done";
+    // a program run alone is left to the watchdog or --cpu-limit.
+    if s.queue.len == 0 && several && p.ticks_since_trap >= HOG_TICKS && alive_count() == 1 {
         println!(
             "lde kernel: pid {} ({}) killed: every other process is done and it has run {} ticks \
-             without a system call",
+             without entering the kernel",
             p.pid,
             p.name(),
-            p.ticks_since_syscall
+            p.ticks_since_trap
         );
         kill_current(kill_reason::LAST_HOG, [0; 4]);
     }
+    // The handler's own cost, whether or not a switch follows.
+    s.tick_cycles += rdtsc() - start;
+    s.ticks_measured += 1;
     if s.queue.len > 0 && s.policy.preempts(p.slice_used) {
         make_runnable(slot);
         give_up(slot, switch_reason::PREEMPT);
-    } else {
-        s.tick_cycles += rdtsc() - start;
-        s.ticks_measured += 1;
     }
 }
 

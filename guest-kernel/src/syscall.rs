@@ -34,7 +34,7 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
             }
         );
     }
-    sched::note_syscall();
+    sched::note_trap();
     let (call, a0, a1, a2) = (tf.rax, tf.rdi, tf.rsi, tf.rdx);
     let pid = current().pid;
     let result: i64 = match call {

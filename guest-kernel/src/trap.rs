@@ -35,7 +35,10 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
             tf.rip += 2;
             syscall::dispatch(tf, path::UD)
         }
-        BP if user => record_trap(tf, 0),
+        BP if user => {
+            sched::note_trap();
+            record_trap(tf, 0)
+        }
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }

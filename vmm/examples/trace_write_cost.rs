@@ -41,6 +41,7 @@ fn main() -> ExitCode {
             exit: ExitKind::IoOut {
                 port: lde_abi::ports::NULL_PORT,
                 size: 1,
+                count: 1,
                 value: 0,
             },
         }));

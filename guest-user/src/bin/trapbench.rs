@@ -10,7 +10,7 @@
 //! The N calls are timed in 10 batches, each bracketed by LFENCE-ordered
 //! RDTSC reads; the median batch is reported, so a timer tick or a VM exit
 //! landing in one batch does not skew the figure. Usage: `trapbench [N]`,
-//! N default 20000.
+//! N default 5000 (a few seconds on PVM hosts, where the kernel is emulated).
 #![no_std]
 #![no_main]
 
@@ -51,11 +51,11 @@ fn int3() {
 
 #[no_mangle]
 fn main(args: Args) -> i32 {
-    let Some(n) = args.number_or(1, 20_000).filter(|&n| n > 0) else {
-        return usage("trapbench [N]   (N > 0 round trips of each kind, default 20000)");
+    let Some(n) = args.number_or(1, 5_000).filter(|&n| n > 0) else {
+        return usage("trapbench [N]   (N > 0 round trips of each kind, default 5000)");
     };
     if args.len() > 2 {
-        return usage("trapbench [N]   (N > 0 round trips of each kind, default 20000)");
+        return usage("trapbench [N]   (N > 0 round trips of each kind, default 5000)");
     }
     let batches = BATCHES.min(n as usize);
     let per_batch = n / batches as u64;
