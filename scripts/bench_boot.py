@@ -13,7 +13,9 @@ What it measures, the same way for both:
            (create VM, 4 MiB RAM, in-kernel irqchip, 1 vCPU in long mode,
            run to the first exit, tear down)
 
-The two are run alternately (after warm-up runs) so that drift on a noisy
+The two are run alternately, each after a 50 ms pause (KVM finishes tearing a
+VM down after its process exits; the pause keeps that off the next run), and
+after warm-up runs, so that drift on a noisy
 host hits both alike. It prints medians and quartiles and the ratio of the
 medians lde/minimal; the goal is a ratio below 1.5.
 
@@ -38,9 +40,18 @@ GUEST_WALL = re.compile(r"\(([0-9.]+) (s|ms|us|ns) wall\) ==")
 UNIT = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
+SETTLE = 0.05
+
+
 def run_once(argv):
     """Wall seconds and CPU seconds (user + sys) of one run of argv, and the
-    guest's run time as lde reports it (None for other programs)."""
+    guest's run time as lde reports it (None for other programs).
+
+    Each run starts after a short pause: KVM finishes tearing a VM down after
+    its process has exited, and without the pause that work lands on the
+    next run (measured here: the same binaries gave ratios from 1.0 to 1.9
+    depending on the order of the runs; with a 50 ms pause, 1.36 twice)."""
+    time.sleep(SETTLE)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = proc.stderr.read().decode(errors="replace")
@@ -69,7 +80,10 @@ def main():
     ap.add_argument("-n", "--runs", type=int, default=21, help="measured runs of each (default 21)")
     ap.add_argument("--warmup", type=int, default=3, help="unmeasured runs of each first (default 3)")
     ap.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
+    ap.add_argument("--settle-ms", type=float, default=50, help="pause before each run (default 50)")
     args = ap.parse_args()
+    global SETTLE
+    SETTLE = args.settle_ms / 1000
 
     if not args.no_build:
         print("building: cargo build --release --bin lde --example min_vm", file=sys.stderr)
@@ -94,7 +108,10 @@ def main():
         for name, argv in cases.items():
             results[name].append(run_once(argv))
 
-    print(f"{args.runs} runs each, alternating, after {args.warmup} warm-up runs; times in ms")
+    print(
+        f"{args.runs} runs each, alternating, {args.settle_ms:g} ms pause before each, "
+        f"after {args.warmup} warm-up runs; times in ms"
+    )
     print(f"{'':10} {'wall p25':>8} {'median':>7} {'p75':>7}   {'CPU p25':>8} {'median':>7} {'p75':>7}")
     medians = {}
     for name, samples in results.items():
