@@ -80,16 +80,15 @@ pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
             return;
         }
         let slot = r.slots.add((head & (r.capacity - 1)) as usize);
-        write_volatile(
-            slot,
-            Event {
-                tsc: rdtsc(),
-                kind,
-                _pad: 0,
-                pid,
-                args,
-            },
-        );
+        // A plain write lets the compiler store the fields straight into the
+        // slot; the fence below still orders it before `head`.
+        slot.write(Event {
+            tsc: rdtsc(),
+            kind,
+            _pad: 0,
+            pid,
+            args,
+        });
         // Publish the slot only after it is written.
         compiler_fence(Ordering::Release);
         write_volatile(addr_of_mut!((*h).head), head + 1);
