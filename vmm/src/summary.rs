@@ -158,7 +158,7 @@ pub fn render(r: &RunReport) -> String {
         .unwrap();
         writeln!(
             o,
-            "  {:>3} {:<10} {:>9} {:>12} {:>12} {:>12}  end",
+            "  {:>3} {:<14} {:>5} {:>12} {:>12} {:>12}  end",
             "pid", "name", "cpu", "response", "turnaround", "wait"
         )
         .unwrap();
@@ -171,11 +171,25 @@ pub fn render(r: &RunReport) -> String {
             };
             // A process cut off by the end of the run has no turnaround yet.
             let open = |t: u64| if done { cell(t) } else { "-".into() };
+            // The program and its arguments, as given (two workers differ
+            // only there).
+            let args = r
+                .header
+                .programs
+                .iter()
+                .find(|h| h.pid == p.pid)
+                .map(|h| h.args.join(" "))
+                .unwrap_or_default();
+            let label: String = format!("{} {args}", p.name)
+                .trim()
+                .chars()
+                .take(14)
+                .collect();
             writeln!(
                 o,
-                "  {:>3} {:<10} {:>9} {:>12} {:>12} {:>12}  {}",
+                "  {:>3} {:<14} {:>5} {:>12} {:>12} {:>12}  {}",
                 p.pid,
-                p.name,
+                label,
                 p.cpu_ticks,
                 cell(p.response_ticks),
                 open(p.turnaround_ticks),
