@@ -10,6 +10,8 @@ pub const MAX_REGIONS: usize = 8;
 pub const MAX_MODULES: usize = 16;
 /// Bytes of a module name (NUL padded).
 pub const MODULE_NAME_LEN: usize = 32;
+/// Most arguments a program gets after its name (argv[1..]).
+pub const MAX_ARGS: usize = 31;
 /// Bytes of a module's argument string (NUL padded, arguments separated by
 /// single spaces).
 pub const MODULE_ARGS_LEN: usize = 256;

@@ -13,8 +13,8 @@ use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
 
 use crate::paging::{self, AddressSpace, WRITABLE};
 
-/// Most arguments a program gets (argv[0] included).
-const MAX_ARGS: usize = 32;
+/// Most entries of argv (the name and lde-abi's `MAX_ARGS` arguments).
+const MAX_ARGV: usize = lde_abi::boot::MAX_ARGS + 1;
 
 pub struct Loaded {
     pub space: AddressSpace,
@@ -137,9 +137,9 @@ fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static
             .map(USER_STACK_TOP - i * PAGE_SIZE, data)
             .ok_or("out of memory")?;
     }
-    let argc = argv.len().min(MAX_ARGS);
+    let argc = argv.len().min(MAX_ARGV);
     let mut sp = USER_STACK_TOP;
-    let mut ptrs = [0u64; MAX_ARGS];
+    let mut ptrs = [0u64; MAX_ARGV];
     for (i, arg) in argv[..argc].iter().enumerate() {
         sp -= arg.len() as u64 + 1;
         space.write(sp, arg).ok_or("stack")?;

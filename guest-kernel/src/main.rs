@@ -15,6 +15,7 @@ mod boot;
 mod cmdline;
 mod console;
 mod exitbench;
+mod fpu;
 mod frames;
 mod gdt;
 mod hypervisor;
@@ -135,6 +136,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         vmexit::exit(0);
     }
     apic::init();
+    fpu::init();
     for (slot, module) in info.modules[..count].iter().enumerate() {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");

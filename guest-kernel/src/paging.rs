@@ -149,7 +149,8 @@ impl AddressSpace {
 
     /// Map the 4 KiB page at `vaddr` (lower half) with `flags`; if it is
     /// already mapped, widen its permissions by `flags` (two segments may
-    /// share a page) and keep its frame. Returns the frame.
+    /// share a page) and keep its frame, or a private copy of it if it was
+    /// borrowed from the boot module. Returns the frame.
     pub fn map(&mut self, vaddr: u64, flags: u64) -> Option<u64> {
         debug_assert!(vaddr < USER_END);
         let e = self.entry(vaddr)?;
@@ -157,6 +158,21 @@ impl AddressSpace {
             self.note_page(vaddr)?;
             *e = frames::alloc()? | PRESENT | USER | (flags & WRITABLE) | (flags & NO_EXECUTE);
         } else {
+            if *e & BORROWED != 0 {
+                // The page is the boot module's own; this segment will write
+                // into it (or make it writable), so give the process a copy.
+                let copy = frames::alloc()?;
+                // SAFETY: both frames are whole 4 KiB frames in the direct
+                // map; `copy` is fresh and ours alone.
+                unsafe {
+                    crate::memops::copy(
+                        phys_to_virt(copy) as *mut u8,
+                        phys_to_virt(*e & ADDR_MASK) as *const u8,
+                        PAGE_SIZE as usize,
+                    )
+                };
+                *e = (*e & !(ADDR_MASK | BORROWED)) | copy;
+            }
             // Executable wins over no-execute, writable over read-only.
             let nx = *e & flags & NO_EXECUTE;
             *e = (*e & !NO_EXECUTE) | (flags & WRITABLE) | nx;

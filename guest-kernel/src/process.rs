@@ -9,6 +9,7 @@
 
 use lde_abi::boot::{c_str, Module, MAX_MODULES, MODULE_NAME_LEN};
 
+use crate::fpu::FpuState;
 use crate::gdt::{USER_CS, USER_DS};
 use crate::kcell::KernelCell;
 use crate::loader;
@@ -64,6 +65,8 @@ pub struct Process {
     /// TSC time on the CPU, and when its current run started.
     pub cpu_tsc: u64,
     pub run_start_tsc: u64,
+    /// Its FPU/SSE registers while it is off the CPU (fpu.rs).
+    pub fpu: FpuState,
 }
 
 impl Process {
@@ -87,6 +90,7 @@ impl Process {
         kill_reason: 0,
         cpu_tsc: 0,
         run_start_tsc: 0,
+        fpu: FpuState::ZERO,
     };
 
     pub fn name(&self) -> &str {
@@ -144,7 +148,7 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         )
     };
     let name = c_str(&module.name);
-    let mut argv: [&[u8]; 33] = [&[]; 33];
+    let mut argv: [&[u8]; lde_abi::boot::MAX_ARGS + 1] = [&[]; lde_abi::boot::MAX_ARGS + 1];
     argv[0] = name;
     let mut argc = 1;
     for arg in c_str(&module.args)
@@ -194,6 +198,7 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
     p.name[..name.len().min(MODULE_NAME_LEN - 1)]
         .copy_from_slice(&name[..name.len().min(MODULE_NAME_LEN - 1)]);
     p.state = State::Runnable;
+    p.fpu = FpuState::initial();
     p.context = ctx_addr;
     p.space = Some(loaded.space);
     p.arrival = arrival;

@@ -31,7 +31,7 @@ use crate::kcell::KernelCell;
 use crate::process::{self, State, MAX_PROCS};
 use crate::switch::swtch;
 use crate::trace::{rdtsc, record};
-use crate::{apic, gdt, paging, println, time, vmexit};
+use crate::{apic, fpu, gdt, paging, println, time, vmexit};
 
 /// Ticks without a trap after which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
@@ -235,6 +235,7 @@ fn run(slot: usize) {
     if let Some(space) = p.space.as_ref() {
         paging::switch_to(space.pml4);
     }
+    fpu::restore(&p.fpu);
     let target = p.context;
     let save = &mut s.context as *mut u64;
     // SAFETY: `target` is the saved stack of a process that is not running
@@ -247,6 +248,7 @@ fn run(slot: usize) {
     let t = process::table();
     t.current = None;
     let p = &mut t.procs[slot];
+    fpu::save(&mut p.fpu);
     p.cpu_tsc += rdtsc() - p.run_start_tsc;
     if !time::timer_on() {
         p.cpu_ticks = time::tsc_to_ticks(p.cpu_tsc);

@@ -83,10 +83,11 @@ fn write(fd: u64, buf: u64, len: u64) -> i64 {
     if fd != 1 && fd != 2 {
         return -errno::EBADF;
     }
-    if !user_ok(buf, len, false) {
+    // Only what this call will print must be valid (a short write).
+    let n = len.min(WRITE_MAX);
+    if !user_ok(buf, n, false) {
         return -errno::EFAULT;
     }
-    let n = len.min(WRITE_MAX);
     if n > 0 {
         // SAFETY: the range is mapped and user-readable in the caller's
         // address space, which is the one loaded (checked just above).

@@ -21,6 +21,8 @@ use crate::{println, process, sched, syscall, trace};
 
 const UD: u64 = 6;
 const BP: u64 = 3;
+const NMI: u64 = 2;
+const MC: u64 = 18;
 const PF: u64 = 14;
 const INT80: [u8; 2] = [0xcd, 0x80];
 
@@ -35,6 +37,10 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
             tf.rip += 2;
             syscall::dispatch(tf, path::UD)
         }
+        // Not caused by the running process: an NMI is ignored, a machine
+        // check is the machine's fault, not the program's.
+        NMI => {}
+        MC => kernel_fault(tf),
         BP if user => {
             sched::note_trap();
             record_trap(tf, 0)

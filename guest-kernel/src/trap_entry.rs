@@ -81,6 +81,9 @@ core::arch::global_asm!(
 
     .global trap_common
     trap_common:
+        // User code may leave the direction flag set; the kernel's string
+        // instructions (serial.rs, memops.rs) count on it being clear.
+        cld
         // Save the interrupted context's registers: the rest of the frame.
         push r15
         push r14

@@ -236,10 +236,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("'{s}' is not a duration like 500ms or 30s ({e})"))
 }
 
+/// Longest `--timeout` and `--cpu-limit`: a week is plenty, and keeps
+/// every deadline arithmetic far from overflow.
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d.is_zero() {
         return Err("the timeout must be more than 0".into());
+    }
+    if d > MAX_DURATION {
+        return Err(format!("timeout {s} is too long: at most 7 days"));
     }
     Ok(d)
 }
@@ -258,6 +265,9 @@ fn parse_cpu_limit(s: &str) -> Result<Duration, String> {
     let d = parse_duration(s)?;
     if d.is_zero() {
         return Err("the CPU limit must be more than 0".into());
+    }
+    if d > MAX_DURATION {
+        return Err(format!("CPU limit {s} is too long: at most 7 days"));
     }
     Ok(d)
 }

@@ -86,3 +86,25 @@ pub fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<ElfFile<'a>> {
         segments,
     })
 }
+
+/// Most bytes of an ELF file lde reads (kernel or program): more than any
+/// guest RAM could hold.
+pub const MAX_FILE: u64 = lde_abi::layout::MAX_RAM;
+
+/// Read a kernel or program file, refusing what is not a regular file or is
+/// too large (so `/dev/zero` is an error, not an endless read).
+pub fn read_limited(path: &std::path::Path, what: &str) -> Result<Vec<u8>> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| bad_input(format!("cannot read {what} '{shown}': {e}")))?;
+    if !meta.is_file() {
+        return Err(bad_input(format!("{what} '{shown}' is not a regular file")));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(bad_input(format!(
+            "{what} '{shown}' is {} bytes; more than any guest could hold",
+            meta.len()
+        )));
+    }
+    std::fs::read(path).map_err(|e| bad_input(format!("cannot read {what} '{shown}': {e}")))
+}

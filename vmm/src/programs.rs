@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::Result;
-use lde_abi::boot::{Module, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
+use lde_abi::boot::{Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
 
 use crate::elf_file;
@@ -43,8 +43,7 @@ pub fn resolve(spec: &str) -> Result<Program> {
         .collect();
     let looks_like_path = what.contains('/') || Path::new(what).exists();
     let (name, elf): (String, Cow<'static, [u8]>) = if looks_like_path {
-        let bytes = std::fs::read(what)
-            .map_err(|e| bad_input(format!("cannot read program '{what}': {e}")))?;
+        let bytes = crate::elf_file::read_limited(Path::new(what), "program")?;
         let name = Path::new(what)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -58,7 +57,18 @@ pub fn resolve(spec: &str) -> Result<Program> {
         })?;
         (name.to_string(), Cow::Borrowed(elf))
     };
-    let name: String = name.chars().take(MODULE_NAME_LEN - 1).collect();
+    // At most MODULE_NAME_LEN - 1 bytes, cut at a character boundary.
+    let mut cut = name.len().min(MODULE_NAME_LEN - 1);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let name = name[..cut].to_string();
+    if args.len() > MAX_ARGS {
+        return Err(bad_input(format!(
+            "--program '{spec}': {} arguments; at most {MAX_ARGS}",
+            args.len()
+        )));
+    }
     let argv_len: usize = args.iter().map(|a| a.len() + 1).sum();
     if argv_len > MODULE_ARGS_LEN - 1 {
         return Err(bad_input(format!(
@@ -161,6 +171,26 @@ mod tests {
         let p = resolve("hello:a,b c").unwrap();
         assert_eq!(p.name, "hello");
         assert_eq!(p.args, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn long_non_ascii_names_are_cut_on_a_character() {
+        let dir = std::env::temp_dir().join(format!("lde-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("é".repeat(20));
+        std::fs::write(&path, embedded::program("hello").unwrap().1).unwrap();
+        let p = resolve(path.to_str().unwrap()).unwrap();
+        assert!(p.name.len() < MODULE_NAME_LEN && p.name.chars().all(|c| c == 'é'));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn too_many_arguments_are_refused() {
+        let spec = format!("hello:{}", vec!["x"; MAX_ARGS + 1].join(","));
+        assert!(resolve(&spec)
+            .unwrap_err()
+            .to_string()
+            .contains("arguments"));
     }
 
     #[test]

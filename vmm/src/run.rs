@@ -37,16 +37,13 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     }
 
     // All input is checked before /dev/kvm is touched.
-    let (kernel_bytes, kernel_name): (Cow<[u8]>, String) =
-        match &args.kernel {
-            Some(path) => (
-                Cow::Owned(std::fs::read(path).map_err(|e| {
-                    bad_input(format!("cannot read kernel '{}': {e}", path.display()))
-                })?),
-                path.display().to_string(),
-            ),
-            None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
-        };
+    let (kernel_bytes, kernel_name): (Cow<[u8]>, String) = match &args.kernel {
+        Some(path) => (
+            Cow::Owned(crate::elf_file::read_limited(path, "kernel")?),
+            path.display().to_string(),
+        ),
+        None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
+    };
     let specs: Vec<String> = if !args.programs.is_empty() {
         args.programs.clone()
     } else if args.kernel_args.is_empty() {
@@ -79,9 +76,13 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
             .as_ref()
             .map(|_| std::env::temp_dir().join(format!("lde-{}.jsonl", std::process::id())))
     });
-    let mut trace = trace_path.as_deref().map(TraceWriter::create).transpose()?;
-    if let Some(svg) = &args.timeline {
-        check_writable(svg)?;
+    // Refuse unwritable outputs now, but truncate the trace file only once
+    // the VM is built, so an error before the run leaves an old trace alone.
+    if let Some(path) = &args.trace {
+        check_writable(path, "trace file")?;
+    }
+    if let Some(path) = &args.timeline {
+        check_writable(path, "timeline")?;
     }
 
     let kvm = vm::open_kvm()?;
@@ -125,6 +126,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
     vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
 
+    let mut trace = trace_path.as_deref().map(TraceWriter::create).transpose()?;
     let header = Header {
         schema: SCHEMA_VERSION,
         lde_version: env!("CARGO_PKG_VERSION").into(),
@@ -158,11 +160,13 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         t.write(&Record::Header(header.clone()));
     }
 
+    // The run's stop flag: set by the watchdog or Ctrl-C (watchdog.rs).
+    let stop = Arc::new(AtomicU8::new(watchdog::RUNNING));
     let kvm_stats = KvmStats::open(&vcpu);
     let stats_start = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
     let names = progs.iter().map(|p| p.name.clone()).collect();
     let machine = Machine {
-        com1: Com1::new(&vm.fd)?,
+        com1: Com1::new(&vm.fd, stop.clone())?,
         vcpu,
         ram: vm.ram.clone(),
         ring: RingReader::new(info.trace_ring_addr, ring_size, tsc_khz, names),
@@ -174,7 +178,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         totals: Default::default(),
     };
 
-    let (machine, ending, wall) = run_vcpu(machine, args.timeout)?;
+    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop)?;
     let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
     let delta = stats::delta(&stats_start, &stats_end);
     let result = finish(args, machine, ending, wall, delta, &header);
@@ -190,25 +194,28 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
 }
 
 /// Refuse an output path we will not be able to write, before the VM runs.
-fn check_writable(path: &Path) -> Result<()> {
+fn check_writable(path: &Path, what: &str) -> Result<()> {
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map(|_| ())
-        .map_err(|e| bad_input(format!("cannot write '{}': {e}", path.display())))
+        .map_err(|e| bad_input(format!("cannot write {what} '{}': {e}", path.display())))
 }
 
 /// Run the vCPU on its own thread; this thread enforces `timeout` and turns
 /// SIGINT/SIGTERM into an orderly stop.
-fn run_vcpu(mut machine: Machine, timeout: Duration) -> Result<(Machine, Ending, Duration)> {
+fn run_vcpu(
+    mut machine: Machine,
+    timeout: Duration,
+    stop: Arc<AtomicU8>,
+) -> Result<(Machine, Ending, Duration)> {
     watchdog::install().context("installing the vCPU kick signal")?;
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, interrupted.clone())
             .context("installing the Ctrl-C handler")?;
     }
-    let stop = Arc::new(AtomicU8::new(watchdog::RUNNING));
     let (done_tx, done_rx) = mpsc::channel();
     let thread_stop = stop.clone();
     let start = Instant::now();
@@ -257,7 +264,10 @@ fn finish(
 ) -> Result<i32> {
     let now = m.now_ns();
     m.drain_ring(now);
-    m.com1.finish();
+    let console_dropped = m.com1.finish();
+    if console_dropped > 0 {
+        eprintln!("lde: {console_dropped} bytes of guest console output dropped: stdout did not take them before the run stopped");
+    }
     let dump = (ending.is_crash() || ending == Ending::Timeout)
         .then(|| m.register_dump())
         .flatten();

@@ -236,23 +236,25 @@ pub fn explain(
     let sched = procs.sched.as_deref().unwrap_or("?");
     let switches: u64 = procs.switches.values().sum();
     let preempt = procs.switches.get("preempt").copied().unwrap_or(0);
+    let who = if records.len() == 1 {
+        "1 process ran".to_string()
+    } else {
+        format!("{} processes shared one CPU", records.len())
+    };
     out.push(match sched {
         "coop" => format!(
-            "{} processes shared one CPU under coop: no timer, so the kernel got the CPU back only \
-             when a process trapped (system call, fault); {switches} context switches, none forced",
-            records.len()
+            "{who} under coop: no timer, so the kernel got the CPU back only \
+             when a process trapped (system call, fault); {switches} context switches, none forced"
         ),
         "fifo" => format!(
-            "{} processes shared one CPU under fifo: the timer ticked {} times (every {quantum_ms} ms) \
+            "{who} under fifo: the timer ticked {} times (every {quantum_ms} ms) \
              but the kernel never preempted; each ran until it blocked, yielded or ended",
-            records.len(),
             procs.ticks
         ),
         _ => format!(
-            "{} processes shared one CPU under rr: the APIC timer interrupted every {quantum_ms} ms \
+            "{who} under rr: the APIC timer interrupted every {quantum_ms} ms \
              ({} ticks) and the kernel took the CPU back by preemption {preempt} times \
              ({switches} context switches in all), so CPU-bound processes took turns",
-            records.len(),
             procs.ticks
         ),
     });

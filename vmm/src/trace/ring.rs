@@ -93,6 +93,12 @@ impl RingReader {
                 self.bad += 1;
                 continue;
             };
+            // Pids are 1..=programs (0 = the kernel): anything else is
+            // garbage, and must not make the VMM track unbounded processes.
+            if ev.pid as usize > self.names.len() {
+                self.bad += 1;
+                continue;
+            }
             if ev.kind == kind::BOOT && self.sync.is_none() {
                 self.sync = Some((ev.tsc, now_ns));
             }
@@ -294,6 +300,24 @@ mod tests {
         assert!(matches!(&got[1].event, GuestEvent::ProcCreate { name, .. } if name == "hello"));
         // The VMM handed the slots back.
         assert_eq!(ram.read_u64(RING + tail_offset()).unwrap(), 3);
+    }
+
+    #[test]
+    fn events_of_unknown_pids_are_garbage() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["hello".into()]);
+        let ev = |pid| Event {
+            kind: kind::PROC_EXIT,
+            pid,
+            ..Default::default()
+        };
+        publish(&ram, 0, ev(1));
+        publish(&ram, 1, ev(7));
+        publish(&ram, 2, ev(u32::MAX));
+        let mut n = 0;
+        r.drain(&ram, 1, |_| n += 1);
+        assert_eq!((n, r.bad), (1, 2));
     }
 
     #[test]
