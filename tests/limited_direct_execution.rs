@@ -332,3 +332,35 @@ fn a_fault_in_the_kernel_is_a_panic_with_the_frame() {
     assert!(r.stdout.contains("KERNEL PANIC"));
     assert!(r.stderr.contains("guest kernel panicked"), "{}", r.stderr);
 }
+
+#[test]
+fn user_state_cannot_mislead_or_leak_through_the_kernel() {
+    // DF set across a system call: the kernel clears it on trap entry.
+    // x87 registers: saved and restored per process, nothing leaks.
+    let r = lde_run(&[
+        "-p",
+        "fpu-secret:plant",
+        "-p",
+        "fpu-secret:peek",
+        "-p",
+        "dir-flag",
+    ]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    r.assert_no_panic();
+    assert!(
+        r.stdout.contains("dir-flag: written with DF set\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.exited(3, 0), "dir-flag's write returned its length");
+    assert!(
+        r.stdout.contains("fpu-secret: plant kept its value: true"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.exited(1, 0) && r.exited(2, 0),
+        "peek did not see the planted value\n{}",
+        r.stdout
+    );
+}
