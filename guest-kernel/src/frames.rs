@@ -16,14 +16,12 @@ struct Frames {
     next: u64,
     end: u64,
     free_list: u64,
-    in_use: u64,
 }
 
 static FRAMES: KernelCell<Frames> = KernelCell::new(Frames {
     next: 0,
     end: 0,
     free_list: 0,
-    in_use: 0,
 });
 
 /// Use the largest usable region of the memory map.
@@ -60,7 +58,6 @@ pub fn alloc() -> Option<u64> {
     } else {
         return None;
     };
-    f.in_use += 1;
     Some(frame)
 }
 
@@ -70,5 +67,4 @@ pub fn free(frame: u64) {
     // SAFETY: the caller no longer uses the frame; store the list link in it.
     unsafe { (phys_to_virt(frame) as *mut u64).write(f.free_list) };
     f.free_list = frame;
-    f.in_use -= 1;
 }
