@@ -21,9 +21,17 @@ pub struct LoadedKernel {
     pub end: u64,
 }
 
+/// A kernel image that passed [`check`]: only such an image is loaded.
+pub struct CheckedKernel<'a> {
+    bytes: &'a [u8],
+    what: &'a str,
+    /// First guest-physical byte after the image.
+    end: u64,
+}
+
 /// Check that `bytes` is an lde kernel for this contract whose segments fit
 /// in `[KERNEL_PHYS, limit)`; nothing is written to guest RAM.
-pub fn check(bytes: &[u8], what: &str, limit: u64) -> Result<u64> {
+pub fn check<'a>(bytes: &'a [u8], what: &'a str, limit: u64) -> Result<CheckedKernel<'a>> {
     let elf = elf_file::parse(bytes, what)?;
     let version = contract_version(&elf, what)?;
     if version != lde_abi::CONTRACT_VERSION {
@@ -52,7 +60,7 @@ pub fn check(bytes: &[u8], what: &str, limit: u64) -> Result<u64> {
             elf.entry
         )));
     }
-    Ok(end)
+    Ok(CheckedKernel { bytes, what, end })
 }
 
 /// The contract version in the kernel's `.note.lde`, or a clear refusal.
@@ -86,10 +94,9 @@ fn contract_version(elf: &elf_file::ElfFile, what: &str) -> Result<u32> {
     Err(not_lde())
 }
 
-/// Check and load the kernel; `limit` is the first physical byte the kernel
-/// may not use (the event ring).
-pub fn load(ram: &GuestRam, bytes: &[u8], what: &str, limit: u64) -> Result<LoadedKernel> {
-    let end = check(bytes, what, limit)?;
+/// Load a checked kernel at its segments' physical addresses.
+pub fn load(ram: &GuestRam, kernel: &CheckedKernel) -> Result<LoadedKernel> {
+    let CheckedKernel { bytes, what, end } = *kernel;
     let result = Elf::load(
         ram.mmap(),
         None,

@@ -68,7 +68,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     }
     let ring_addr = args.mem - ring_size;
     let kernel_what = format!("kernel '{kernel_name}'");
-    kernel::check(&kernel_bytes, &kernel_what, ring_addr)?;
+    let checked = kernel::check(&kernel_bytes, &kernel_what, ring_addr)?;
     let cmdline = args.kernel_args.join(" ");
     // --timeline without --trace still needs a trace to draw from.
     let trace_path = args.trace.clone().or_else(|| {
@@ -89,7 +89,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let vm = Vm::new(kvm, args.mem)?;
     let nx = vm.host_has_nx();
     vm_boot::write_boot_tables(&vm.ram)?;
-    let loaded = kernel::load(&vm.ram, &kernel_bytes, &kernel_what, ring_addr)?;
+    let loaded = kernel::load(&vm.ram, &checked)?;
     let (modules, free_start) = programs::place(&vm.ram, &progs, loaded.end, ring_addr)?;
     let vcpu = vm.create_vcpu()?;
     let tsc_khz = vcpu.get_tsc_khz().map(u64::from).unwrap_or(0);
