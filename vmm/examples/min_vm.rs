@@ -14,8 +14,9 @@
 
 use std::time::Instant;
 
-use kvm_bindings::{kvm_segment, kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES};
+use kvm_bindings::{kvm_userspace_memory_region, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuExit};
+use lde::boot::{segment, BOOT_GDT_ENTRIES, KERNEL_CS, KERNEL_DS};
 
 const RAM_SIZE: usize = 4 << 20;
 /// Guest-physical addresses of the boot structures and the code.
@@ -24,9 +25,9 @@ const PML4: u64 = 0x2000;
 const PDPT: u64 = 0x3000;
 const PD: u64 = 0x4000;
 const CODE: u64 = 0x10_0000;
-/// `out 0xf4, al; hlt`.
+/// `out 0xf4, al; hlt` (0xf4: lde's exit device port).
 const GUEST_CODE: [u8; 3] = [0xe6, 0xf4, 0xf4];
-const PORT: u16 = 0xf4;
+const PORT: u16 = lde_abi::ports::EXIT;
 
 /// Anonymous host memory for the guest, unmapped on drop.
 struct Ram {
@@ -76,22 +77,6 @@ impl Drop for Ram {
     }
 }
 
-fn segment(selector: u16, code: bool) -> kvm_segment {
-    kvm_segment {
-        base: 0,
-        limit: 0xffff_ffff,
-        selector,
-        type_: if code { 0xb } else { 0x3 },
-        present: 1,
-        dpl: 0,
-        db: u8::from(!code),
-        s: 1,
-        l: u8::from(code),
-        g: 1,
-        ..Default::default()
-    }
-}
-
 fn main() {
     let phases = std::env::args().any(|a| a == "--phases");
     let t0 = Instant::now();
@@ -103,11 +88,8 @@ fn main() {
     marks.push(("create VM + irqchip", Instant::now()));
 
     let mut ram = Ram::new(RAM_SIZE);
-    // Boot GDT: null, unused, kernel code 0x10, kernel data 0x18.
-    for (i, e) in [0u64, 0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff]
-        .iter()
-        .enumerate()
-    {
+    // lde's boot GDT: null, unused, kernel code 0x10, kernel data 0x18.
+    for (i, e) in BOOT_GDT_ENTRIES.iter().enumerate() {
         ram.write_u64(GDT + 8 * i as u64, *e);
     }
     // Identity map of the first 4 MiB with two 2 MiB pages.
@@ -139,11 +121,11 @@ fn main() {
     sregs.cr3 = PML4;
     sregs.cr4 = 1 << 5; // PAE
     sregs.efer = (1 << 8) | (1 << 10); // LME | LMA
-    sregs.cs = segment(0x10, true);
-    let data = segment(0x18, false);
+    sregs.cs = segment(KERNEL_CS, true);
+    let data = segment(KERNEL_DS, false);
     (sregs.ds, sregs.es, sregs.fs, sregs.gs, sregs.ss) = (data, data, data, data, data);
     sregs.gdt.base = GDT;
-    sregs.gdt.limit = 31;
+    sregs.gdt.limit = (BOOT_GDT_ENTRIES.len() * 8 - 1) as u16;
     vcpu.set_sregs(&sregs).expect("KVM_SET_SREGS");
     let regs = kvm_bindings::kvm_regs {
         rip: CODE,

@@ -34,7 +34,7 @@ pub const KERNEL_CS: u16 = 0x10;
 pub const KERNEL_DS: u16 = 0x18;
 
 /// The boot GDT: null, unused, 64-bit kernel code (0x10), kernel data (0x18).
-const BOOT_GDT_ENTRIES: [u64; 4] = [0, 0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff];
+pub const BOOT_GDT_ENTRIES: [u64; 4] = [0, 0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff];
 
 /// Write the boot GDT and page tables into guest RAM.
 ///
@@ -85,7 +85,8 @@ fn pdpt_index(virt: u64) -> u64 {
     (virt >> 30) & 511
 }
 
-fn segment(selector: u16, code: bool) -> kvm_segment {
+/// A flat 64-bit kernel code (`code`) or data segment for `selector`.
+pub fn segment(selector: u16, code: bool) -> kvm_segment {
     kvm_segment {
         base: 0,
         limit: 0xffff_ffff,
