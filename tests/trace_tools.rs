@@ -81,12 +81,8 @@ fn number_after(text: &str, label: &str) -> u64 {
         .unwrap()
 }
 
-#[test]
-fn every_subcommand_reads_a_real_run() {
-    let mut tmp = TempFiles::new();
-    let trace = tmp.path("run.jsonl");
-    let svg = tmp.path("run.svg");
-    let json = tmp.path("run.json");
+/// Boot the kernel alone (`lde run --trace TRACE -- exit=0`).
+fn boot_with_trace(trace: &Path) {
     lde_ok(&[
         "run".as_ref(),
         "--trace".as_ref(),
@@ -94,6 +90,15 @@ fn every_subcommand_reads_a_real_run() {
         "--".as_ref(),
         "exit=0".as_ref(),
     ]);
+}
+
+#[test]
+fn every_subcommand_reads_a_real_run() {
+    let mut tmp = TempFiles::new();
+    let trace = tmp.path("run.jsonl");
+    let svg = tmp.path("run.svg");
+    let json = tmp.path("run.json");
+    boot_with_trace(&trace);
     let recs = records(&trace);
     let exits = recs.iter().filter(|r| matches!(r, Record::Exit(_))).count() as u64;
     let processes = recs
@@ -184,13 +189,7 @@ fn a_trace_cut_short_is_summarised_with_a_warning() {
     let mut tmp = TempFiles::new();
     let trace = tmp.path("full.jsonl");
     let cut = tmp.path("cut.jsonl");
-    lde_ok(&[
-        "run".as_ref(),
-        "--trace".as_ref(),
-        trace.as_os_str(),
-        "--".as_ref(),
-        "exit=0".as_ref(),
-    ]);
+    boot_with_trace(&trace);
     let full = std::fs::read_to_string(&trace).unwrap();
     let lines: Vec<&str> = full.lines().collect();
     std::fs::write(&cut, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
