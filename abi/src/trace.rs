@@ -189,9 +189,9 @@ pub fn vector_name(vector: u64) -> &'static str {
         19 => "#XM SIMD floating point",
         20 => "#VE virtualization",
         21 => "#CP control protection",
-        0x80 => "syscall",
-        0x20 => "timer",
-        0xff => "spurious",
+        v if v == crate::cpu::vector::SYSCALL as u64 => "syscall",
+        v if v == crate::cpu::vector::TIMER as u64 => "timer",
+        v if v == crate::cpu::vector::SPURIOUS as u64 => "spurious",
         _ => "reserved",
     }
 }

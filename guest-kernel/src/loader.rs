@@ -9,7 +9,7 @@ use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
 use elf::endian::LittleEndian;
 use elf::file::Class;
 use elf::ElfBytes;
-use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD, USER_STACK_PAGES, USER_STACK_TOP};
 
 use crate::paging::{self, AddressSpace, WRITABLE};
 
@@ -49,7 +49,7 @@ fn load_into(
         return Err("not a static x86-64 executable");
     }
     let segments = file.segments().ok_or("no program headers")?;
-    let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
+    let stack_bottom = USER_STACK_GUARD;
     let mut entry_ok = false;
     for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
         let end = ph

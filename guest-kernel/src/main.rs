@@ -3,10 +3,13 @@
 //! Boot in kernel mode (`boot.rs`), install the GDT/TSS (`gdt.rs`) and the
 //! trap table (`idt.rs`), load each user program into its own address space
 //! (`loader.rs`, `paging.rs`, `process.rs`), and hand the CPU to the
-//! scheduler (`sched.rs`), which runs them directly in user mode. The kernel
-//! gets the CPU back only through traps (`trap_entry.rs`, `trap.rs`): system
-//! calls (`syscall.rs`), faults, and the timer (`apic.rs`). When every
-//! process has ended it ends the VM through the exit device (`vmexit.rs`).
+//! scheduler (`sched.rs`, policies in `sched/`), which runs them directly in
+//! user mode. The kernel gets the CPU back only through traps
+//! (`trap_entry.rs`, `trap.rs`): system calls (`syscall.rs`), faults, and
+//! the timer (`timer.rs`). Processes are created, sleep, wake and end in
+//! `process.rs`; what is measured and narrated on the way is `observe.rs`.
+//! When every process has ended it ends the VM through the exit device
+//! (`vmexit.rs`).
 #![no_std]
 #![no_main]
 
@@ -23,6 +26,7 @@ mod idt;
 mod kcell;
 mod loader;
 mod memops;
+mod observe;
 mod paging;
 mod panic;
 mod process;
@@ -31,9 +35,11 @@ mod serial;
 mod switch;
 mod syscall;
 mod time;
+mod timer;
 mod trace;
 mod trap;
 mod trap_entry;
+mod user_range;
 mod vmexit;
 
 use cmdline::Crash;
@@ -141,10 +147,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");
         match process::create(slot, module, 0) {
-            Ok(pid) => {
-                trace::record(kind::PROC_CREATE, pid, [slot as u64, 0, 0, 0, 0, 0]);
-                println!("process {pid}: {name} {args}");
-            }
+            Ok(pid) => observe::process_created(pid, slot, name, args),
             Err(why) => println!("lde kernel: cannot load program {name}: {why}"),
         }
     }
