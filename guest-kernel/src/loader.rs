@@ -26,6 +26,7 @@ pub struct Loaded {
 /// Load `image` (a boot module at physical address `image_phys`, page
 /// aligned) and build its stack with `argv`. On error the address space is
 /// freed and the reason returned.
+#[inline(always)]
 pub fn load(image: &[u8], image_phys: u64, argv: &[&[u8]]) -> Result<Loaded, &'static str> {
     let mut space = AddressSpace::new().ok_or("out of memory")?;
     match load_into(&mut space, image, image_phys, argv) {

@@ -120,7 +120,7 @@ pub fn process_created(pid: u32, slot: usize, name: &str, args: &str) {
 }
 
 /// The scheduler starts under `policy`.
-pub fn scheduler_started(policy: &dyn Policy, quantum_us: u64, cpu_limit_us: u64) {
+pub fn scheduler_started(policy: &impl Policy, quantum_us: u64, cpu_limit_us: u64) {
     OBSERVER.with(|o| {
         o.cpu_limit_ticks = if cpu_limit_us == 0 {
             0
@@ -296,10 +296,11 @@ fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
     }
 }
 
-/// Timer tick number `tick`.
+/// Timer tick number `tick`, which interrupted the process in `slot`.
 #[inline(always)]
-pub fn tick(tick: u64) {
-    record(kind::TICK, process::current_pid(), [tick, 0, 0, 0, 0, 0]);
+pub fn tick(tick: u64, slot: Option<usize>) {
+    let pid = slot.map_or(0, |s| process::with_table(|t| t.procs[s].pid));
+    record(kind::TICK, pid, [tick, 0, 0, 0, 0, 0]);
 }
 
 /// Charge the tick that interrupted `p` (the tick handler began at TSC

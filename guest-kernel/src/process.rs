@@ -303,6 +303,7 @@ pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
 }
 
 /// A process has ended and is off the CPU: free its memory.
+#[inline(always)]
 pub fn reap(slot: usize) {
     TABLE.with(|t| {
         let p = &mut t.procs[slot];

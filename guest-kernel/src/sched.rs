@@ -27,34 +27,54 @@ use crate::process::{self, Process, State};
 use crate::switch::swtch;
 use crate::{fpu, gdt, observe, paging, time, timer, vmexit};
 
+/// The policy in force: an enum, not a `dyn Policy`, so that every call
+/// compiles to that policy's own code, inlined (on PVM hosts every kernel
+/// instruction is emulated, and an indirect call costs more than a FIFO
+/// pick). A new policy is one more variant here and in [`with_policy`].
+enum Active {
+    RoundRobin(rr::RoundRobin),
+    Fifo(fifo::Fifo),
+    Cooperative(coop::Cooperative),
+}
+
+/// Run `$body` with `$p` bound to the active policy (`&mut` to it).
+macro_rules! with_policy {
+    ($active:expr, $p:ident => $body:expr) => {
+        match $active {
+            Active::RoundRobin($p) => $body,
+            Active::Fifo($p) => $body,
+            Active::Cooperative($p) => $body,
+        }
+    };
+}
+
 struct Scheduler {
-    policy: &'static dyn Policy,
+    policy: Active,
     queue: RunQueue,
     /// The scheduler's own saved stack pointer (while a process runs).
     context: u64,
 }
 
 static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
-    policy: &rr::RoundRobin,
+    policy: Active::RoundRobin(rr::RoundRobin),
     queue: RunQueue::EMPTY,
     context: 0,
 });
 
 /// The policy for `BootInfo::sched` (round robin for anything unknown).
-fn policy(sched: u32) -> &'static dyn Policy {
+fn policy(sched: u32) -> Active {
     match sched {
-        SCHED_FIFO => &fifo::Fifo,
-        SCHED_COOP => &coop::Cooperative,
-        _ => &rr::RoundRobin,
+        SCHED_FIFO => Active::Fifo(fifo::Fifo),
+        SCHED_COOP => Active::Cooperative(coop::Cooperative),
+        _ => Active::RoundRobin(rr::RoundRobin),
     }
 }
 
 /// Pick the policy, queue every created process, start the clock (and the
 /// timer), and run the scheduler for good.
 pub fn start(sched: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! {
-    let policy = policy(sched);
-    SCHED.with(|s| {
-        s.policy = policy;
+    let timer = SCHED.with(|s| {
+        s.policy = policy(sched);
         process::with_table(|t| {
             for slot in 0..t.count {
                 if t.procs[slot].state == State::Runnable {
@@ -62,10 +82,13 @@ pub fn start(sched: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! 
                 }
             }
         });
+        with_policy!(&s.policy, p => {
+            observe::scheduler_started(p, quantum_us, cpu_limit_us);
+            p.uses_timer()
+        })
     });
-    observe::scheduler_started(policy, quantum_us, cpu_limit_us);
-    time::start(tsc_khz, quantum_us, policy.uses_timer());
-    if policy.uses_timer() {
+    time::start(tsc_khz, quantum_us, timer);
+    if timer {
         timer::start(quantum_us, tsc_khz);
     }
     scheduler()
@@ -76,7 +99,7 @@ pub fn start(sched: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! 
 fn scheduler() -> ! {
     loop {
         process::wake_sleepers();
-        match SCHED.with(|s| s.policy.pick(&mut s.queue)) {
+        match SCHED.with(|s| with_policy!(&mut s.policy, p => p.pick(&mut s.queue))) {
             Some(slot) => run(slot),
             None if !process::any_alive() => {
                 observe::all_ended();
@@ -160,7 +183,8 @@ pub fn yield_now() {
 /// switch away if the policy says so and someone is waiting.
 #[inline(always)]
 pub fn preempt_if_due(slot: usize, slice_ticks: u64) {
-    if SCHED.with(|s| !s.queue.is_empty() && s.policy.preempts(slice_ticks)) {
+    if SCHED.with(|s| !s.queue.is_empty() && with_policy!(&s.policy, p => p.preempts(slice_ticks)))
+    {
         process::with_table(|t| make_runnable(slot, &mut t.procs[slot]));
         give_up(slot, switch_reason::PREEMPT);
     }

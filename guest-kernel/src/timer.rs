@@ -45,9 +45,10 @@ fn counts_per_us(tsc_khz: u64) -> u64 {
 pub fn on_tick() {
     let start = rdtsc();
     apic::eoi();
-    observe::tick(time::tick());
+    let current = process::current();
+    observe::tick(time::tick(), current);
     process::wake_sleepers();
-    let Some(slot) = process::current() else {
+    let Some(slot) = current else {
         return;
     };
     let charged = process::with_table(|t| {
