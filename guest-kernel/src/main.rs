@@ -44,7 +44,7 @@ mod vmexit;
 
 use cmdline::Crash;
 use lde_abi::boot::{c_str, SCHED_COOP};
-use lde_abi::trace::kind;
+use lde_abi::trace::KernelEvent;
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
 /// Rust entry, called by `_start` with the boot info's physical address.
@@ -58,16 +58,13 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     trace::init(info.trace_ring_addr, info.trace_ring_size);
     let timer = info.sched != SCHED_COOP;
     trace::record(
-        kind::BOOT,
         0,
-        [
-            info.tsc_khz,
-            info.quantum_us,
-            info.sched as u64,
-            timer as u64,
-            0,
-            0,
-        ],
+        KernelEvent::Boot {
+            tsc_khz: info.tsc_khz,
+            quantum_us: info.quantum_us,
+            sched: info.sched,
+            timer,
+        },
     );
     trace::flush();
 

@@ -23,7 +23,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
 use lde_abi::syscall::path;
-use lde_abi::trace::{self as ev, kill_reason, kind, switch_reason, vector_name};
+use lde_abi::trace::{kill_reason, switch_reason, vector_name, KernelEvent};
 
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
@@ -115,7 +115,13 @@ static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// A process was created from boot module `slot`.
 pub fn process_created(pid: u32, slot: usize, name: &str, args: &str) {
-    record(kind::PROC_CREATE, pid, [slot as u64, 0, 0, 0, 0, 0]);
+    record(
+        pid,
+        KernelEvent::ProcCreate {
+            module: slot as u64,
+            arrival: 0,
+        },
+    );
     println!("process {pid}: {name} {args}");
 }
 
@@ -160,12 +166,18 @@ pub fn switching_in(p: &mut Process) {
     let a = &mut p.acct;
     if a.first_run.is_none() {
         a.first_run = Some(now);
-        record(kind::PROC_FIRST_RUN, p.pid, [now, 0, 0, 0, 0, 0]);
+        record(p.pid, KernelEvent::ProcFirstRun { tick: now });
     }
     a.wait_ticks += now.saturating_sub(a.ready_since);
     a.run_start_tsc = rdtsc();
     OBSERVER.with(|o| {
-        record(kind::SWITCH, o.last.0, [p.pid as u64, o.last.1, 0, 0, 0, 0]);
+        record(
+            o.last.0,
+            KernelEvent::Switch {
+                to: p.pid,
+                reason: o.last.1,
+            },
+        );
         o.switches += 1;
         if o.switch_started != 0 {
             o.switch_cycles += rdtsc() - o.switch_started;
@@ -200,12 +212,18 @@ pub fn idle(starts: bool) {
     if starts {
         OBSERVER.with(|o| {
             if o.last.0 != 0 {
-                record(kind::SWITCH, o.last.0, [0, o.last.1, 0, 0, 0, 0]);
+                record(
+                    o.last.0,
+                    KernelEvent::Switch {
+                        to: 0,
+                        reason: o.last.1,
+                    },
+                );
                 o.last = (0, switch_reason::WAKE);
             }
         });
     }
-    record(kind::IDLE, 0, [starts as u64, 0, 0, 0, 0, 0]);
+    record(0, KernelEvent::Idle { starts });
 }
 
 /// The running process entered the kernel on purpose (a system call or a
@@ -236,9 +254,14 @@ pub fn syscall_path(how: u64) {
 #[inline(always)]
 pub fn syscall(pid: u32, call: u64, args: [u64; 3], result: u64, how: u64, cs: u64) {
     record(
-        kind::SYSCALL,
         pid,
-        [call, args[0], args[1], args[2], result, how | cs << 16],
+        KernelEvent::Syscall {
+            nr: call,
+            args,
+            result,
+            path: how,
+            cs,
+        },
     );
 }
 
@@ -246,16 +269,14 @@ pub fn syscall(pid: u32, call: u64, args: [u64; 3], result: u64, how: u64, cs: u
 #[inline(always)]
 pub fn trap(tf: &TrapFrame, cr2: u64) {
     record(
-        kind::TRAP,
         process::current_pid(),
-        [
-            tf.vector,
-            tf.rip,
-            tf.error,
-            tf.is_from_user() as u64,
+        KernelEvent::Trap {
+            vector: tf.vector,
+            rip: tf.rip,
+            error: tf.error,
+            from_user: tf.is_from_user(),
             cr2,
-            0,
-        ],
+        },
     );
 }
 
@@ -300,7 +321,7 @@ fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
 #[inline(always)]
 pub fn tick(tick: u64, slot: Option<usize>) {
     let pid = slot.map_or(0, |s| process::with_table(|t| t.procs[s].pid));
-    record(kind::TICK, pid, [tick, 0, 0, 0, 0, 0]);
+    record(pid, KernelEvent::Tick { tick });
 }
 
 /// Charge the tick that interrupted `p` (the tick handler began at TSC
@@ -368,13 +389,13 @@ pub fn tick_handled(start: u64) {
 /// `p` goes to sleep until tick `wake`.
 #[inline(always)]
 pub fn sleeping(p: &Process, wake: u64) {
-    record(kind::SLEEP, p.pid, [wake, 0, 0, 0, 0, 0]);
+    record(p.pid, KernelEvent::Sleep { wake });
 }
 
 /// `p` wakes at tick `now`.
 #[inline(always)]
 pub fn woke(p: &Process, now: u64) {
-    record(kind::WAKE, p.pid, [now, 0, 0, 0, 0, 0]);
+    record(p.pid, KernelEvent::Wake { tick: now });
 }
 
 /// `p` exits with `code`.
@@ -382,11 +403,7 @@ pub fn woke(p: &Process, now: u64) {
 pub fn exited(p: &mut Process, code: i32) {
     let now = time::now();
     p.acct.end = now;
-    record(
-        kind::PROC_EXIT,
-        p.pid,
-        [code as i64 as u64, now, 0, 0, 0, 0],
-    );
+    record(p.pid, KernelEvent::ProcExit { code, tick: now });
 }
 
 /// `p` is killed for `reason`; `fault` = (vector, rip, error, address).
@@ -395,9 +412,15 @@ pub fn killed(p: &mut Process, reason: u64, fault: [u64; 4]) {
     let now = time::now();
     p.acct.end = now;
     record(
-        kind::PROC_KILL,
         p.pid,
-        [reason, fault[0], fault[1], fault[2], fault[3], now],
+        KernelEvent::ProcKill {
+            reason,
+            vector: fault[0],
+            rip: fault[1],
+            error: fault[2],
+            addr: fault[3],
+            tick: now,
+        },
     );
 }
 
@@ -412,16 +435,16 @@ pub fn reaped(p: &Process) {
     };
     let a = &p.acct;
     record(
-        kind::PROC_STATS,
         p.pid,
-        [
-            a.cpu_ticks,
-            a.arrival,
-            a.first_run.unwrap_or(a.end),
-            a.end,
-            a.wait_ticks,
-            ev::stats_end(killed, code),
-        ],
+        KernelEvent::ProcStats {
+            cpu_ticks: a.cpu_ticks,
+            arrival: a.arrival,
+            first_run: a.first_run.unwrap_or(a.end),
+            end: a.end,
+            wait_ticks: a.wait_ticks,
+            killed,
+            code,
+        },
     );
 }
 

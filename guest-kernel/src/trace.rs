@@ -7,7 +7,9 @@
 
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 use core::sync::atomic::{compiler_fence, Ordering};
-use lde_abi::trace::{ring_capacity, Event, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION};
+use lde_abi::trace::{
+    ring_capacity, Event, KernelEvent, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION,
+};
 use x86_64::instructions::port::Port;
 
 use crate::kcell::KernelCell;
@@ -56,7 +58,13 @@ pub fn init(addr: u64, size: u64) {
 /// Record one event (a no-op when tracing is off). Kernel code runs with
 /// interrupts off (kcell.rs), so nothing can record in between; this path
 /// is kept short because every kernel instruction counts on PVM hosts.
-pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
+#[inline(always)]
+pub fn record(pid: u32, event: KernelEvent) {
+    let (kind, args) = event.encode();
+    write(kind, pid, args)
+}
+
+fn write(kind: u16, pid: u32, args: [u64; 6]) {
     RING.with(|r| write_event(r, kind, pid, args))
 }
 
