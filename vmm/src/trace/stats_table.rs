@@ -207,6 +207,42 @@ impl TraceStats {
             ];
         };
         let mut w = Vec::new();
+        if f.not_written > 0 {
+            // Capped: only the sum can be checked.
+            w.push(format!(
+                "the file reached --trace-max: {} exit and event records were counted but not written; counts from records are low",
+                f.not_written
+            ));
+            if f.exits + f.guest_events != self.exit_count + self.events + f.not_written {
+                w.push(format!(
+                    "the footer counts {} exits and {} guest events, {} of them not written, the file has {}",
+                    f.exits,
+                    f.guest_events,
+                    f.not_written,
+                    self.exit_count + self.events
+                ));
+            }
+        } else {
+            w.extend(self.count_warnings(f));
+        }
+        if f.records != self.records {
+            w.push(format!(
+                "the footer counts {} records before it, the file has {}",
+                f.records, self.records
+            ));
+        }
+        if f.dropped_events > 0 {
+            w.push(format!(
+                "the guest dropped {} events (its ring was full): counts from events are low",
+                f.dropped_events
+            ));
+        }
+        w
+    }
+
+    /// Where the footer's exit and event counts differ from the records.
+    fn count_warnings(&self, f: &Footer) -> Vec<String> {
+        let mut w = Vec::new();
         if f.exits != self.exit_count {
             w.push(format!(
                 "the footer counts {} exits, the file has {}",
@@ -229,18 +265,6 @@ impl TraceStats {
             w.push(format!(
                 "the footer counts {} guest events, the file has {}",
                 f.guest_events, self.events
-            ));
-        }
-        if f.records != self.records {
-            w.push(format!(
-                "the footer counts {} records before it, the file has {}",
-                f.records, self.records
-            ));
-        }
-        if f.dropped_events > 0 {
-            w.push(format!(
-                "the guest dropped {} events (its ring was full): counts from events are low",
-                f.dropped_events
             ));
         }
         w
