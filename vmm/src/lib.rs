@@ -19,6 +19,7 @@ pub mod host;
 pub mod kernel;
 pub mod memory;
 pub mod paths;
+pub mod plausible;
 pub mod programs;
 pub mod run;
 pub mod stats;

@@ -476,8 +476,11 @@ impl TraceStats {
         match &self.footer {
             Some(f) => writeln!(
                 o,
-                "\nGuest events: {} in the file, {} dropped (ring full), {} malformed",
-                self.events, f.dropped_events, f.bad_events
+                "\nGuest events: {} in the file, {} dropped (ring full){}, {} malformed",
+                self.events,
+                f.dropped_events,
+                crate::plausible::dropped_mark(f.dropped_events, f.wall_ns, self.header.tsc_khz),
+                f.bad_events
             )
             .unwrap(),
             None => writeln!(
@@ -545,6 +548,15 @@ impl TraceStats {
                 end_text(&p.end)
             )
             .unwrap();
+        }
+        if let Some(f) = &self.footer {
+            for p in &self.processes {
+                let mark =
+                    crate::plausible::cpu_ticks_mark(p.pid, p.cpu_ticks, f.wall_ns, p.tick_ns);
+                if !mark.is_empty() {
+                    writeln!(o, "  ! {mark}").unwrap();
+                }
+            }
         }
         if let Some(avg) = self.averages() {
             writeln!(
@@ -764,6 +776,41 @@ mod tests {
         assert!(w[0].contains("footer counts 4 exits, the file has 3"));
         assert!(w[1].starts_with("io_out exits"));
         assert!(w[2].contains("1 guest events, the file has 21"));
+    }
+
+    #[test]
+    fn guest_counts_that_cannot_be_true_are_marked() {
+        let (mut records, _) = round_robin();
+        let Some(Record::Footer(f)) = records.last_mut() else {
+            panic!()
+        };
+        f.dropped_events = 281_474_976_710_655;
+        let text = stats(&records).render();
+        assert!(
+            text.contains("281474976710655 dropped (ring full) [cannot be true"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_capped_trace_is_a_warning_not_a_disagreement() {
+        let (mut records, _) = round_robin();
+        // Drop two exit records, as --trace-max would, and say so.
+        let exits: Vec<usize> = (0..records.len())
+            .filter(|&i| matches!(records[i], Record::Exit(_)))
+            .take(2)
+            .collect();
+        for i in exits.into_iter().rev() {
+            records.remove(i);
+        }
+        let Some(Record::Footer(f)) = records.last_mut() else {
+            panic!()
+        };
+        f.not_written = 2;
+        f.records -= 2;
+        let w = stats(&records).warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("--trace-max: 2 exit and event records"));
     }
 
     #[test]
