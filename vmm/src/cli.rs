@@ -30,9 +30,15 @@ Examples:
 Kernel arguments (after --): exit=N, crash=triple, crash=panic, crash=fault,
 spin, show-idt.
 
+Programs: a bare NAME is an embedded program (lde run --list-programs), even
+if a file of that name is in the current directory; a file needs a path with a
+'/' in it (./prog).
+
 Exit status: the guest's status (0-99); 2 bad input; 100 triple fault;
 101 KVM internal error; 102 failed VM entry; 103 kernel panic; 104 guest broke
-the contract; 124 watchdog timeout; 130 interrupted (Ctrl-C); 1 host error.";
+the contract; 124 watchdog timeout; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP);
+1 host error (an I/O error writing the trace or timeline, unless the run
+ended with another non-zero status, which is kept).";
 
 #[derive(Parser, Debug)]
 #[command(
