@@ -118,20 +118,6 @@ pub fn is_path(what: &Path) -> bool {
 /// `program`, the very check the kernel makes again)?
 pub fn check(bytes: &[u8], what: &str, mem: u64) -> Result<()> {
     let elf = elf_file::parse(bytes, what)?;
-    let footprint = program::footprint(elf.headers, || {
-        elf.segments.iter().map(|s| (s.vaddr, s.memsz))
-    })
-    .map_err(|e| bad_input(load_error(what, e)))?;
-    if footprint.bytes > mem {
-        return Err(bad_input(format!(
-            "{what}: its segments and stack need {} bytes of memory, more than the guest's RAM ({} MiB, --mem)",
-            footprint.bytes,
-            mem >> 20
-        )));
-    }
-    footprint
-        .within_limits()
-        .map_err(|e| bad_input(load_error(what, e)))?;
     // The stack, and one guard page below it, are the kernel's.
     let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
     let mut entry_ok = false;
@@ -152,6 +138,20 @@ pub fn check(bytes: &[u8], what: &str, mem: u64) -> Result<()> {
             elf.entry
         )));
     }
+    let footprint = program::footprint(elf.headers, || {
+        elf.segments.iter().map(|s| (s.vaddr, s.memsz))
+    })
+    .map_err(|e| bad_input(load_error(what, e)))?;
+    if footprint.bytes > mem {
+        return Err(bad_input(format!(
+            "{what}: its segments and stack need {} bytes of memory, more than the guest's RAM ({} MiB, --mem)",
+            footprint.bytes,
+            mem >> 20
+        )));
+    }
+    footprint
+        .within_limits()
+        .map_err(|e| bad_input(load_error(what, e)))?;
     Ok(())
 }
 
