@@ -27,7 +27,7 @@ use lde_abi::trace::{kill_reason, switch_reason, vector_name, KernelEvent};
 
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
-use crate::sched::{self, Policy};
+use crate::sched::Policy;
 use crate::time::{self, rdtsc};
 use crate::trace::record;
 use crate::trap_entry::TrapFrame;
@@ -341,12 +341,12 @@ pub fn charge_tick(p: &mut Process, start: u64) -> bool {
     true
 }
 
-/// Judge the running process (in `slot`) after a charged tick: the kill
-/// reason if it is over the CPU limit or a hog, with the console line.
+/// Judge the running process (in `slot`) after a charged tick, knowing
+/// whether anyone else waits for the CPU: the kill reason if it is over
+/// the CPU limit or a hog, with the console line.
 #[inline(always)]
-pub fn verdict(slot: usize) -> Option<u64> {
+pub fn verdict(slot: usize, nobody_waits: bool) -> Option<u64> {
     let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
-    let nobody_waits = sched::queue_is_empty();
     process::with_table(|t| {
         let several = t.count > 1;
         let p = &t.procs[slot];
@@ -362,7 +362,7 @@ pub fn verdict(slot: usize) -> Option<u64> {
         }
         // Only a run of several processes has an "every other process is
         // done"; a program run alone is left to the watchdog or --cpu-limit.
-        if nobody_waits && several && a.ticks_since_trap >= HOG_TICKS && t.alive_count() == 1 {
+        if a.ticks_since_trap >= HOG_TICKS && nobody_waits && several && t.alive_count() == 1 {
             println!(
                 "lde kernel: pid {} ({}) killed: every other process is done and it has run {} \
                  ticks without entering the kernel",
