@@ -347,32 +347,44 @@ pub fn charge_tick(p: &mut Process, start: u64) -> bool {
 #[inline(always)]
 pub fn verdict(slot: usize, nobody_waits: bool) -> Option<u64> {
     let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
-    process::with_table(|t| {
-        let several = t.count > 1;
-        let p = &t.procs[slot];
-        let a = &p.acct;
+    let reason = process::with_table(|t| {
+        let a = &t.procs[slot].acct;
         if limit != 0 && a.cpu_ticks >= limit {
+            return Some(kill_reason::CPU_LIMIT);
+        }
+        // Only a run of several processes has an "every other process is
+        // done"; a program run alone is left to the watchdog or --cpu-limit.
+        if a.ticks_since_trap >= HOG_TICKS && nobody_waits && t.count > 1 && t.alive_count() == 1 {
+            return Some(kill_reason::LAST_HOG);
+        }
+        None
+    })?;
+    say_why_killed(slot, reason, limit);
+    Some(reason)
+}
+
+/// The console line for a verdict (out of the tick's way: it is rare).
+#[cold]
+#[inline(never)]
+fn say_why_killed(slot: usize, reason: u64, limit: u64) {
+    process::with_table(|t| {
+        let p = &t.procs[slot];
+        if reason == kill_reason::CPU_LIMIT {
             println!(
                 "lde kernel: pid {} ({}) killed: used its CPU limit of {} ticks",
                 p.pid,
                 p.name(),
                 limit
             );
-            return Some(kill_reason::CPU_LIMIT);
-        }
-        // Only a run of several processes has an "every other process is
-        // done"; a program run alone is left to the watchdog or --cpu-limit.
-        if a.ticks_since_trap >= HOG_TICKS && nobody_waits && several && t.alive_count() == 1 {
+        } else {
             println!(
                 "lde kernel: pid {} ({}) killed: every other process is done and it has run {} \
                  ticks without entering the kernel",
                 p.pid,
                 p.name(),
-                a.ticks_since_trap
+                p.acct.ticks_since_trap
             );
-            return Some(kill_reason::LAST_HOG);
         }
-        None
     })
 }
 
