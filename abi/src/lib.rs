@@ -10,12 +10,14 @@
 #![no_std]
 
 pub mod boot;
+pub mod debug;
 pub mod exit;
 pub mod layout;
 pub mod note;
 pub mod ports;
 pub mod syscall;
 pub mod trace;
+pub mod trap_frame;
 pub mod work;
 
 /// Version of this contract. The kernel carries it in its ELF note and the

@@ -14,6 +14,7 @@ mod apic;
 mod boot;
 mod cmdline;
 mod console;
+mod debug;
 mod exitbench;
 mod fpu;
 mod frames;
@@ -50,6 +51,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         vmexit::panic_exit();
     };
     trace::init(info.trace_ring_addr, info.trace_ring_size);
+    debug::init(info.flags);
     let timer = info.sched != SCHED_COOP;
     trace::record(
         kind::BOOT,

@@ -9,6 +9,9 @@
 //! the reason, and the others go on. On PVM hosts `int 0x80` arrives as #UD
 //! with RIP at the `CD 80` bytes (kvm-host.md); that is the system call too.
 //!
+//! With a debugger attached (`lde run --gdb`), a user-mode #DB or #BP goes
+//! to the VMM's gdb stub instead (`debug.rs`).
+//!
 //! From kernel mode, any exception is a kernel bug: panic.
 
 use lde_abi::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP};
@@ -17,10 +20,11 @@ use lde_abi::trace::{kill_reason, kind, vector_name};
 
 use crate::idt::{SPURIOUS_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::trap_entry::TrapFrame;
-use crate::{println, process, sched, syscall, trace};
+use crate::{debug, println, process, sched, syscall, trace};
 
 const UD: u64 = 6;
 const BP: u64 = 3;
+const DB: u64 = 1;
 const NMI: u64 = 2;
 const MC: u64 = 18;
 const PF: u64 = 14;
@@ -33,6 +37,7 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         v if v == TIMER_VECTOR as u64 => sched::on_tick(),
         v if v == SYSCALL_VECTOR as u64 && user => syscall::dispatch(tf, path::GATE),
         v if v == SPURIOUS_VECTOR as u64 => {}
+        DB | BP if user && debug::attached() => debug::forward(tf),
         UD if user && faulting_bytes_are_int80(tf.rip) => {
             tf.rip += 2;
             syscall::dispatch(tf, path::UD)

@@ -97,6 +97,8 @@ pub struct Machine {
     pub trace: Option<TraceWriter>,
     /// Print guest events as they are drained (-vv).
     pub log_events: bool,
+    /// The debugger, while gdb is attached (`lde run --gdb`).
+    pub debug: Option<Box<crate::gdb::session::Session>>,
     pub start: Instant,
     pub exits: u64,
     pub totals: BTreeMap<&'static str, ReasonTotals>,
@@ -212,13 +214,31 @@ fn in_com1(port: u16) -> bool {
     (ports::COM1..ports::COM1 + ports::COM1_LEN).contains(&port)
 }
 
+/// Why [`run_until_paused`] returned.
+pub enum Ran {
+    Ended(Ending),
+    /// The debugger takes over (only with gdb attached): its session says
+    /// why.
+    Paused,
+}
+
 /// Run the guest until it ends. `stop` is set by the main thread (watchdog,
 /// Ctrl-C) before it kicks this thread out of `KVM_RUN`.
 pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
     loop {
+        if let Ran::Ended(ending) = run_until_paused(m, stop) {
+            return ending;
+        }
+    }
+}
+
+/// Run the guest until it ends or, with gdb attached, until the debugger
+/// must take over (a breakpoint, a step, data from gdb).
+pub fn run_until_paused(m: &mut Machine, stop: &AtomicU8) -> Ran {
+    loop {
         match stop.load(Ordering::SeqCst) {
-            watchdog::STOP_TIMEOUT => return Ending::Timeout,
-            watchdog::STOP_INTERRUPTED => return Ending::Interrupted,
+            watchdog::STOP_TIMEOUT => return Ran::Ended(Ending::Timeout),
+            watchdog::STOP_INTERRUPTED => return Ran::Ended(Ending::Interrupted),
             _ => {}
         }
         let result = m.vcpu.run();
@@ -314,13 +334,24 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                     }
                 }
                 Ok(VcpuExit::Intr) => ExitKind::Intr,
+                Ok(VcpuExit::Debug(arch)) => {
+                    if m.debug.is_none() {
+                        ending = Some(Ending::GuestError("a debug exit without a debugger".into()));
+                    }
+                    // Not dr7: garbage on PVM hosts.
+                    ExitKind::Debug {
+                        exception: arch.exception,
+                        pc: arch.pc,
+                        dr6: arch.dr6,
+                    }
+                }
                 Ok(other) => {
                     let what = format!("{other:?}");
                     ending = Some(Ending::GuestError(format!("unexpected exit {what}")));
                     ExitKind::Unexpected { what }
                 }
                 Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => ExitKind::Intr,
-                Err(e) => return Ending::HostError(format!("KVM_RUN failed: {e}")),
+                Err(e) => return Ran::Ended(Ending::HostError(format!("KVM_RUN failed: {e}"))),
             }
         };
         let mut exit = exit;
@@ -344,11 +375,16 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
         } else {
             exit
         };
+        // With gdb attached: a stop for the debugger? (gdb/session.rs)
+        let pause = crate::gdb::session::after_exit(m, &exit, &mut ending);
         m.drain_ring(t_ns);
         let handle_ns = entered.elapsed().as_nanos() as u64;
         m.record_exit(t_ns, handle_ns, exit);
         if let Some(ending) = ending {
-            return ending;
+            return Ran::Ended(ending);
+        }
+        if pause {
+            return Ran::Paused;
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::trace::ring::RingReader;
 use crate::trace::writer::TraceWriter;
 use crate::trace::SCHEMA_VERSION;
 use crate::vm::{self, Vm};
-use crate::{boot as vm_boot, embedded, host, kernel, watchdog};
+use crate::{boot as vm_boot, embedded, gdb, host, kernel, watchdog};
 
 /// Run the VM; returns `lde`'s exit status.
 pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
@@ -85,6 +85,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         check_writable(path, "timeline")?;
     }
 
+    let gdb = args.gdb.map(|addr| prepare_gdb(args, addr)).transpose()?;
+
     let kvm = vm::open_kvm()?;
     let vm = Vm::new(kvm, args.mem)?;
     let nx = vm.host_has_nx();
@@ -122,6 +124,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     info.quantum_us = args.quantum.as_micros() as u64;
     info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
     info.module_count = modules.len() as u32;
+    if gdb.is_some() {
+        info.flags |= boot::FLAG_DEBUGGER;
+    }
     info.modules[..modules.len()].copy_from_slice(&modules);
     vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
     vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
@@ -173,12 +178,13 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         procs: ProcessTable::new(info.quantum_us * 1000),
         trace,
         log_events: args.verbose >= 2,
+        debug: None,
         start: Instant::now(),
         exits: 0,
         totals: Default::default(),
     };
 
-    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop)?;
+    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, gdb)?;
     let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
     let delta = stats::delta(&stats_start, &stats_end);
     let result = finish(args, machine, ending, wall, delta, &header);
@@ -191,6 +197,30 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         eprintln!("timeline: {}", svg.display());
     }
     result
+}
+
+/// `--gdb`: check the address, listen, and say how to attach.
+fn prepare_gdb(args: &RunArgs, addr: std::net::SocketAddr) -> Result<gdb::Debugger> {
+    if !addr.ip().is_loopback() && !args.gdb_any_interface {
+        return Err(bad_input(format!(
+            "--gdb {addr}: not a loopback address; the stub reads and writes all guest \
+             memory, so other interfaces need --gdb-any-interface"
+        )));
+    }
+    let symbols = match &args.kernel {
+        Some(path) => path.clone(),
+        None => gdb::symbols::embedded_kernel_file().context("writing the kernel ELF for gdb")?,
+    };
+    let kicker = Arc::new(gdb::kick::Kicker::default());
+    let (link, bound) = gdb::link::listen(addr, kicker.clone())?;
+    eprintln!("lde: waiting for gdb on {bound}; the guest is stopped before its first instruction. Attach with:");
+    eprintln!("  {}", gdb::symbols::gdb_command(&symbols, bound));
+    Ok(gdb::Debugger {
+        link,
+        kicker,
+        clock: Arc::new(watchdog::PauseClock::paused()),
+        pvm: host::kvm_flavour() == "pvm",
+    })
 }
 
 /// Refuse an output path we will not be able to write, before the VM runs.
@@ -209,7 +239,9 @@ fn run_vcpu(
     mut machine: Machine,
     timeout: Duration,
     stop: Arc<AtomicU8>,
+    gdb: Option<gdb::Debugger>,
 ) -> Result<(Machine, Ending, Duration)> {
+    let clock = gdb.as_ref().map(|d| d.clock.clone());
     watchdog::install().context("installing the vCPU kick signal")?;
     let interrupted = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -223,14 +255,18 @@ fn run_vcpu(
         .name("vcpu0".into())
         .spawn(move || {
             machine.start = Instant::now();
-            let ending = exits::run(&mut machine, &thread_stop);
+            let ending = match gdb {
+                Some(dbg) => gdb::serve(&mut machine, &thread_stop, dbg),
+                None => exits::run(&mut machine, &thread_stop),
+            };
             let _ = done_tx.send(());
             (machine, ending)
         })
         .context("starting the vCPU thread")?;
-    let deadline = start + timeout;
     loop {
         let now = Instant::now();
+        // Time stopped in the debugger does not count.
+        let deadline = start + timeout + clock.as_ref().map(|c| c.total()).unwrap_or_default();
         if interrupted.load(Ordering::SeqCst) {
             watchdog::stop(&vcpu_thread, &stop, watchdog::STOP_INTERRUPTED);
             break;

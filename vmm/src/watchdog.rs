@@ -40,3 +40,39 @@ pub fn stop<T>(thread: &JoinHandle<T>, stop: &AtomicU8, why: u8) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Time the guest spent stopped in the debugger, which the watchdog does
+/// not count (`lde run --gdb`): a run may sit at a breakpoint for as long
+/// as its user reads it.
+#[derive(Default)]
+pub struct PauseClock {
+    /// When the current pause began, and the pauses before it.
+    state: std::sync::Mutex<(Option<std::time::Instant>, Duration)>,
+}
+
+impl PauseClock {
+    /// A clock that starts paused: the guest waits for gdb first.
+    pub fn paused() -> PauseClock {
+        PauseClock {
+            state: std::sync::Mutex::new((Some(std::time::Instant::now()), Duration::ZERO)),
+        }
+    }
+
+    pub fn pause(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.0.get_or_insert_with(std::time::Instant::now);
+    }
+
+    pub fn resume(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(since) = s.0.take() {
+            s.1 += since.elapsed();
+        }
+    }
+
+    /// All the time paused so far, the current pause included.
+    pub fn total(&self) -> Duration {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.1 + s.0.map(|t| t.elapsed()).unwrap_or_default()
+    }
+}

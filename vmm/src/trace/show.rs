@@ -142,6 +142,7 @@ fn record_type(record: &Record) -> &'static str {
         Record::Event(_) => "event",
         Record::Registers(_) => "registers",
         Record::Process(_) => "process",
+        Record::Debugger(_) => "debugger",
         Record::Footer(_) => "footer",
     }
 }
@@ -151,6 +152,7 @@ fn record_time(record: &Record) -> Option<u64> {
         Record::Exit(e) => Some(e.t_ns),
         Record::Event(e) => Some(e.t_ns),
         Record::Registers(r) => Some(r.t_ns),
+        Record::Debugger(d) => Some(d.t_ns),
         Record::Header(_) | Record::Process(_) | Record::Footer(_) => None,
     }
 }
@@ -211,6 +213,22 @@ pub fn line(record: &Record, names: &ProcessNames) -> String {
                 duration(p.tick_ns)
             ),
         ),
+        Record::Debugger(d) => (
+            "debugger",
+            "gdb".to_string(),
+            format!(
+                "{}{}{}",
+                d.event,
+                d.reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                match (d.rip, d.cpl) {
+                    (Some(rip), Some(cpl)) => format!(" at rip {rip:#x}, cpl {cpl}"),
+                    _ => String::new(),
+                }
+            ),
+        ),
         Record::Footer(f) => (
             "footer",
             "-".to_string(),
@@ -254,6 +272,9 @@ fn exit_text(exit: &ExitKind) -> String {
             format!("addr {addr:#x} len {len} value {value:#x}")
         }
         ExitKind::Hlt | ExitKind::Shutdown | ExitKind::Intr => String::new(),
+        ExitKind::Debug { exception, pc, dr6 } => {
+            format!("vector {exception} at {pc:#x}, dr6 {dr6:#x}")
+        }
         ExitKind::FailEntry {
             hardware_reason,
             cpu,
