@@ -88,6 +88,9 @@ pub struct Session {
     /// We set TF in the user's RFLAGS (so we clear it again).
     tf_ours: bool,
     step_over: Option<StepOver>,
+    /// A one-shot breakpoint at the user instruction an `iretq` returns to
+    /// (how a step over `iretq` lands in user mode on PVM).
+    iretq_step: Option<(u64, SwBreakpoint)>,
     pub user_stop: Option<UserStop>,
     pub paused: Option<Paused>,
 }
@@ -106,6 +109,7 @@ impl Session {
             kvm_step: false,
             tf_ours: false,
             step_over: None,
+            iretq_step: None,
             user_stop: None,
             paused: None,
         }
@@ -146,6 +150,9 @@ impl Session {
 
     /// Stop trapping anything (gdb detached).
     pub fn disarm(&mut self, vcpu: &VcpuFd, ram: &GuestRam) {
+        if let Some((_, bp)) = self.iretq_step.take() {
+            let _ = ram.write(bp.phys, &[bp.orig]);
+        }
         for addr in self.sw.keys().copied().collect::<Vec<_>>() {
             self.remove_sw(ram, addr);
         }
@@ -157,21 +164,13 @@ impl Session {
         if self.sw.contains_key(&addr) {
             return true;
         }
-        let Some(phys) = virtual_memory::translate(vcpu, ram, addr) else {
-            return false;
-        };
-        let mut orig = [0u8];
-        if ram.read(phys, &mut orig).is_err() || ram.write(phys, &[BREAKPOINT]).is_err() {
-            return false;
+        match patch(vcpu, ram, addr) {
+            Some(bp) => {
+                self.sw.insert(addr, bp);
+                true
+            }
+            None => false,
         }
-        self.sw.insert(
-            addr,
-            SwBreakpoint {
-                phys,
-                orig: orig[0],
-            },
-        );
-        true
     }
 
     pub fn remove_sw(&mut self, ram: &GuestRam, addr: u64) -> bool {
@@ -238,6 +237,18 @@ impl Session {
             need_step = true;
         }
         self.stepping = need_step;
+        if need_step && self.pvm && self.user_stop.is_none() && !user && self.step_over.is_none() {
+            // KVM's single-step does not stop in user mode here: over an
+            // iretq to ring 3 it would run on to the next kernel entry.
+            // A one-shot int3 at the return address stops there instead.
+            if let Some(target) = iretq_to_user(vcpu, ram, rip) {
+                if let Some(bp) = patch(vcpu, ram, target) {
+                    self.iretq_step = Some((target, bp));
+                    self.kvm_step = false;
+                    return self.arm(vcpu);
+                }
+            }
+        }
         // In user mode on PVM only TF steps; elsewhere KVM does.
         let tf_step = need_step && (self.user_stop.is_some() || (user && self.pvm));
         self.kvm_step = need_step && !tf_step;
@@ -269,7 +280,9 @@ impl Session {
     fn step_done(&mut self, vcpu: &VcpuFd, ram: &GuestRam) -> Option<StopReason> {
         self.stepping = false;
         self.kvm_step = false;
-        let over = self.step_over.take()?;
+        let Some(over) = self.step_over.take() else {
+            return Some(StopReason::DoneStep);
+        };
         // Put the breakpoint back (unless gdb removed it meanwhile).
         if over.sw {
             if let Some(bp) = self.sw.get(&over.addr) {
@@ -320,6 +333,16 @@ impl Session {
             return Some(StopReason::Signal(Signal::SIGTRAP));
         }
         let mut frame = frame_from_bytes(&bytes);
+        if let Some((at, bp)) = self.iretq_step.filter(|(at, _)| *at == frame.rip.wrapping_sub(1)) {
+            if vector == VECTOR_BP {
+                let _ = ram.write(bp.phys, &[bp.orig]);
+                self.iretq_step = None;
+                self.stepping = false;
+                frame.rip = at;
+                self.user_stop = Some(UserStop { addr, frame });
+                return Some(StopReason::DoneStep);
+            }
+        }
         if vector == VECTOR_BP && self.own_sw_at(ram, frame.rip.wrapping_sub(1)) {
             // int3 traps after itself: put RIP back on the breakpoint.
             frame.rip -= 1;
@@ -332,6 +355,36 @@ impl Session {
         }
         Some(StopReason::Signal(Signal::SIGTRAP))
     }
+}
+
+/// Put an int3 at `addr` (current address space); what it replaced.
+fn patch(vcpu: &VcpuFd, ram: &GuestRam, addr: u64) -> Option<SwBreakpoint> {
+    let phys = virtual_memory::translate(vcpu, ram, addr)?;
+    let mut orig = [0u8];
+    ram.read(phys, &mut orig).ok()?;
+    ram.write(phys, &[BREAKPOINT]).ok()?;
+    Some(SwBreakpoint {
+        phys,
+        orig: orig[0],
+    })
+}
+
+/// If the vCPU is on an `iretq` that returns to user mode, where to.
+fn iretq_to_user(vcpu: &VcpuFd, ram: &GuestRam, rip: u64) -> Option<u64> {
+    const IRETQ: [u8; 2] = [0x48, 0xcf];
+    let mut insn = [0u8; 2];
+    if virtual_memory::read(vcpu, ram, rip, &mut insn) != 2 || insn != IRETQ {
+        return None;
+    }
+    // The frame iretq pops: RIP, CS, RFLAGS, RSP, SS.
+    let rsp = vcpu.get_regs().ok()?.rsp;
+    let mut frame = [0u8; 16];
+    if virtual_memory::read(vcpu, ram, rsp, &mut frame) != 16 {
+        return None;
+    }
+    let target = u64::from_le_bytes(frame[..8].try_into().ok()?);
+    let cs = u64::from_le_bytes(frame[8..].try_into().ok()?);
+    (cs & 3 == 3).then_some(target)
 }
 
 /// Give the guest a #BP it raised itself (VMX/SVM with USE_SW_BP, where KVM
