@@ -19,10 +19,7 @@ static ATTACHED: AtomicBool = AtomicBool::new(false);
 
 /// Remember whether the VMM has a debugger attached (boot info flag).
 pub fn init(flags: u32) {
-    ATTACHED.store(
-        flags & lde_abi::boot::FLAG_DEBUGGER != 0,
-        Ordering::Relaxed,
-    );
+    ATTACHED.store(flags & lde_abi::boot::FLAG_DEBUGGER != 0, Ordering::Relaxed);
 }
 
 /// Does a debugger want user-mode #DB and #BP?

@@ -337,7 +337,10 @@ mod tests {
 
     #[test]
     fn gdb_addresses() {
-        assert_eq!(parse_gdb_addr("1234").unwrap().to_string(), "127.0.0.1:1234");
+        assert_eq!(
+            parse_gdb_addr("1234").unwrap().to_string(),
+            "127.0.0.1:1234"
+        );
         assert_eq!(
             parse_gdb_addr("0.0.0.0:99").unwrap().to_string(),
             "0.0.0.0:99"

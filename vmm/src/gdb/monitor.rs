@@ -20,7 +20,9 @@ pub fn run(t: &mut GdbTarget<'_>, cmd: &str) -> String {
     };
     match cmd.trim() {
         "cpl" => {
-            let cpl = user_cs.map(|cs| cs & 3).unwrap_or((s.cs.selector & 3).into());
+            let cpl = user_cs
+                .map(|cs| cs & 3)
+                .unwrap_or((s.cs.selector & 3).into());
             let at = if user_cs.is_some() {
                 " (the user context the kernel forwarded)"
             } else {

@@ -304,7 +304,12 @@ impl Session {
         None
     }
 
-    fn on_debug_exit(&mut self, vcpu: &VcpuFd, ram: &GuestRam, exception: u32) -> Option<StopReason> {
+    fn on_debug_exit(
+        &mut self,
+        vcpu: &VcpuFd,
+        ram: &GuestRam,
+        exception: u32,
+    ) -> Option<StopReason> {
         if self.stepping && exception == VECTOR_DB as u32 {
             return self.step_done(vcpu, ram);
         }
@@ -333,7 +338,10 @@ impl Session {
             return Some(StopReason::Signal(Signal::SIGTRAP));
         }
         let mut frame = frame_from_bytes(&bytes);
-        if let Some((at, bp)) = self.iretq_step.filter(|(at, _)| *at == frame.rip.wrapping_sub(1)) {
+        if let Some((at, bp)) = self
+            .iretq_step
+            .filter(|(at, _)| *at == frame.rip.wrapping_sub(1))
+        {
             if vector == VECTOR_BP {
                 let _ = ram.write(bp.phys, &[bp.orig]);
                 self.iretq_step = None;
@@ -443,7 +451,10 @@ pub fn write_frame(vcpu: &VcpuFd, ram: &GuestRam, u: &UserStop) -> Result<(), St
     if virtual_memory::write(vcpu, ram, u.addr, &frame_to_bytes(&u.frame)) {
         Ok(())
     } else {
-        Err(format!("the trap frame at {:#x} is no longer mapped", u.addr))
+        Err(format!(
+            "the trap frame at {:#x} is no longer mapped",
+            u.addr
+        ))
     }
 }
 

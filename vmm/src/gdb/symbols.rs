@@ -27,7 +27,11 @@ pub fn extract(file: &Path, program: Option<&str>) -> Result<i32> {
     };
     std::fs::write(file, bytes)
         .map_err(|e| bad_input(format!("cannot write '{}': {e}", file.display())))?;
-    eprintln!("lde: wrote the embedded {what} ELF ({} bytes) to {}", bytes.len(), file.display());
+    eprintln!(
+        "lde: wrote the embedded {what} ELF ({} bytes) to {}",
+        bytes.len(),
+        file.display()
+    );
     Ok(0)
 }
 
@@ -93,7 +97,9 @@ mod tests {
             .filter_map(|s| strtab.get(s.st_name as usize).ok())
             .collect();
         assert!(
-            names.iter().any(|n| n.contains("trap") && n.contains("dispatch")),
+            names
+                .iter()
+                .any(|n| n.contains("trap") && n.contains("dispatch")),
             "trap::dispatch in the symbol table"
         );
         assert!(

@@ -132,8 +132,7 @@ impl SingleThreadBase for GdbTarget<'_> {
         ] = g;
         r.rip = regs.rip;
         r.rflags = (r.rflags & !0xffff_ffff) | u64::from(regs.eflags) | 2;
-        vcpu.set_regs(&r)
-            .or_else(|e| fatal("writing registers", e))
+        vcpu.set_regs(&r).or_else(|e| fatal("writing registers", e))
     }
 
     fn read_addrs(&mut self, start: u64, data: &mut [u8]) -> TargetResult<usize, Self> {

@@ -10,8 +10,17 @@ use crate::memory::GuestRam;
 
 /// The guest-physical address behind `gva`, if it is mapped to RAM.
 pub fn translate(vcpu: &VcpuFd, ram: &GuestRam, gva: u64) -> Option<u64> {
+    // KVM's walk ignores bits 63-48; the CPU would fault on such an address.
+    if !canonical(gva) {
+        return None;
+    }
     let t = vcpu.translate_gva(gva).ok()?;
     (t.valid != 0 && ram.contains(t.physical_address, 1)).then_some(t.physical_address)
+}
+
+/// Bits 63-48 copies of bit 47 (x86-64, 4-level paging).
+fn canonical(gva: u64) -> bool {
+    ((gva << 16) as i64 >> 16) as u64 == gva
 }
 
 /// The pieces of `[gva, gva + len)` that stay in one page each: (gva,
@@ -64,7 +73,15 @@ pub fn write(vcpu: &VcpuFd, ram: &GuestRam, gva: u64, data: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::pages;
+    use super::{canonical, pages};
+
+    #[test]
+    fn canonical_addresses() {
+        assert!(canonical(0x7fff_ffff_f000));
+        assert!(canonical(0xffff_8000_0000_0000));
+        assert!(!canonical(0x8000_0000_0000_0000));
+        assert!(!canonical(0x0000_8000_0000_0000));
+    }
 
     #[test]
     fn splits_at_page_boundaries() {
