@@ -469,3 +469,23 @@ fn gdb_refuses_other_interfaces_unless_asked() {
     assert!(err.contains("--gdb-any-interface"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn the_watchdog_does_not_count_time_stopped_in_the_debugger() {
+    let timeout = Duration::from_secs(2);
+    let mut g = start(&["-p", "hello", "--timeout", "2s"]);
+    assert_eq!(signal_of(&g.ask("?")), Some(5));
+    let dispatch = kernel_symbol("syscall8dispatch");
+    g.breakpoint(0, dispatch, true);
+    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    // Stay stopped (talking to the stub) until well past the timeout.
+    let stopped = std::time::Instant::now();
+    while stopped.elapsed() < timeout + Duration::from_millis(500) {
+        assert_eq!(g.regs().rip, dispatch);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    g.breakpoint(0, dispatch, false);
+    assert_eq!(g.resume("c"), "W00", "the guest ran to its end");
+    let run = g.wait();
+    assert_eq!(run.status, 0, "not 124: {}", run.stderr);
+}

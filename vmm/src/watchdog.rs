@@ -76,3 +76,27 @@ impl PauseClock {
         s.1 + s.0.map(|t| t.elapsed()).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PauseClock;
+    use std::time::Duration;
+
+    #[test]
+    fn pause_clock_counts_only_pauses() {
+        let c = PauseClock::default();
+        assert_eq!(c.total(), Duration::ZERO);
+        c.pause();
+        std::thread::sleep(Duration::from_millis(5));
+        c.resume();
+        let paused = c.total();
+        assert!(paused >= Duration::from_millis(5));
+        // Running time is not added.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.total(), paused);
+        // A second resume changes nothing; a paused() clock is paused.
+        c.resume();
+        assert_eq!(c.total(), paused);
+        assert!(PauseClock::paused().total() < Duration::from_secs(1));
+    }
+}
