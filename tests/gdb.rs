@@ -71,6 +71,7 @@ fn start(args: &[&str]) -> Session {
     });
     let stream = TcpStream::connect(addr).expect("connecting to the stub");
     stream.set_read_timeout(Some(NET_DEADLINE)).unwrap();
+    stream.set_nodelay(true).unwrap();
     let reader = BufReader::new(stream.try_clone().unwrap());
     Session {
         child,
