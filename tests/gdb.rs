@@ -490,3 +490,43 @@ fn the_watchdog_does_not_count_time_stopped_in_the_debugger() {
     let run = g.wait();
     assert_eq!(run.status, 0, "not 124: {}", run.stderr);
 }
+
+#[test]
+fn detaching_at_a_user_breakpoint_leaves_the_program_whole() {
+    let mut g = start(&["-p", "hello"]);
+    assert_eq!(signal_of(&g.ask("?")), Some(5));
+    let dispatch = kernel_symbol("syscall8dispatch");
+    g.breakpoint(0, dispatch, true);
+    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    g.breakpoint(0, dispatch, false);
+    // On exit's `mov $60, %eax`: resumed one byte late, it would be
+    // `cmp $0, %al; add %al, (%rax)`, a fault.
+    let exit = symbol(lde::embedded::program("hello").unwrap().1, "3sys4exit");
+    let code = g.read_mem(exit, 16).unwrap();
+    let at = code
+        .windows(5)
+        .position(|w| w == [0xb8, 60, 0, 0, 0])
+        .expect("exit loads the call number 60");
+    let bp = exit + at as u64;
+    g.breakpoint(0, bp, true);
+    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    assert_eq!(g.regs().rip, bp);
+    // Detach with the breakpoint still in: the stub takes it out and the
+    // program resumes on the instruction it replaced.
+    assert_eq!(g.ask("D"), "OK");
+    let run = g.wait();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let hello = run
+        .records
+        .iter()
+        .find_map(|r| match r {
+            Record::Process(p) => Some(p.end.clone()),
+            _ => None,
+        })
+        .expect("a process record");
+    assert_eq!(
+        serde_json::to_string(&hello).unwrap(),
+        r#"{"exited":0}"#,
+        "hello exited normally after the detach"
+    );
+}

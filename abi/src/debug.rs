@@ -9,6 +9,8 @@
 //! that frame (the user's registers) to gdb as a stop. The stub may change
 //! the frame while the vCPU is stopped (registers, [`RFLAGS_TF`] to step
 //! one user instruction); the kernel then returns to user mode through it.
+//! The kernel clears TF in the frame of a forwarded #DB before it stops, so
+//! stepping goes on only while the debugger asks for it.
 
 /// RFLAGS.TF: the CPU raises #DB after the next instruction.
 pub const RFLAGS_TF: u64 = 1 << 8;

@@ -29,6 +29,11 @@ pub fn attached() -> bool {
 
 /// Stop in the debugger with this user frame; returns when it resumes us.
 pub fn forward(tf: &mut TrapFrame) {
+    // A single-step ends here: the debugger sets TF again for the next
+    // one. (A debugger gone meanwhile must not leave the process stepping.)
+    if tf.vector == lde_abi::debug::VECTOR_DB {
+        tf.rflags &= !lde_abi::debug::RFLAGS_TF;
+    }
     let frame: *mut TrapFrame = tf;
     // SAFETY: an `out` to the debug port only exits to the VMM, which reads
     // and may rewrite the frame through RDI while the vCPU is stopped; the

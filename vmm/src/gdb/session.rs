@@ -153,6 +153,16 @@ impl Session {
         if let Some((_, bp)) = self.iretq_step.take() {
             let _ = ram.write(bp.phys, &[bp.orig]);
         }
+        // Stopped at a forwarded trap: the kernel returns through the frame
+        // as we changed it (RIP back on a breakpoint, no TF of ours).
+        if let Some(mut u) = self.user_stop.take() {
+            if self.tf_ours {
+                u.frame.rflags &= !RFLAGS_TF;
+            }
+            if let Err(e) = write_frame(vcpu, ram, &u) {
+                log::warn!("gdb: detaching: {e}");
+            }
+        }
         for addr in self.sw.keys().copied().collect::<Vec<_>>() {
             self.remove_sw(ram, addr);
         }
