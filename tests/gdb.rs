@@ -268,6 +268,19 @@ fn trap_frame(bytes: &[u8]) -> [u64; 22] {
     }
     q
 }
+impl Session {
+    /// From the stop before the first instruction, run to the first system
+    /// call (a breakpoint on the dispatcher, left in); its address.
+    fn stop_in_first_syscall(&mut self) -> u64 {
+        assert_eq!(signal_of(&self.ask("?")), Some(5));
+        let dispatch = kernel_symbol("syscall8dispatch");
+        self.breakpoint(0, dispatch, true);
+        assert_eq!(signal_of(&self.resume("c")), Some(5));
+        assert_eq!(self.regs().rip, dispatch, "stopped on the breakpoint");
+        dispatch
+    }
+}
+
 const TF_RAX: usize = 0;
 const TF_RIP: usize = 17;
 const TF_CS: usize = 18;
@@ -365,12 +378,9 @@ fn break_in_the_syscall_dispatcher_read_the_frame_step_over_iretq_and_finish() {
 #[test]
 fn a_user_breakpoint_in_hello_stops_through_the_kernel() {
     let mut g = start(&["-p", "hello"]);
-    assert_eq!(signal_of(&g.ask("?")), Some(5));
     // User breakpoints go into the current address space: first get into
     // hello's, at its first system call.
-    let dispatch = kernel_symbol("syscall8dispatch");
-    g.breakpoint(0, dispatch, true);
-    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    let dispatch = g.stop_in_first_syscall();
     g.breakpoint(0, dispatch, false);
     let hello = lde::embedded::program("hello").unwrap().1;
     let exit = symbol(hello, "3sys4exit");
@@ -446,10 +456,7 @@ fn ctrl_c_interrupts_a_running_guest() {
 #[test]
 fn gdb_going_away_leaves_the_guest_running_to_its_end() {
     let mut g = start(&["-p", "worker:A,3"]);
-    assert_eq!(signal_of(&g.ask("?")), Some(5));
-    let dispatch = kernel_symbol("syscall8dispatch");
-    g.breakpoint(0, dispatch, true);
-    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    g.stop_in_first_syscall();
     // Mid-run, at a breakpoint: the connection just closes.
     g.stream.shutdown(std::net::Shutdown::Both).unwrap();
     let run = g.wait();
@@ -475,10 +482,7 @@ fn gdb_refuses_other_interfaces_unless_asked() {
 fn the_watchdog_does_not_count_time_stopped_in_the_debugger() {
     let timeout = Duration::from_secs(2);
     let mut g = start(&["-p", "hello", "--timeout", "2s"]);
-    assert_eq!(signal_of(&g.ask("?")), Some(5));
-    let dispatch = kernel_symbol("syscall8dispatch");
-    g.breakpoint(0, dispatch, true);
-    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    let dispatch = g.stop_in_first_syscall();
     // Stay stopped (talking to the stub) until well past the timeout.
     let stopped = std::time::Instant::now();
     while stopped.elapsed() < timeout + Duration::from_millis(500) {
@@ -494,10 +498,7 @@ fn the_watchdog_does_not_count_time_stopped_in_the_debugger() {
 #[test]
 fn detaching_at_a_user_breakpoint_leaves_the_program_whole() {
     let mut g = start(&["-p", "hello"]);
-    assert_eq!(signal_of(&g.ask("?")), Some(5));
-    let dispatch = kernel_symbol("syscall8dispatch");
-    g.breakpoint(0, dispatch, true);
-    assert_eq!(signal_of(&g.resume("c")), Some(5));
+    let dispatch = g.stop_in_first_syscall();
     g.breakpoint(0, dispatch, false);
     // On exit's `mov $60, %eax`: resumed one byte late, it would be
     // `cmp $0, %al; add %al, (%rax)`, a fault.
