@@ -31,7 +31,15 @@ pub const EVENT_KINDS: &[&str] = &[
 ];
 
 /// Record types `--kind` also takes (`event` = every guest event).
-pub const RECORD_KINDS: &[&str] = &["header", "exit", "event", "registers", "process", "footer"];
+pub const RECORD_KINDS: &[&str] = &[
+    "header",
+    "exit",
+    "event",
+    "debugger",
+    "registers",
+    "process",
+    "footer",
+];
 
 /// Which records to show. Every filter given must match.
 #[derive(Debug, Default, Clone)]
@@ -383,6 +391,30 @@ mod tests {
 
     fn kind(k: &str) -> ShowFilter {
         ShowFilter::new(None, Some(k.into()), None, None).unwrap()
+    }
+
+    #[test]
+    fn debugger_records_have_a_kind_and_a_line() {
+        let stop = Record::Debugger(crate::trace::record::DebuggerRecord {
+            t_ns: 5 * MS,
+            event: "stop".into(),
+            reason: Some("breakpoint".into()),
+            rip: Some(0x400000),
+            cpl: Some(3),
+        });
+        assert!(kind("debugger").matches(&stop));
+        assert!(!kind("exit").matches(&stop));
+        let (records, _) = round_robin();
+        let names = ProcessNames::new(match &records[0] {
+            Record::Header(h) => h,
+            _ => unreachable!("the first record is the header"),
+        });
+        let text = line(&stop, &names);
+        assert!(text.contains("5.000 ms debugger"), "{text}");
+        assert!(
+            text.contains("stop (breakpoint) at rip 0x400000, cpl 3"),
+            "{text}"
+        );
     }
 
     #[test]
