@@ -536,6 +536,21 @@ fn the_watchdog_does_not_count_time_stopped_in_the_debugger() {
     assert_eq!(g.resume("c"), "W00", "the guest ran to its end");
     let run = g.wait();
     assert_eq!(run.status, 0, "not 124: {}", run.stderr);
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("debugger: the guest was stopped"))
+        .expect("the summary says how long the guest was stopped");
+    let secs: f64 = line
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(secs >= timeout.as_secs_f64(), "{line}");
 }
 
 #[test]

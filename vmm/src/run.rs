@@ -184,10 +184,18 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         totals: Default::default(),
     };
 
+    let gdb_clock = gdb.as_ref().map(|d| d.clock.clone());
     let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, gdb)?;
     let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
     let delta = stats::delta(&stats_start, &stats_end);
     let result = finish(args, machine, ending, wall, delta, &header);
+    if let Some(clock) = gdb_clock {
+        eprintln!(
+            "debugger: the guest was stopped {} times, {:.3} s in all (the watchdog does not count it)",
+            clock.pauses(),
+            clock.total().as_secs_f64()
+        );
+    }
     if let (Some(svg), Some(path)) = (&args.timeline, &trace_path) {
         let drawn = crate::trace::timeline::draw_file(path, svg);
         if args.trace.is_none() {

@@ -48,6 +48,8 @@ pub fn stop<T>(thread: &JoinHandle<T>, stop: &AtomicU8, why: u8) {
 pub struct PauseClock {
     /// When the current pause began, and the pauses before it.
     state: std::sync::Mutex<(Option<std::time::Instant>, Duration)>,
+    /// Pauses begun (the first, waiting for gdb to attach, included).
+    pauses: std::sync::atomic::AtomicU64,
 }
 
 impl PauseClock {
@@ -55,12 +57,22 @@ impl PauseClock {
     pub fn paused() -> PauseClock {
         PauseClock {
             state: std::sync::Mutex::new((Some(std::time::Instant::now()), Duration::ZERO)),
+            pauses: 1.into(),
         }
     }
 
     pub fn pause(&self) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        s.0.get_or_insert_with(std::time::Instant::now);
+        if s.0.is_none() {
+            s.0 = Some(std::time::Instant::now());
+            self.pauses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// How many times the guest was stopped.
+    pub fn pauses(&self) -> u64 {
+        self.pauses.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn resume(&self) {
@@ -87,8 +99,10 @@ mod tests {
         let c = PauseClock::default();
         assert_eq!(c.total(), Duration::ZERO);
         c.pause();
+        c.pause();
         std::thread::sleep(Duration::from_millis(5));
         c.resume();
+        assert_eq!(c.pauses(), 1, "one pause, however often it is asked");
         let paused = c.total();
         assert!(paused >= Duration::from_millis(5));
         // Running time is not added.
