@@ -541,15 +541,8 @@ fn the_watchdog_does_not_count_time_stopped_in_the_debugger() {
         .lines()
         .find(|l| l.starts_with("debugger: the guest was stopped"))
         .expect("the summary says how long the guest was stopped");
-    let secs: f64 = line
-        .split(", ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    // "debugger: the guest was stopped N times, S s in all ..."
+    let secs: f64 = line.split_whitespace().nth(7).unwrap().parse().unwrap();
     assert!(secs >= timeout.as_secs_f64(), "{line}");
 }
 
