@@ -247,7 +247,7 @@ impl Session {
             need_step = true;
         }
         self.stepping = need_step;
-        if need_step && self.pvm && self.user_stop.is_none() && !user && self.step_over.is_none() {
+        if need_step && self.pvm && self.user_stop.is_none() && !user {
             // KVM's single-step does not stop in user mode here: over an
             // iretq to ring 3 it would run on to the next kernel entry.
             // A one-shot int3 at the return address stops there instead.
@@ -355,10 +355,9 @@ impl Session {
             if vector == VECTOR_BP {
                 let _ = ram.write(bp.phys, &[bp.orig]);
                 self.iretq_step = None;
-                self.stepping = false;
                 frame.rip = at;
                 self.user_stop = Some(UserStop { addr, frame });
-                return Some(StopReason::DoneStep);
+                return self.step_done(vcpu, ram);
             }
         }
         if vector == VECTOR_BP && self.own_sw_at(ram, frame.rip.wrapping_sub(1)) {
