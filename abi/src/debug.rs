@@ -14,7 +14,3 @@
 
 /// RFLAGS.TF: the CPU raises #DB after the next instruction.
 pub const RFLAGS_TF: u64 = 1 << 8;
-/// Debug exception.
-pub const VECTOR_DB: u64 = 1;
-/// Breakpoint (`int3`).
-pub const VECTOR_BP: u64 = 3;

@@ -31,7 +31,7 @@ pub fn attached() -> bool {
 pub fn forward(tf: &mut TrapFrame) {
     // A single-step ends here: the debugger sets TF again for the next
     // one. (A debugger gone meanwhile must not leave the process stepping.)
-    if tf.vector == lde_abi::debug::VECTOR_DB {
+    if tf.vector == u64::from(lde_abi::cpu::vector::DEBUG) {
         tf.rflags &= !lde_abi::debug::RFLAGS_TF;
     }
     let frame: *mut TrapFrame = tf;

@@ -27,7 +27,11 @@ use kvm_bindings::{
     KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP,
 };
 use kvm_ioctls::VcpuFd;
-use lde_abi::debug::{RFLAGS_TF, VECTOR_BP, VECTOR_DB};
+use lde_abi::cpu::vector;
+use lde_abi::debug::RFLAGS_TF;
+
+const VECTOR_DB: u64 = vector::DEBUG as u64;
+const VECTOR_BP: u64 = vector::BREAKPOINT as u64;
 use lde_abi::trap_frame::TrapFrame;
 
 use super::kick::Kicker;
@@ -479,7 +483,10 @@ pub fn after_exit(m: &mut Machine, exit: &ExitKind, ending: &mut Option<Ending>)
     };
     vcpu.set_kvm_immediate_exit(0);
     let stop = match exit {
-        ExitKind::Debug { exception, .. } => s.on_debug_exit(vcpu, ram, *exception),
+        ExitKind::Debug { exception, .. } => {
+            *ending = None;
+            s.on_debug_exit(vcpu, ram, *exception)
+        }
         ExitKind::InternalError { .. } => {
             let rip = vcpu.get_regs().map(|r| r.rip).unwrap_or(0);
             if s.own_sw_at(ram, rip) {
