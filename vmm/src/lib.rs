@@ -19,6 +19,8 @@ pub mod gdb;
 pub mod host;
 pub mod kernel;
 pub mod memory;
+pub mod paths;
+pub mod plausible;
 pub mod programs;
 pub mod run;
 pub mod stats;

@@ -27,11 +27,11 @@ pub fn extract(file: &Path, program: Option<&str>) -> Result<i32> {
     };
     std::fs::write(file, bytes)
         .map_err(|e| bad_input(format!("cannot write '{}': {e}", file.display())))?;
-    eprintln!(
-        "lde: wrote the embedded {what} ELF ({} bytes) to {}",
+    crate::error::to_stderr(&format!(
+        "lde: wrote the embedded {what} ELF ({} bytes) to {}\n",
         bytes.len(),
         file.display()
-    );
+    ));
     Ok(0)
 }
 
