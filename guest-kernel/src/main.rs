@@ -17,6 +17,7 @@ mod console;
 mod exitbench;
 mod fpu;
 mod frames;
+mod fsgs;
 mod gdt;
 mod hypervisor;
 mod idt;
@@ -34,7 +35,9 @@ mod time;
 mod trace;
 mod trap;
 mod trap_entry;
+mod upcall;
 mod vmexit;
+mod xstate;
 
 use cmdline::Crash;
 use lde_abi::boot::{c_str, SCHED_COOP};
@@ -137,6 +140,8 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     }
     apic::init();
     fpu::init();
+    fsgs::init();
+    xstate::init();
     for (slot, module) in info.modules[..count].iter().enumerate() {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");

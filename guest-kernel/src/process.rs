@@ -10,12 +10,13 @@
 use lde_abi::boot::{c_str, Module, MAX_MODULES, MODULE_NAME_LEN};
 
 use crate::fpu::FpuState;
+use crate::fsgs::Segments;
 use crate::gdt::{USER_CS, USER_DS};
 use crate::kcell::KernelCell;
-use crate::loader;
 use crate::paging::AddressSpace;
 use crate::switch::Context;
 use crate::trap_entry::{self, TrapFrame};
+use crate::{loader, xstate};
 
 pub const MAX_PROCS: usize = MAX_MODULES;
 const KSTACK_SIZE: usize = 16 * 1024;
@@ -67,6 +68,8 @@ pub struct Process {
     pub run_start_tsc: u64,
     /// Its FPU/SSE registers while it is off the CPU (fpu.rs).
     pub fpu: FpuState,
+    /// Its FS and GS selectors and bases while it is off the CPU (fsgs.rs).
+    pub segments: Segments,
 }
 
 impl Process {
@@ -91,6 +94,7 @@ impl Process {
         cpu_tsc: 0,
         run_start_tsc: 0,
         fpu: FpuState::ZERO,
+        segments: Segments::INITIAL,
     };
 
     pub fn name(&self) -> &str {
@@ -161,7 +165,11 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         argv[argc] = arg;
         argc += 1;
     }
-    let loaded = loader::load(image, module.addr, &argv[..argc])?;
+    let mut loaded = loader::load(image, module.addr, &argv[..argc])?;
+    if let Err(why) = xstate::prepare(&mut loaded.space) {
+        loaded.space.free();
+        return Err(why);
+    }
 
     // The first trap frame: "return" to the entry point in ring 3.
     let top = kstack_top(slot);

@@ -31,7 +31,7 @@ use crate::kcell::KernelCell;
 use crate::process::{self, State, MAX_PROCS};
 use crate::switch::swtch;
 use crate::trace::{rdtsc, record};
-use crate::{apic, fpu, gdt, paging, println, time, vmexit};
+use crate::{apic, fpu, fsgs, gdt, paging, println, time, vmexit, xstate};
 
 /// Ticks without a trap after which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
@@ -207,6 +207,7 @@ fn scheduler() -> ! {
 
 /// Switch to the process in `slot`; returns when it gives up the CPU.
 fn run(slot: usize) {
+    xstate::switch_to(slot);
     let now = time::now();
     let t = process::table();
     let p = &mut t.procs[slot];
@@ -236,6 +237,7 @@ fn run(slot: usize) {
         paging::switch_to(space.pml4);
     }
     fpu::restore(&p.fpu);
+    fsgs::restore(&p.segments);
     let target = p.context;
     let save = &mut s.context as *mut u64;
     // SAFETY: `target` is the saved stack of a process that is not running
@@ -249,6 +251,7 @@ fn run(slot: usize) {
     t.current = None;
     let p = &mut t.procs[slot];
     fpu::save(&mut p.fpu);
+    fsgs::save(&mut p.segments);
     p.cpu_tsc += rdtsc() - p.run_start_tsc;
     if !time::timer_on() {
         p.cpu_ticks = time::tsc_to_ticks(p.cpu_tsc);
@@ -462,6 +465,7 @@ fn idle() {
 /// A process has ended and is off the CPU: free its memory, report its
 /// figures.
 fn reap(slot: usize) {
+    xstate::forget(slot);
     let p = &mut process::table().procs[slot];
     if let Some(space) = p.space.take() {
         space.free();

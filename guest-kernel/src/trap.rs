@@ -17,7 +17,7 @@ use lde_abi::trace::{kill_reason, kind, vector_name};
 
 use crate::idt::{SPURIOUS_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::trap_entry::TrapFrame;
-use crate::{println, process, sched, syscall, trace};
+use crate::{println, process, sched, syscall, trace, upcall};
 
 const UD: u64 = 6;
 const BP: u64 = 3;
@@ -29,6 +29,15 @@ const INT80: [u8; 2] = [0xcd, 0x80];
 /// Called by `trap_common` with the frame of the interrupted context.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
+    if user && upcall::active() {
+        // The kernel's own code in user mode (upcall.rs), not the process's.
+        match tf.vector {
+            BP => upcall::finish(tf),
+            v if v == TIMER_VECTOR as u64 => sched::on_tick(),
+            _ => kernel_fault(tf),
+        }
+        return;
+    }
     match tf.vector {
         v if v == TIMER_VECTOR as u64 => sched::on_tick(),
         v if v == SYSCALL_VECTOR as u64 && user => syscall::dispatch(tf, path::GATE),

@@ -1,0 +1,210 @@
+//! The extended registers of user processes (AVX's upper halves, AVX-512,
+//! the protection-key register, ...): everything user mode can touch beyond
+//! the x87/SSE state fpu.rs saves. Each process keeps its own, so nothing a
+//! process leaves there is seen by the next one.
+//!
+//! What user mode can touch is set by XCR0 as user mode sees it:
+//! - on PVM hosts it is the host's XCR0 (0x207 on the AMD EPYC hosts of
+//!   this project: x87, SSE, AVX, PKRU; 0xe7 with AVX-512 on others),
+//!   whatever the guest does: setting CR4.OSXSAVE does not change it, and
+//!   `xsetbv`/`xgetbv` in kernel mode stop the VM (emulation failure). So
+//!   the kernel cannot restrict it there, and must save what it enables.
+//! - on VMX/SVM hosts it is the guest's own XCR0, which the kernel leaves
+//!   at its reset value (x87 only): AVX instructions raise #UD in user mode
+//!   and there is nothing beyond fxsave to save.
+//!
+//! `xsave`/`xrstor` stop the VM in kernel mode on PVM hosts too (so do
+//! `xsaveopt`, `xsavec`, `vzeroall` and any AVX move); in user mode they
+//! run natively. So the kernel runs them in user mode, in the process's own
+//! address space, through an upcall (upcall.rs): a stub page, the same
+//! frame in every process (read-only, executable), and a save area of the
+//! process's own, both at the top of its user half.
+//!
+//! The kernel itself never uses these registers (the target is soft-float),
+//! so the CPU keeps the state of the last process that ran in user mode
+//! until another one is about to run: only then is the previous owner's
+//! state saved (in its address space) and the next one's loaded (in its
+//! own). A process that gets the CPU back with nobody in between costs
+//! nothing. The area sizes itself from nothing: the components saved
+//! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout.
+
+use lde_abi::layout::{PAGE_SIZE, USER_END};
+
+use x86_64::registers::control::{Cr4, Cr4Flags};
+
+use crate::kcell::KernelCell;
+use crate::paging::{self, AddressSpace, WRITABLE};
+use crate::process::{self, MAX_PROCS};
+use crate::{frames, memops, println, upcall};
+
+/// The process's save area (one page) and the stub page: the last two
+/// pages of the user half, above the stack, where the loader puts nothing.
+const AREA: u64 = USER_END - 2 * PAGE_SIZE;
+const STUB: u64 = USER_END - PAGE_SIZE;
+
+/// XCR0 components saved here: AVX (2), MPX (3, 4), AVX-512 (5, 6, 7),
+/// PKRU (9), APX (19). x87 and SSE (0, 1) are fxsave's (fpu.rs). AMX tile
+/// state (17, 18) is left out: it needs the host's permission first and
+/// does not fit the page; the kernel says so at boot if user mode has it.
+const SAVED: u64 = 0b1111_1100 | 1 << 9 | 1 << 19;
+const X87_SSE: u64 = 0b11;
+
+const CPUID1_ECX_XSAVE: u32 = 1 << 26;
+
+core::arch::global_asm!(
+    r#"
+    // The stub, copied into the stub page. Position-independent; each entry
+    // ends with int3, which ends the upcall.
+    .section .rodata.xstate_stub, "a"
+    .global xstate_stub_start, xstate_probe, xstate_save, xstate_restore, xstate_stub_end
+    xstate_stub_start:
+    // XCR0 in EDX:EAX.
+    xstate_probe:
+        xor ecx, ecx
+        xgetbv
+        int3
+    // Save the components in EDX:EAX into the area at RDI. The header is
+    // zeroed first (xsave writes only the bits it saves), so what the
+    // process may have scribbled there cannot make the xrstor fault.
+    xstate_save:
+        mov qword ptr [rdi + 512], 0
+        mov qword ptr [rdi + 520], 0
+        mov qword ptr [rdi + 528], 0
+        mov qword ptr [rdi + 536], 0
+        mov qword ptr [rdi + 544], 0
+        mov qword ptr [rdi + 552], 0
+        mov qword ptr [rdi + 560], 0
+        mov qword ptr [rdi + 568], 0
+        xsave64 [rdi]
+        int3
+    // Load the components in EDX:EAX from the area at RDI (those it marks
+    // unused, and all of a fresh zeroed area, get their initial values).
+    xstate_restore:
+        xrstor64 [rdi]
+        int3
+    xstate_stub_end:
+    .section .text
+    "#
+);
+
+extern "C" {
+    static xstate_stub_start: u8;
+    static xstate_probe: u8;
+    static xstate_save: u8;
+    static xstate_restore: u8;
+    static xstate_stub_end: u8;
+}
+
+/// Where `entry` (a symbol of the stub) is in the stub page.
+fn stub_entry(entry: *const u8) -> u64 {
+    STUB + (entry as u64 - core::ptr::addr_of!(xstate_stub_start) as u64)
+}
+
+struct Xstate {
+    /// Components saved per process (0: nothing beyond fxsave).
+    mask: u64,
+    /// The frame holding the stub.
+    stub_frame: u64,
+    /// The process whose state is in the CPU.
+    owner: Option<usize>,
+}
+
+static XSTATE: KernelCell<Xstate> = KernelCell::new(Xstate {
+    mask: 0,
+    stub_frame: 0,
+    owner: None,
+});
+
+/// Find out which extended registers user mode has (XCR0 read in user
+/// mode, through the stub in a scratch address space). Call after
+/// `frames::init`, before any process exists.
+pub fn init() {
+    let leaf1 = core::arch::x86_64::__cpuid(1);
+    if leaf1.ecx & CPUID1_ECX_XSAVE == 0 {
+        // No XSAVE: no AVX either, nothing beyond fxsave's state.
+        return;
+    }
+    // `xgetbv` in user mode needs CR4.OSXSAVE. It leaves XCR0 itself alone.
+    // SAFETY: sets a CR4 bit the CPU says it supports; nothing the kernel
+    // does depends on it being clear.
+    unsafe { Cr4::update(|f| f.insert(Cr4Flags::OSXSAVE)) };
+    let frame = frames::alloc().expect("no frame for the xstate stub");
+    // SAFETY: the stub lies between its two symbols in the kernel image;
+    // `frame` is a fresh 4 KiB frame in the direct map.
+    unsafe {
+        let start = core::ptr::addr_of!(xstate_stub_start);
+        let len = core::ptr::addr_of!(xstate_stub_end) as usize - start as usize;
+        debug_assert!(len <= PAGE_SIZE as usize);
+        memops::copy(crate::boot::phys_to_virt(frame) as *mut u8, start, len);
+    }
+    let x = XSTATE.get();
+    x.stub_frame = frame;
+
+    let mut scratch = AddressSpace::new().expect("no memory for a scratch address space");
+    scratch
+        .map_borrowed(STUB, frame, 0)
+        .expect("mapping the xstate stub");
+    paging::switch_to(scratch.pml4);
+    let probe = stub_entry(core::ptr::addr_of!(xstate_probe));
+    let regs = upcall::call(probe, 0, 0, 0);
+    paging::switch_to_kernel();
+    scratch.free();
+
+    let xcr0 = (regs.rdx << 32) | (regs.rax & 0xffff_ffff);
+    x.mask = xcr0 & SAVED;
+    let unsaved = xcr0 & !(SAVED | X87_SSE);
+    if unsaved != 0 {
+        println!(
+            "lde kernel: warning: user mode can use register state the kernel does not save \
+             (XCR0 {xcr0:#x}, components {unsaved:#x})"
+        );
+    }
+}
+
+/// Map the save area and the stub into a new process's address space.
+pub fn prepare(space: &mut AddressSpace) -> Result<(), &'static str> {
+    let x = XSTATE.get();
+    if x.mask == 0 {
+        return Ok(());
+    }
+    space
+        .map(AREA, WRITABLE | paging::nx_bit())
+        .ok_or("out of memory")?;
+    space
+        .map_borrowed(STUB, x.stub_frame, 0)
+        .ok_or("out of memory")?;
+    Ok(())
+}
+
+/// The process in `next` is about to run: make the CPU hold its extended
+/// registers, saving the previous owner's first. Changes CR3 and TSS.RSP0.
+pub fn switch_to(next: usize) {
+    let x = XSTATE.get();
+    if x.mask == 0 || x.owner == Some(next) {
+        return;
+    }
+    debug_assert!(next < MAX_PROCS);
+    let (lo, hi) = (x.mask & 0xffff_ffff, x.mask >> 32);
+    let t = process::table();
+    if let Some(owner) = x.owner {
+        if let Some(space) = t.procs[owner].space.as_ref() {
+            paging::switch_to(space.pml4);
+            let save = stub_entry(core::ptr::addr_of!(xstate_save));
+            upcall::call(save, AREA, lo, hi);
+        }
+    }
+    if let Some(space) = t.procs[next].space.as_ref() {
+        paging::switch_to(space.pml4);
+        let restore = stub_entry(core::ptr::addr_of!(xstate_restore));
+        upcall::call(restore, AREA, lo, hi);
+    }
+    x.owner = Some(next);
+}
+
+/// The process in `slot` has ended: its registers need no saving.
+pub fn forget(slot: usize) {
+    let x = XSTATE.get();
+    if x.owner == Some(slot) {
+        x.owner = None;
+    }
+}
