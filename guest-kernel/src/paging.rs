@@ -181,7 +181,8 @@ impl AddressSpace {
     }
 
     /// Map the page at `vaddr` onto an existing `frame` that the address space
-    /// does not own (read-only program text shared with its boot module).
+    /// does not own (read-only program text shared with its boot module, the
+    /// xstate stub, a second view of a page it does own: xstate.rs).
     /// Fails if the page is already mapped.
     pub fn map_borrowed(&mut self, vaddr: u64, frame: u64, flags: u64) -> Option<()> {
         let e = self.entry(vaddr)?;
@@ -189,8 +190,21 @@ impl AddressSpace {
             return None;
         }
         self.note_page(vaddr)?;
-        *e = frame | PRESENT | USER | BORROWED | (flags & NO_EXECUTE);
+        *e = frame | PRESENT | USER | BORROWED | (flags & (WRITABLE | NO_EXECUTE));
         Some(())
+    }
+
+    /// Point the borrowed page at `vaddr` at `frame` instead, and drop the
+    /// old translation from the TLB; returns the frame it pointed at.
+    pub fn repoint_borrowed(&mut self, vaddr: u64, frame: u64) -> Option<u64> {
+        let e = self.entry(vaddr)?;
+        if *e & (PRESENT | BORROWED) != PRESENT | BORROWED {
+            return None;
+        }
+        let old = *e & ADDR_MASK;
+        *e = (*e & !ADDR_MASK) | frame;
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(vaddr));
+        Some(old)
     }
 
     /// The frame and the effective flags (user and writable only if every

@@ -8,7 +8,7 @@
 //! it runs them through [`call`]:
 //!
 //! 1. build, on a stack of its own, a context for `swtch` (switch.rs)
-//!    that returns into a three-instruction trampoline, and above it a frame
+//!    that returns into a short trampoline, and above it a frame
 //!    for `iretq` into the code in ring 3, interrupts off;
 //! 2. point TSS.RSP0 at the same stack (the process's kernel stack holds
 //!    the process's trap frame, which must survive);
@@ -51,10 +51,11 @@ static UPCALL: KernelCell<Upcall> = KernelCell::new(Upcall {
 core::arch::global_asm!(
     r#"
     // Entered by swtch's `ret` with RSP at the iretq frame; the context
-    // carried the code's RDI, RAX and RDX in RBX, R12 and R13.
+    // carried the code's RDI, RSI, RAX and RDX in RBX, R14, R12 and R13.
     .global upcall_iret
     upcall_iret:
         mov rdi, rbx
+        mov rsi, r14
         mov rax, r12
         mov rdx, r13
         iretq
@@ -68,10 +69,11 @@ extern "C" {
 /// RFLAGS for the code: interrupts off, reserved bit 1.
 const RFLAGS: u64 = 0x2;
 
-/// Run the user-mode code at `rip` (ending in `int3`) with RDI, RAX and RDX
-/// set; returns the registers it ended with. The caller sets TSS.RSP0 for the
-/// process it runs next afterwards.
-pub fn call(rip: u64, rdi: u64, rax: u64, rdx: u64) -> TrapFrame {
+/// Run the user-mode code at `rip` (ending in `int3`) with RDI, RSI, RAX
+/// and RDX set to `regs`; returns the registers it ended with. The caller
+/// sets TSS.RSP0 for the process it runs next afterwards.
+pub fn call(rip: u64, regs: [u64; 4]) -> TrapFrame {
+    let [rdi, rsi, rax, rdx] = regs;
     let top = STACK.get().0.as_ptr() as u64 + STACK_SIZE as u64;
     // The iretq frame (RIP, CS, RFLAGS, RSP, SS; the code uses no stack),
     // and below it the context swtch pops.
@@ -79,7 +81,7 @@ pub fn call(rip: u64, rdi: u64, rax: u64, rdx: u64) -> TrapFrame {
     let iret_addr = top - core::mem::size_of_val(&iret) as u64;
     let ctx = Context {
         r15: 0,
-        r14: 0,
+        r14: rsi,
         r13: rdx,
         r12: rax,
         rbx: rdi,

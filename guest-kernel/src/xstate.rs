@@ -22,10 +22,13 @@
 //!
 //! The kernel itself never uses these registers (the target is soft-float),
 //! so the CPU keeps the state of the last process that ran in user mode
-//! until another one is about to run: only then is the previous owner's
-//! state saved (in its address space) and the next one's loaded (in its
-//! own). A process that gets the CPU back with nobody in between costs
-//! nothing. The area sizes itself from nothing: the components saved
+//! until another one is about to run. Only then, in one upcall in the next
+//! process's address space, is the previous owner's state saved into the
+//! owner's area (mapped for the moment at a third page, [`OWNER_AREA`],
+//! which points at the process's own area whenever the process runs) and
+//! the next one's loaded. A process that gets the CPU back with nobody in
+//! between costs nothing; on PVM hosts an upcall costs about as much as a
+//! bare trap. The area sizes itself from nothing: the components saved
 //! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout.
 
 use lde_abi::layout::{PAGE_SIZE, USER_END};
@@ -34,12 +37,14 @@ use x86_64::registers::control::{Cr4, Cr4Flags};
 
 use crate::kcell::KernelCell;
 use crate::paging::{self, AddressSpace, WRITABLE};
-use crate::process::{self, MAX_PROCS};
+use crate::process;
 use crate::{frames, memops, println, upcall};
 
-/// The process's save area (one page) and the stub page: the last two
-/// pages of the user half, above the stack, where the loader puts nothing.
-const AREA: u64 = USER_END - 2 * PAGE_SIZE;
+/// The process's save area (one page), the previous owner's area during a
+/// switch, and the stub page: the last three pages of the user half, above
+/// the stack, where the loader puts nothing.
+const AREA: u64 = USER_END - 3 * PAGE_SIZE;
+const OWNER_AREA: u64 = USER_END - 2 * PAGE_SIZE;
 const STUB: u64 = USER_END - PAGE_SIZE;
 
 /// XCR0 components saved here: AVX (2), MPX (3, 4), AVX-512 (5, 6, 7),
@@ -56,27 +61,27 @@ core::arch::global_asm!(
     // The stub, copied into the stub page. Position-independent; each entry
     // ends with int3, which ends the upcall.
     .section .rodata.xstate_stub, "a"
-    .global xstate_stub_start, xstate_probe, xstate_save, xstate_restore, xstate_stub_end
+    .global xstate_stub_start, xstate_probe, xstate_switch, xstate_restore, xstate_stub_end
     xstate_stub_start:
     // XCR0 in EDX:EAX.
     xstate_probe:
         xor ecx, ecx
         xgetbv
         int3
-    // Save the components in EDX:EAX into the area at RDI. The header is
-    // zeroed first (xsave writes only the bits it saves), so what the
-    // process may have scribbled there cannot make the xrstor fault.
-    xstate_save:
-        mov qword ptr [rdi + 512], 0
-        mov qword ptr [rdi + 520], 0
-        mov qword ptr [rdi + 528], 0
-        mov qword ptr [rdi + 536], 0
-        mov qword ptr [rdi + 544], 0
-        mov qword ptr [rdi + 552], 0
-        mov qword ptr [rdi + 560], 0
-        mov qword ptr [rdi + 568], 0
-        xsave64 [rdi]
-        int3
+    // Save the components in EDX:EAX into the area at RSI, then load them
+    // from the area at RDI. The header is zeroed before the save (xsave
+    // writes only the bits it saves), so what a process may have scribbled
+    // in its own area cannot make a later xrstor fault.
+    xstate_switch:
+        mov qword ptr [rsi + 512], 0
+        mov qword ptr [rsi + 520], 0
+        mov qword ptr [rsi + 528], 0
+        mov qword ptr [rsi + 536], 0
+        mov qword ptr [rsi + 544], 0
+        mov qword ptr [rsi + 552], 0
+        mov qword ptr [rsi + 560], 0
+        mov qword ptr [rsi + 568], 0
+        xsave64 [rsi]
     // Load the components in EDX:EAX from the area at RDI (those it marks
     // unused, and all of a fresh zeroed area, get their initial values).
     xstate_restore:
@@ -90,7 +95,7 @@ core::arch::global_asm!(
 extern "C" {
     static xstate_stub_start: u8;
     static xstate_probe: u8;
-    static xstate_save: u8;
+    static xstate_switch: u8;
     static xstate_restore: u8;
     static xstate_stub_end: u8;
 }
@@ -146,7 +151,7 @@ pub fn init() {
         .expect("mapping the xstate stub");
     paging::switch_to(scratch.pml4);
     let probe = stub_entry(core::ptr::addr_of!(xstate_probe));
-    let regs = upcall::call(probe, 0, 0, 0);
+    let regs = upcall::call(probe, [0; 4]);
     paging::switch_to_kernel();
     scratch.free();
 
@@ -167,8 +172,11 @@ pub fn prepare(space: &mut AddressSpace) -> Result<(), &'static str> {
     if x.mask == 0 {
         return Ok(());
     }
-    space
+    let area = space
         .map(AREA, WRITABLE | paging::nx_bit())
+        .ok_or("out of memory")?;
+    space
+        .map_borrowed(OWNER_AREA, area, WRITABLE | paging::nx_bit())
         .ok_or("out of memory")?;
     space
         .map_borrowed(STUB, x.stub_frame, 0)
@@ -183,20 +191,30 @@ pub fn switch_to(next: usize) {
     if x.mask == 0 || x.owner == Some(next) {
         return;
     }
-    debug_assert!(next < MAX_PROCS);
-    let (lo, hi) = (x.mask & 0xffff_ffff, x.mask >> 32);
     let t = process::table();
-    if let Some(owner) = x.owner {
-        if let Some(space) = t.procs[owner].space.as_ref() {
-            paging::switch_to(space.pml4);
-            let save = stub_entry(core::ptr::addr_of!(xstate_save));
-            upcall::call(save, AREA, lo, hi);
+    let owner_area = x
+        .owner
+        .and_then(|o| t.procs[o].space.as_ref())
+        .and_then(|s| s.translate(AREA))
+        .map(|(frame, _)| frame);
+    let Some(space) = t.procs[next].space.as_mut() else {
+        return;
+    };
+    paging::switch_to(space.pml4);
+    let mask = [x.mask & 0xffff_ffff, x.mask >> 32];
+    match owner_area {
+        Some(frame) => {
+            let own = space
+                .repoint_borrowed(OWNER_AREA, frame)
+                .expect("every process maps OWNER_AREA");
+            let switch = stub_entry(core::ptr::addr_of!(xstate_switch));
+            upcall::call(switch, [AREA, OWNER_AREA, mask[0], mask[1]]);
+            space.repoint_borrowed(OWNER_AREA, own);
         }
-    }
-    if let Some(space) = t.procs[next].space.as_ref() {
-        paging::switch_to(space.pml4);
-        let restore = stub_entry(core::ptr::addr_of!(xstate_restore));
-        upcall::call(restore, AREA, lo, hi);
+        None => {
+            let restore = stub_entry(core::ptr::addr_of!(xstate_restore));
+            upcall::call(restore, [AREA, 0, mask[0], mask[1]]);
+        }
     }
     x.owner = Some(next);
 }
