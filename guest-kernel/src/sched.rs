@@ -19,9 +19,12 @@
 //! to it).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
-//! left alive of several and has run [`HOG_TICKS`] ticks without entering
-//! the kernel (a system call or a breakpoint) — under
-//! `rr` and `fifo` nothing else could ever stop it. `--cpu-limit` ends any
+//! left alive of several and has run [`HOG_TICKS`] ticks without a system
+//! call that could give up the CPU (`write`, which the timer may interrupt,
+//! `sched_yield`, `sleep_*`, `exit`) — under `rr` and `fifo` nothing else
+//! could ever stop it. Other system calls (`getpid`, `clock`, an unknown
+//! number, ...) and bare traps (`int3`) do not count: a loop of them
+//! holds the CPU just as a loop without any. `--cpu-limit` ends any
 //! process over its CPU time.
 
 use lde_abi::boot::{SCHED_COOP, SCHED_FIFO};
@@ -340,8 +343,8 @@ pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
     unreachable!("a killed process was scheduled again");
 }
 
-/// The running process entered the kernel on purpose (a system call or a
-/// breakpoint): the hog rule's clock restarts.
+/// The running process made a system call that could give up the CPU, or
+/// `write` printed a chunk: the hog rule's clock restarts.
 pub fn note_trap() {
     if let Some(slot) = process::current() {
         process::table().procs[slot].ticks_since_trap = 0;
@@ -389,7 +392,7 @@ pub fn on_tick() {
     if s.queue.len == 0 && several && p.ticks_since_trap >= HOG_TICKS && alive_count() == 1 {
         println!(
             "lde kernel: pid {} ({}) killed: every other process is done and it has run {} ticks \
-             without entering the kernel",
+             without a system call that could give up the CPU",
             p.pid,
             p.name(),
             p.ticks_since_trap

@@ -50,10 +50,9 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         // check is the machine's fault, not the program's.
         NMI => {}
         MC => kernel_fault(tf),
-        BP if user => {
-            sched::note_trap();
-            record_trap(tf, 0)
-        }
+        // A bare trap: counted and resumed. It is not a system call, so it
+        // does not restart the hog rule's clock (sched.rs).
+        BP if user => record_trap(tf, 0),
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }
