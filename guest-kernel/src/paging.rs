@@ -80,6 +80,32 @@ fn index(vaddr: u64, level: u32) -> usize {
     ((vaddr >> (12 + 9 * level)) & 511) as usize
 }
 
+/// The page-table entry of a borrowed page (see
+/// [`AddressSpace::borrowed_pte`]). Valid while its address space lives.
+#[derive(Clone, Copy)]
+pub struct BorrowedPte {
+    entry: *mut u64,
+    vaddr: u64,
+}
+
+impl BorrowedPte {
+    /// Point the page at `frame` and drop the old translation from the TLB
+    /// (the address space must be the one in CR3); returns the old frame.
+    /// Its address space must still be alive.
+    pub fn repoint(self, frame: u64) -> u64 {
+        // SAFETY: the entry is in a page-table frame of a live address
+        // space (the caller's promise), in the direct map; only the kernel,
+        // with interrupts off, touches page tables.
+        let old = unsafe {
+            let old = self.entry.read();
+            self.entry.write((old & !ADDR_MASK) | frame);
+            old
+        };
+        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(self.vaddr));
+        old & ADDR_MASK
+    }
+}
+
 /// Most page-table frames (below the PML4) and mapped ranges an address
 /// space keeps track of; plenty for a static program and its stack.
 const MAX_TABLES: usize = 64;
@@ -194,17 +220,17 @@ impl AddressSpace {
         Some(())
     }
 
-    /// Point the borrowed page at `vaddr` at `frame` instead, and drop the
-    /// old translation from the TLB; returns the frame it pointed at.
-    pub fn repoint_borrowed(&mut self, vaddr: u64, frame: u64) -> Option<u64> {
+    /// The entry of the borrowed page at `vaddr`, to be repointed often
+    /// without walking the tables (xstate.rs).
+    pub fn borrowed_pte(&mut self, vaddr: u64) -> Option<BorrowedPte> {
         let e = self.entry(vaddr)?;
         if *e & (PRESENT | BORROWED) != PRESENT | BORROWED {
             return None;
         }
-        let old = *e & ADDR_MASK;
-        *e = (*e & !ADDR_MASK) | frame;
-        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(vaddr));
-        Some(old)
+        Some(BorrowedPte {
+            entry: e as *mut u64,
+            vaddr,
+        })
     }
 
     /// The frame and the effective flags (user and writable only if every

@@ -166,7 +166,7 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         argc += 1;
     }
     let mut loaded = loader::load(image, module.addr, &argv[..argc])?;
-    if let Err(why) = xstate::prepare(&mut loaded.space) {
+    if let Err(why) = xstate::prepare(&mut loaded.space, slot) {
         loaded.space.free();
         return Err(why);
     }

@@ -15,7 +15,7 @@
 //! 3. `swtch` to it, saving the kernel's own context: the trampoline loads
 //!    the code's registers and `iretq`s;
 //! 4. the code ends with `int3`; `trap::dispatch` sees an upcall is active
-//!    and calls [`finish`], which keeps the registers of the trap frame and
+//!    and calls [`finish`], which keeps RAX and RDX of the trap frame and
 //!    switches back to the saved kernel context: `call` returns them.
 //!
 //! The code must be mapped user-executable in the address space in CR3 and
@@ -34,18 +34,19 @@ struct UpcallStack([u8; STACK_SIZE]);
 
 static STACK: KernelCell<UpcallStack> = KernelCell::new(UpcallStack([0; STACK_SIZE]));
 
-/// The upcall in progress: the kernel's saved context, and the registers
-/// the code ended with.
+/// The upcall in progress: the kernel's saved context, and RAX and RDX as
+/// the code left them (only those: on PVM hosts every word the kernel
+/// copies costs an emulated instruction).
 struct Upcall {
     active: bool,
     kernel_context: u64,
-    result: Option<TrapFrame>,
+    result: [u64; 2],
 }
 
 static UPCALL: KernelCell<Upcall> = KernelCell::new(Upcall {
     active: false,
     kernel_context: 0,
-    result: None,
+    result: [0; 2],
 });
 
 core::arch::global_asm!(
@@ -70,9 +71,9 @@ extern "C" {
 const RFLAGS: u64 = 0x2;
 
 /// Run the user-mode code at `rip` (ending in `int3`) with RDI, RSI, RAX
-/// and RDX set to `regs`; returns the registers it ended with. The caller
+/// and RDX set to `regs`; returns RAX and RDX as it left them. The caller
 /// sets TSS.RSP0 for the process it runs next afterwards.
-pub fn call(rip: u64, regs: [u64; 4]) -> TrapFrame {
+pub fn call(rip: u64, regs: [u64; 4]) -> [u64; 2] {
     let [rdi, rsi, rax, rdx] = regs;
     let top = STACK.get().0.as_ptr() as u64 + STACK_SIZE as u64;
     // The iretq frame (RIP, CS, RFLAGS, RSP, SS; the code uses no stack),
@@ -98,7 +99,6 @@ pub fn call(rip: u64, regs: [u64; 4]) -> TrapFrame {
     gdt::set_kernel_stack(top);
     let u = UPCALL.get();
     u.active = true;
-    u.result = None;
     let save = &mut u.kernel_context as *mut u64;
     // SAFETY: `ctx_addr` is the context built above, whose return address
     // is the trampoline into the kernel's own code in user mode (mapped in
@@ -107,8 +107,6 @@ pub fn call(rip: u64, regs: [u64; 4]) -> TrapFrame {
     let u = UPCALL.get();
     u.active = false;
     u.result
-        .take()
-        .expect("an upcall ended without its registers")
 }
 
 /// Is an upcall running? Then a trap from user mode comes from the
@@ -117,10 +115,10 @@ pub fn active() -> bool {
     UPCALL.get().active
 }
 
-/// The upcall's `int3`: keep its registers and resume the kernel in [`call`].
+/// The upcall's `int3`: keep RAX and RDX and resume the kernel in [`call`].
 pub fn finish(tf: &TrapFrame) -> ! {
     let u = UPCALL.get();
-    u.result = Some(*tf);
+    u.result = [tf.rax, tf.rdx];
     let mut abandoned = 0;
     // SAFETY: an upcall is active, so `call` saved its context; this stack
     // (the upcall stack) is abandoned and rebuilt by the next upcall.

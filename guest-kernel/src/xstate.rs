@@ -36,8 +36,8 @@ use lde_abi::layout::{PAGE_SIZE, USER_END};
 use x86_64::registers::control::{Cr4, Cr4Flags};
 
 use crate::kcell::KernelCell;
-use crate::paging::{self, AddressSpace, WRITABLE};
-use crate::process;
+use crate::paging::{self, AddressSpace, BorrowedPte, WRITABLE};
+use crate::process::{self, MAX_PROCS};
 use crate::{frames, memops, println, upcall};
 
 /// The process's save area (one page), the previous owner's area during a
@@ -112,12 +112,15 @@ struct Xstate {
     stub_frame: u64,
     /// The process whose state is in the CPU.
     owner: Option<usize>,
+    /// Each process's area frame and [`OWNER_AREA`] entry, while it lives.
+    area: [Option<(u64, BorrowedPte)>; MAX_PROCS],
 }
 
 static XSTATE: KernelCell<Xstate> = KernelCell::new(Xstate {
     mask: 0,
     stub_frame: 0,
     owner: None,
+    area: [None; MAX_PROCS],
 });
 
 /// Find out which extended registers user mode has (XCR0 read in user
@@ -151,11 +154,11 @@ pub fn init() {
         .expect("mapping the xstate stub");
     paging::switch_to(scratch.pml4);
     let probe = stub_entry(core::ptr::addr_of!(xstate_probe));
-    let regs = upcall::call(probe, [0; 4]);
+    let [rax, rdx] = upcall::call(probe, [0; 4]);
     paging::switch_to_kernel();
     scratch.free();
 
-    let xcr0 = (regs.rdx << 32) | (regs.rax & 0xffff_ffff);
+    let xcr0 = (rdx << 32) | (rax & 0xffff_ffff);
     x.mask = xcr0 & SAVED;
     let unsaved = xcr0 & !(SAVED | X87_SSE);
     if unsaved != 0 {
@@ -166,8 +169,9 @@ pub fn init() {
     }
 }
 
-/// Map the save area and the stub into a new process's address space.
-pub fn prepare(space: &mut AddressSpace) -> Result<(), &'static str> {
+/// Map the save area and the stub into the address space of the new
+/// process in `slot`.
+pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str> {
     let x = XSTATE.get();
     if x.mask == 0 {
         return Ok(());
@@ -181,6 +185,7 @@ pub fn prepare(space: &mut AddressSpace) -> Result<(), &'static str> {
     space
         .map_borrowed(STUB, x.stub_frame, 0)
         .ok_or("out of memory")?;
+    x.area[slot] = space.borrowed_pte(OWNER_AREA).map(|pte| (area, pte));
     Ok(())
 }
 
@@ -191,25 +196,20 @@ pub fn switch_to(next: usize) {
     if x.mask == 0 || x.owner == Some(next) {
         return;
     }
-    let t = process::table();
-    let owner_area = x
-        .owner
-        .and_then(|o| t.procs[o].space.as_ref())
-        .and_then(|s| s.translate(AREA))
-        .map(|(frame, _)| frame);
-    let Some(space) = t.procs[next].space.as_mut() else {
+    let owner_area = x.owner.and_then(|o| x.area[o]).map(|(frame, _)| frame);
+    let (Some(space), Some((_, pte))) = (process::table().procs[next].space.as_ref(), x.area[next])
+    else {
         return;
     };
     paging::switch_to(space.pml4);
     let mask = [x.mask & 0xffff_ffff, x.mask >> 32];
     match owner_area {
         Some(frame) => {
-            let own = space
-                .repoint_borrowed(OWNER_AREA, frame)
-                .expect("every process maps OWNER_AREA");
+            // The next process's address space is alive (checked above).
+            let own = pte.repoint(frame);
             let switch = stub_entry(core::ptr::addr_of!(xstate_switch));
             upcall::call(switch, [AREA, OWNER_AREA, mask[0], mask[1]]);
-            space.repoint_borrowed(OWNER_AREA, own);
+            pte.repoint(own);
         }
         None => {
             let restore = stub_entry(core::ptr::addr_of!(xstate_restore));
@@ -219,10 +219,12 @@ pub fn switch_to(next: usize) {
     x.owner = Some(next);
 }
 
-/// The process in `slot` has ended: its registers need no saving.
+/// The process in `slot` has ended: its registers need no saving, and its
+/// page tables are about to go.
 pub fn forget(slot: usize) {
     let x = XSTATE.get();
     if x.owner == Some(slot) {
         x.owner = None;
     }
+    x.area[slot] = None;
 }
