@@ -22,7 +22,9 @@
 //! must not touch memory the process could use to mislead the kernel: the
 //! process itself does not run during an upcall.
 
-use crate::gdt::{self, USER_CS, USER_DS};
+use lde_abi::cpu::selector::{USER_CS, USER_DS};
+
+use crate::gdt;
 use crate::kcell::KernelCell;
 use crate::switch::{swtch, Context};
 use crate::trap_entry::TrapFrame;
@@ -32,6 +34,8 @@ const STACK_SIZE: usize = 8 * 1024;
 #[repr(C, align(16))]
 struct UpcallStack([u8; STACK_SIZE]);
 
+/// The upcall's kernel stack: TSS.RSP0 during an upcall (the CPU uses it by
+/// address, so it is never borrowed).
 static STACK: KernelCell<UpcallStack> = KernelCell::new(UpcallStack([0; STACK_SIZE]));
 
 /// The upcall in progress: the kernel's saved context, and RAX and RDX as
@@ -75,7 +79,7 @@ const RFLAGS: u64 = 0x2;
 /// sets TSS.RSP0 for the process it runs next afterwards.
 pub fn call(rip: u64, regs: [u64; 4]) -> [u64; 2] {
     let [rdi, rsi, rax, rdx] = regs;
-    let top = STACK.get().0.as_ptr() as u64 + STACK_SIZE as u64;
+    let top = STACK.as_ptr() as u64 + STACK_SIZE as u64;
     // The iretq frame (RIP, CS, RFLAGS, RSP, SS; the code uses no stack),
     // and below it the context swtch pops.
     let iret = [rip, USER_CS as u64, RFLAGS, 0, USER_DS as u64];
@@ -97,31 +101,37 @@ pub fn call(rip: u64, regs: [u64; 4]) -> [u64; 2] {
         (ctx_addr as *mut Context).write(ctx);
     }
     gdt::set_kernel_stack(top);
-    let u = UPCALL.get();
-    u.active = true;
-    let save = &mut u.kernel_context as *mut u64;
+    let save = UPCALL.with(|u| {
+        u.active = true;
+        &mut u.kernel_context as *mut u64
+    });
     // SAFETY: `ctx_addr` is the context built above, whose return address
     // is the trampoline into the kernel's own code in user mode (mapped in
-    // the address space in CR3); `finish` switches back to `save`.
+    // the address space in CR3); `finish` switches back to `save`. No
+    // KernelCell borrow is live across the switch.
     unsafe { swtch(save, ctx_addr) };
-    let u = UPCALL.get();
-    u.active = false;
-    u.result
+    UPCALL.with(|u| {
+        u.active = false;
+        u.result
+    })
 }
 
 /// Is an upcall running? Then a trap from user mode comes from the
 /// kernel's own code, not from the process.
 pub fn active() -> bool {
-    UPCALL.get().active
+    UPCALL.with(|u| u.active)
 }
 
 /// The upcall's `int3`: keep RAX and RDX and resume the kernel in [`call`].
 pub fn finish(tf: &TrapFrame) -> ! {
-    let u = UPCALL.get();
-    u.result = [tf.rax, tf.rdx];
+    let target = UPCALL.with(|u| {
+        u.result = [tf.rax, tf.rdx];
+        u.kernel_context
+    });
     let mut abandoned = 0;
     // SAFETY: an upcall is active, so `call` saved its context; this stack
-    // (the upcall stack) is abandoned and rebuilt by the next upcall.
-    unsafe { swtch(&mut abandoned, u.kernel_context) };
+    // (the upcall stack) is abandoned and rebuilt by the next upcall. No
+    // KernelCell borrow is live across the switch.
+    unsafe { swtch(&mut abandoned, target) };
     unreachable!("an abandoned upcall stack was resumed")
 }

@@ -37,7 +37,8 @@ use x86_64::registers::control::{Cr4, Cr4Flags};
 
 use crate::kcell::KernelCell;
 use crate::paging::{self, AddressSpace, BorrowedPte, WRITABLE};
-use crate::process::{self, MAX_PROCS};
+use crate::process;
+use crate::sched::MAX_PROCS;
 use crate::{frames, memops, println, upcall};
 
 /// The process's save area (one page), the previous owner's area during a
@@ -145,8 +146,7 @@ pub fn init() {
         debug_assert!(len <= PAGE_SIZE as usize);
         memops::copy(crate::boot::phys_to_virt(frame) as *mut u8, start, len);
     }
-    let x = XSTATE.get();
-    x.stub_frame = frame;
+    XSTATE.with(|x| x.stub_frame = frame);
 
     let mut scratch = AddressSpace::new().expect("no memory for a scratch address space");
     scratch
@@ -159,7 +159,7 @@ pub fn init() {
     scratch.free();
 
     let xcr0 = (rdx << 32) | (rax & 0xffff_ffff);
-    x.mask = xcr0 & SAVED;
+    XSTATE.with(|x| x.mask = xcr0 & SAVED);
     let unsaved = xcr0 & !(SAVED | X87_SSE);
     if unsaved != 0 {
         println!(
@@ -172,37 +172,42 @@ pub fn init() {
 /// Map the save area and the stub into the address space of the new
 /// process in `slot`.
 pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str> {
-    let x = XSTATE.get();
-    if x.mask == 0 {
-        return Ok(());
-    }
-    let area = space
-        .map(AREA, WRITABLE | paging::nx_bit())
-        .ok_or("out of memory")?;
-    space
-        .map_borrowed(OWNER_AREA, area, WRITABLE | paging::nx_bit())
-        .ok_or("out of memory")?;
-    space
-        .map_borrowed(STUB, x.stub_frame, 0)
-        .ok_or("out of memory")?;
-    x.area[slot] = space.borrowed_pte(OWNER_AREA).map(|pte| (area, pte));
-    Ok(())
+    XSTATE.with(|x| {
+        if x.mask == 0 {
+            return Ok(());
+        }
+        let area = space
+            .map(AREA, WRITABLE | paging::nx_bit())
+            .ok_or("out of memory")?;
+        space
+            .map_borrowed(OWNER_AREA, area, WRITABLE | paging::nx_bit())
+            .ok_or("out of memory")?;
+        space
+            .map_borrowed(STUB, x.stub_frame, 0)
+            .ok_or("out of memory")?;
+        x.area[slot] = space.borrowed_pte(OWNER_AREA).map(|pte| (area, pte));
+        Ok(())
+    })
 }
 
 /// The process in `next` is about to run: make the CPU hold its extended
 /// registers, saving the previous owner's first. Changes CR3 and TSS.RSP0.
 pub fn switch_to(next: usize) {
-    let x = XSTATE.get();
-    if x.mask == 0 || x.owner == Some(next) {
-        return;
-    }
-    let owner_area = x.owner.and_then(|o| x.area[o]).map(|(frame, _)| frame);
-    let (Some(space), Some((_, pte))) = (process::table().procs[next].space.as_ref(), x.area[next])
-    else {
+    let Some((mask, owner_area, pte)) = XSTATE.with(|x| {
+        if x.mask == 0 || x.owner == Some(next) {
+            return None;
+        }
+        let owner_area = x.owner.and_then(|o| x.area[o]).map(|(frame, _)| frame);
+        let (_, pte) = x.area[next]?;
+        x.owner = Some(next);
+        Some(([x.mask & 0xffff_ffff, x.mask >> 32], owner_area, pte))
+    }) else {
         return;
     };
-    paging::switch_to(space.pml4);
-    let mask = [x.mask & 0xffff_ffff, x.mask >> 32];
+    let Some(pml4) = process::with_table(|t| t.procs[next].space.as_ref().map(|s| s.pml4)) else {
+        return;
+    };
+    paging::switch_to(pml4);
     match owner_area {
         Some(frame) => {
             // The next process's address space is alive (checked above).
@@ -216,15 +221,15 @@ pub fn switch_to(next: usize) {
             upcall::call(restore, [AREA, 0, mask[0], mask[1]]);
         }
     }
-    x.owner = Some(next);
 }
 
 /// The process in `slot` has ended: its registers need no saving, and its
 /// page tables are about to go.
 pub fn forget(slot: usize) {
-    let x = XSTATE.get();
-    if x.owner == Some(slot) {
-        x.owner = None;
-    }
-    x.area[slot] = None;
+    XSTATE.with(|x| {
+        if x.owner == Some(slot) {
+            x.owner = None;
+        }
+        x.area[slot] = None;
+    })
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use lde_abi::boot::{Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
-use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD};
 
 use crate::elf_file;
 use crate::embedded;
@@ -85,7 +85,7 @@ pub fn resolve(spec: &str) -> Result<Program> {
 pub fn check(bytes: &[u8], what: &str) -> Result<()> {
     let elf = elf_file::parse(bytes, what)?;
     // The stack, and one guard page below it, are the kernel's.
-    let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
+    let stack_bottom = USER_STACK_GUARD;
     let mut entry_ok = false;
     for s in &elf.segments {
         let end = s.vaddr + s.memsz;
