@@ -15,6 +15,7 @@ pub mod exit;
 pub mod layout;
 pub mod note;
 pub mod ports;
+pub mod program;
 pub mod syscall;
 pub mod trace;
 pub mod work;

@@ -10,6 +10,7 @@ use elf::endian::LittleEndian;
 use elf::file::Class;
 use elf::ElfBytes;
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::program::{self, LoadError};
 
 use crate::paging::{self, AddressSpace, WRITABLE};
 
@@ -50,9 +51,15 @@ fn load_into(
         return Err("not a static x86-64 executable");
     }
     let segments = file.segments().ok_or("no program headers")?;
+    // The loader's limits first, before a page is mapped or a header past
+    // the limit is read (lde-abi `program`, the VMM's check before boot).
+    let loads = || segments.iter().filter(|p| p.p_type == PT_LOAD);
+    program::footprint(segments.len(), || loads().map(|p| (p.p_vaddr, p.p_memsz)))
+        .and_then(program::Footprint::within_limits)
+        .map_err(LoadError::reason)?;
     let stack_bottom = USER_STACK_GUARD;
     let mut entry_ok = false;
-    for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
+    for ph in loads() {
         let end = ph
             .p_vaddr
             .checked_add(ph.p_memsz)
@@ -133,7 +140,9 @@ fn map_from_module(
 /// (16-byte aligned) argc, argv[0..argc], NULL, envp NULL — System V style.
 fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
     let data = WRITABLE | paging::nx_bit();
-    for i in 1..=USER_STACK_PAGES {
+    // Upwards, so that the stack is one mapped range (paging.rs), as the
+    // loader limits count it (lde-abi `program`).
+    for i in (1..=USER_STACK_PAGES).rev() {
         space
             .map(USER_STACK_TOP - i * PAGE_SIZE, data)
             .ok_or("out of memory")?;

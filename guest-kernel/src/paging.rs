@@ -107,9 +107,10 @@ impl BorrowedPte {
 }
 
 /// Most page-table frames (below the PML4) and mapped ranges an address
-/// space keeps track of; plenty for a static program and its stack.
-const MAX_TABLES: usize = 64;
-const MAX_RANGES: usize = 32;
+/// space keeps track of; the loader refuses a program that needs more
+/// (lde-abi `program`, which the VMM checks before boot too).
+const MAX_TABLES: usize = lde_abi::program::MAX_PAGE_TABLES;
+const MAX_RANGES: usize = lde_abi::program::MAX_MAPPED_RANGES;
 
 /// A process's page tables.
 ///

@@ -31,7 +31,7 @@
 //! bare trap. The area sizes itself from nothing: the components saved
 //! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout.
 
-use lde_abi::layout::{PAGE_SIZE, USER_END};
+use lde_abi::layout::{PAGE_SIZE, USER_XSTATE_BASE, USER_XSTATE_PAGES};
 
 use x86_64::registers::control::{Cr4, Cr4Flags};
 
@@ -43,10 +43,11 @@ use crate::{frames, memops, println, upcall};
 
 /// The process's save area (one page), the previous owner's area during a
 /// switch, and the stub page: the last three pages of the user half, above
-/// the stack, where the loader puts nothing.
-const AREA: u64 = USER_END - 3 * PAGE_SIZE;
-const OWNER_AREA: u64 = USER_END - 2 * PAGE_SIZE;
-const STUB: u64 = USER_END - PAGE_SIZE;
+/// the stack, where the loader puts nothing (lde-abi `layout`).
+const AREA: u64 = USER_XSTATE_BASE;
+const OWNER_AREA: u64 = USER_XSTATE_BASE + PAGE_SIZE;
+const STUB: u64 = USER_XSTATE_BASE + 2 * PAGE_SIZE;
+const _: () = assert!(USER_XSTATE_PAGES == 3);
 
 /// XCR0 components saved here: AVX (2), MPX (3, 4), AVX-512 (5, 6, 7),
 /// PKRU (9), APX (19). x87 and SSE (0, 1) are fxsave's (fpu.rs). AMX tile

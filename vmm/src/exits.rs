@@ -118,6 +118,7 @@ impl Machine {
             log_events,
             ..
         } = self;
+        let before = ring.events;
         ring.drain(ram, now_ns, |ev| {
             procs.observe(&ev);
             if *log_events {
@@ -127,6 +128,11 @@ impl Machine {
                 t.write(&Record::Event(ev));
             }
         });
+        // Whatever ends the run later, what the guest reported so far is in
+        // the file (writer.rs).
+        if let Some(t) = trace.as_mut().filter(|_| ring.events != before) {
+            t.flush();
+        }
     }
 
     fn record_exit(&mut self, t_ns: u64, handle_ns: u64, exit: ExitKind) {
