@@ -20,7 +20,7 @@ use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, vector_name};
 
 use crate::trap_entry::TrapFrame;
-use crate::{debug, observe, paging, println, process, syscall, timer};
+use crate::{debug, observe, paging, println, process, syscall, timer, upcall};
 
 const TIMER: u64 = vector::TIMER as u64;
 const SYSCALL: u64 = vector::SYSCALL as u64;
@@ -36,6 +36,15 @@ const INT80: [u8; 2] = [0xcd, 0x80];
 /// Called by `trap_common` with the frame of the interrupted context.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
+    if user && upcall::active() {
+        // The kernel's own code in user mode (upcall.rs), not the process's.
+        match tf.vector {
+            BP => upcall::finish(tf),
+            TIMER => timer::on_tick(),
+            _ => kernel_fault(tf),
+        }
+        return;
+    }
     match tf.vector {
         TIMER => timer::on_tick(),
         SYSCALL if user => syscall::dispatch(tf, path::GATE),
@@ -49,10 +58,9 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         // check is the machine's fault, not the program's.
         NMI => {}
         MC => kernel_fault(tf),
-        BP if user => {
-            observe::entered_kernel();
-            observe::trap(tf, 0)
-        }
+        // A bare trap: counted and resumed. It is not a system call, so it
+        // does not restart the hog rule's clock (observe.rs).
+        BP if user => observe::trap(tf, 0),
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }
