@@ -263,12 +263,11 @@ fn signal_of(reply: &str) -> Option<u8> {
 }
 
 /// The address of the first symbol of `elf` whose name contains `part`.
+/// The address of the symbol named `part`, or else of the first whose
+/// (mangled) name contains it: `_start` must not find `xstate_stub_start`.
 fn symbol(elf_bytes: &[u8], part: &str) -> u64 {
     let elf = elf::ElfBytes::<elf::endian::LittleEndian>::minimal_parse(elf_bytes).unwrap();
     let (symtab, strtab) = elf.symbol_table().unwrap().expect("a symbol table");
-    // The symbol named `part` exactly (`_start`), else the first whose
-    // (mangled) name contains it (`syscall8dispatch`): a bare substring
-    // search would take `scheduler_started` for `_start`.
     let named = |exact: bool| {
         symtab.iter().find(|s| {
             s.st_value != 0
