@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use lde::trace::record::{EventRecord, GuestEvent, ProcessEnd, ProcessRecord, Record};
+use lde::trace::record::{EventRecord, GuestEvent, KillReason, ProcessEnd, ProcessRecord, Record};
 use lde_abi::exit::status;
 
 /// The binary under test.
@@ -126,9 +126,11 @@ impl Run {
     /// Vectors of the faults that killed processes, by pid.
     pub fn kill_vector(&self, pid: u32) -> Option<u64> {
         self.events().find_map(|e| match &e.event {
-            GuestEvent::ProcKill { vector, reason, .. } if e.pid == pid && reason == "fault" => {
-                Some(*vector)
-            }
+            GuestEvent::ProcKill {
+                vector,
+                reason: KillReason::Fault,
+                ..
+            } if e.pid == pid => Some(*vector),
             _ => None,
         })
     }

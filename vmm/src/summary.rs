@@ -10,7 +10,10 @@ use crate::exits::{Ending, Machine};
 use crate::plausible;
 use crate::stats::SHOWN;
 use crate::trace::processes::ProcessTable;
-use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
+use crate::trace::record::{
+    Header, KillCause, Policy, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump, SwitchReason,
+    SyscallPath,
+};
 
 pub struct RunReport<'a> {
     pub explanation: Vec<String>,
@@ -244,20 +247,24 @@ pub fn explain(
     if records.is_empty() {
         return out;
     }
-    let sched = procs.sched.as_deref().unwrap_or("?");
+    let sched = procs.sched;
     let switches: u64 = procs.switches.values().sum();
-    let preempt = procs.switches.get("preempt").copied().unwrap_or(0);
+    let preempt = procs
+        .switches
+        .get(&SwitchReason::Preempt)
+        .copied()
+        .unwrap_or(0);
     let who = if records.len() == 1 {
         "1 process ran".to_string()
     } else {
         format!("{} processes shared one CPU", records.len())
     };
     out.push(match sched {
-        "coop" => format!(
+        Some(Policy::COOP) => format!(
             "{who} under coop: no timer, so the kernel got the CPU back only \
              when a process trapped (system call, fault); {switches} context switches, none forced"
         ),
-        "fifo" => format!(
+        Some(Policy::FIFO) => format!(
             "{who} under fifo: the timer ticked {} times (every {quantum_ms} ms) \
              but the kernel never preempted; each ran until it blocked, yielded or ended",
             procs.ticks
@@ -273,7 +280,7 @@ pub fn explain(
         out.push(format!(
             "{} system calls trapped into the kernel ({}) and returned to user mode with iretq",
             procs.syscalls,
-            if path == "ud" {
+            if *path == SyscallPath::Ud {
                 "int 0x80 arrived as #UD on this PVM host and the kernel treated it as the call"
             } else {
                 "through the int 0x80 gate of the trap table"
@@ -282,12 +289,12 @@ pub fn explain(
     }
     for p in records {
         match &p.end {
-            ProcessEnd::Killed(why) if why == "last-hog" => out.push(format!(
+            ProcessEnd::Killed(KillCause::LastHog) => out.push(format!(
                 "{} (pid {}) never gave up the CPU; only the timer got it back, and the kernel \
                  ended it once every other process was done",
                 p.name, p.pid
             )),
-            ProcessEnd::Killed(why) if why == "cpu-limit" => out.push(format!(
+            ProcessEnd::Killed(KillCause::CpuLimit) => out.push(format!(
                 "{} (pid {}) used its --cpu-limit and was killed",
                 p.name, p.pid
             )),
@@ -299,7 +306,7 @@ pub fn explain(
             _ => {}
         }
     }
-    if *ending == Ending::Timeout && sched == "coop" {
+    if *ending == Ending::Timeout && sched == Some(Policy::COOP) {
         out.push(
             "under coop a process that never traps keeps the CPU for good: only the VMM's \
              watchdog could end the run"

@@ -110,7 +110,7 @@ mod tests {
                 GuestEvent::Boot {
                     tsc_khz: max,
                     quantum_us: max,
-                    sched: "rr".into(),
+                    sched: "rr".to_string().try_into().unwrap(),
                     timer: true,
                 },
             ),

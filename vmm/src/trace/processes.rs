@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::record::{EventRecord, GuestEvent, ProcessEnd, ProcessRecord};
+use super::record::{
+    EventRecord, GuestEvent, Policy, ProcessEnd, ProcessRecord, SwitchReason, SyscallPath,
+};
 
 #[derive(Default, Debug, Clone)]
 struct Proc {
@@ -27,11 +29,11 @@ pub struct ProcessTable {
     /// Kind and time of the last event the guest recorded.
     pub last_event: Option<(String, u32, u64)>,
     /// Counts for the end-of-run explanation.
-    pub switches: BTreeMap<String, u64>,
+    pub switches: BTreeMap<SwitchReason, u64>,
     pub ticks: u64,
     pub syscalls: u64,
-    pub syscall_path: Option<String>,
-    pub sched: Option<String>,
+    pub syscall_path: Option<SyscallPath>,
+    pub sched: Option<Policy>,
 }
 
 impl ProcessTable {
@@ -55,11 +57,11 @@ impl ProcessTable {
             }
             GuestEvent::Switch { to, reason } => {
                 self.running = (*to != 0).then_some((*to, ev.t_ns));
-                *self.switches.entry(reason.clone()).or_default() += 1;
+                *self.switches.entry(*reason).or_default() += 1;
             }
             GuestEvent::Syscall { path, .. } => {
                 self.syscalls += 1;
-                self.syscall_path.get_or_insert_with(|| path.clone());
+                self.syscall_path.get_or_insert(*path);
                 self.touch(ev);
             }
             GuestEvent::Tick { .. } => {
@@ -78,12 +80,9 @@ impl ProcessTable {
                 vector_name,
                 ..
             } => {
-                let why = if reason == "fault" {
-                    vector_name.clone()
-                } else {
-                    reason.clone()
-                };
-                self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Killed(why));
+                self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Killed(
+                    GuestEvent::kill_cause(*reason, vector_name),
+                ));
             }
             GuestEvent::ProcStats {
                 cpu_ticks,
@@ -105,7 +104,7 @@ impl ProcessTable {
                 quantum_us, sched, ..
             } => {
                 self.tick_ns = quantum_us.saturating_mul(1000);
-                self.sched = Some(sched.clone());
+                self.sched = Some(*sched);
             }
             _ => {}
         }

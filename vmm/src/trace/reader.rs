@@ -321,7 +321,7 @@ pub(crate) mod testing {
             from,
             GuestEvent::Switch {
                 to,
-                reason: reason.into(),
+                reason: reason.parse().unwrap(),
             },
         )
     }
@@ -335,7 +335,7 @@ pub(crate) mod testing {
                 name: name.into(),
                 args: [1, 2, 3],
                 result: 0,
-                path: path.into(),
+                path: path.parse().unwrap(),
                 cs: 0x33,
             },
         )
@@ -446,7 +446,7 @@ pub(crate) mod testing {
             GuestEvent::Boot {
                 tsc_khz: 1_000_000,
                 quantum_us: 1000,
-                sched: "rr".into(),
+                sched: "rr".to_string().try_into().unwrap(),
                 timer: true,
             },
         ));
@@ -499,7 +499,7 @@ pub(crate) mod testing {
             5 * MS,
             3,
             GuestEvent::ProcKill {
-                reason: "last-hog".into(),
+                reason: KillReason::LastHog,
                 vector: 0,
                 vector_name: "#DE divide error".into(),
                 rip: 0,
@@ -524,7 +524,7 @@ pub(crate) mod testing {
         r.push(process(
             3,
             "hog",
-            ProcessEnd::Killed("last-hog".into()),
+            ProcessEnd::Killed(KillCause::LastHog),
             [2, 0, 2, 5],
         ));
         let footer = footer_for(&r);

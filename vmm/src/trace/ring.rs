@@ -6,9 +6,9 @@
 //! and skipped. Nothing here can make the VMM read outside the ring.
 
 use lde_abi::syscall;
-use lde_abi::trace::{self as abi, kill_reason, switch_reason, Event, KernelEvent, RingHeader};
+use lde_abi::trace::{self as abi, Event, KernelEvent, RingHeader};
 
-use super::record::{EventRecord, GuestEvent};
+use super::record::{EventRecord, GuestEvent, KillReason, Policy, SwitchReason, SyscallPath};
 use crate::memory::GuestRam;
 
 /// Where the ring is and how far the VMM has read.
@@ -158,7 +158,7 @@ impl RingReader {
             } => GuestEvent::Boot {
                 tsc_khz,
                 quantum_us,
-                sched: lde_abi::boot::sched_name(sched)?.into(),
+                sched: Policy::from_abi(sched)?,
                 timer,
             },
             KernelEvent::Trap {
@@ -186,13 +186,13 @@ impl RingReader {
                 name: syscall::name(nr).unwrap_or("unknown").into(),
                 args,
                 result: result as i64,
-                path: syscall::path::name(path).into(),
+                path: SyscallPath::from_abi(path)?,
                 cs,
             },
             KernelEvent::Tick { tick } => GuestEvent::Tick { tick },
             KernelEvent::Switch { to, reason } => GuestEvent::Switch {
                 to,
-                reason: switch_reason::name(reason).into(),
+                reason: SwitchReason::from_abi(reason)?,
             },
             KernelEvent::ProcCreate { module, arrival } => GuestEvent::ProcCreate {
                 name: self.name(module),
@@ -211,7 +211,7 @@ impl RingReader {
                 addr,
                 tick,
             } => GuestEvent::ProcKill {
-                reason: kill_reason::name(reason).into(),
+                reason: KillReason::from_abi(reason)?,
                 vector,
                 vector_name: abi::vector_name(vector).into(),
                 rip,

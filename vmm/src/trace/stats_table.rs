@@ -15,7 +15,10 @@ use anyhow::Result;
 use super::names::ProcessNames;
 use super::processes::ProcessTable;
 use super::reader::TraceReader;
-use super::record::{Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record};
+use super::record::{
+    Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, SwitchReason,
+    SyscallPath,
+};
 use super::runs::{Run, RunTracker};
 use super::units::{duration, ms};
 use crate::stats::SHOWN;
@@ -31,7 +34,7 @@ pub struct TrapCount {
 pub struct SyscallCount {
     pub name: String,
     /// Calls by delivery path (`gate`, `ud`).
-    pub by_path: BTreeMap<String, u64>,
+    pub by_path: BTreeMap<SyscallPath, u64>,
     /// Calls that returned a negative errno.
     pub errors: u64,
 }
@@ -59,7 +62,7 @@ pub struct TraceStats {
     pub events_by_kind: BTreeMap<&'static str, u64>,
     pub traps: BTreeMap<u64, TrapCount>,
     pub syscalls: BTreeMap<u64, SyscallCount>,
-    pub switches: BTreeMap<String, u64>,
+    pub switches: BTreeMap<SwitchReason, u64>,
     /// OSTEP's figures per process, from the `process` records or, in a
     /// trace that has none (cut short), from the guest's events.
     pub processes: Vec<ProcessRecord>,
@@ -188,14 +191,12 @@ impl TraceStats {
                     name: name.clone(),
                     ..Default::default()
                 });
-                *c.by_path.entry(path.clone()).or_default() += 1;
+                *c.by_path.entry(*path).or_default() += 1;
                 if *result < 0 {
                     c.errors += 1;
                 }
             }
-            GuestEvent::Switch { reason, .. } => {
-                *self.switches.entry(reason.clone()).or_default() += 1
-            }
+            GuestEvent::Switch { reason, .. } => *self.switches.entry(*reason).or_default() += 1,
             _ => {}
         }
     }
@@ -444,7 +445,7 @@ impl TraceStats {
         if total == 0 {
             return;
         }
-        let paths: std::collections::BTreeSet<&String> = self
+        let paths: std::collections::BTreeSet<&SyscallPath> = self
             .syscalls
             .values()
             .flat_map(|c| c.by_path.keys())
@@ -663,9 +664,9 @@ mod tests {
         let s = stats(&records);
         // Exits by reason, computed here independently of the code under test.
         let mut exits: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        let mut syscalls: BTreeMap<(u64, String), u64> = BTreeMap::new();
+        let mut syscalls: BTreeMap<(u64, SyscallPath), u64> = BTreeMap::new();
         let mut traps: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut switches: BTreeMap<String, u64> = BTreeMap::new();
+        let mut switches: BTreeMap<SwitchReason, u64> = BTreeMap::new();
         let mut events = 0;
         for r in &records {
             match r {
@@ -678,11 +679,11 @@ mod tests {
                     events += 1;
                     match &e.event {
                         GuestEvent::Syscall { nr, path, .. } => {
-                            *syscalls.entry((*nr, path.clone())).or_default() += 1
+                            *syscalls.entry((*nr, *path)).or_default() += 1
                         }
                         GuestEvent::Trap { vector, .. } => *traps.entry(*vector).or_default() += 1,
                         GuestEvent::Switch { reason, .. } => {
-                            *switches.entry(reason.clone()).or_default() += 1
+                            *switches.entry(*reason).or_default() += 1
                         }
                         _ => {}
                     }
@@ -697,10 +698,10 @@ mod tests {
             .map(|(k, t)| (k.clone(), (t.count, t.total_ns)))
             .collect();
         assert_eq!(got, exits);
-        let got: BTreeMap<(u64, String), u64> = s
+        let got: BTreeMap<(u64, SyscallPath), u64> = s
             .syscalls
             .iter()
-            .flat_map(|(nr, c)| c.by_path.iter().map(move |(p, n)| ((*nr, p.clone()), *n)))
+            .flat_map(|(nr, c)| c.by_path.iter().map(move |(p, n)| ((*nr, *p), *n)))
             .collect();
         assert_eq!(got, syscalls);
         assert_eq!(s.syscalls[&24].name, "sched_yield");

@@ -162,11 +162,10 @@ impl Timeline {
                                         ..
                                     } => {
                                         lane.kills.add(e.t_ns);
-                                        lane.killed = Some(if reason == "fault" {
-                                            vector_name.clone()
-                                        } else {
-                                            reason.clone()
-                                        });
+                                        lane.killed = Some(
+                                            GuestEvent::kill_cause(*reason, vector_name)
+                                                .to_string(),
+                                        );
                                     }
                                     _ => {}
                                 }
