@@ -6,8 +6,10 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"LDEBOOT1");
 
 /// Most memory-map entries.
 pub const MAX_REGIONS: usize = 8;
-/// Most boot modules (user programs).
-pub const MAX_MODULES: usize = 16;
+/// Most boot modules (user programs): the most processes in one run.
+pub const MAX_MODULES: usize = 64;
+/// Most MLFQ levels.
+pub const MAX_LEVELS: usize = 8;
 /// Bytes of a module name (NUL padded).
 pub const MODULE_NAME_LEN: usize = 32;
 /// Most arguments a program gets after its name (argv[1..]).

@@ -1,0 +1,125 @@
+//! What every scheduling policy is told, and what it answers.
+//!
+//! This is the pure half of scheduling: no hardware, no process table, so
+//! each policy's choices can be tested on the host tick by tick. The kernel
+//! keeps every runnable process, *including the one on the CPU*, inside the
+//! policy, and at each timer tick it asks in this order (the order of
+//! OSTEP's simulators, so their answers and the kernel's agree):
+//!
+//! 1. [`Policy::charge`]: the process on the CPU used the tick that just
+//!    ended; the kernel says whether it now goes on, blocks for I/O or has
+//!    finished its length;
+//! 2. [`Policy::tick`]: the start of the new tick (MLFQ's priority boost);
+//! 3. [`Policy::admit`]: processes that arrive or come back from I/O now;
+//! 4. [`Policy::pick`]: who runs during the new tick. If that is the one
+//!    already on the CPU nothing happens; otherwise the kernel switches.
+//!
+//! Between ticks a process may leave the CPU on its own
+//! ([`Policy::leave`]: yield, sleep, exit, killed); the kernel then asks
+//! [`Policy::pick`] again at once.
+
+/// A process's index in the process table.
+pub type Slot = usize;
+
+/// Most processes a policy holds.
+pub const CAPACITY: usize = lde_abi::boot::MAX_MODULES;
+
+/// What the kernel knows about a process when it arrives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Job {
+    /// Its CPU length in ticks, known before it runs (0 = unknown).
+    pub length: u64,
+    /// Lottery and stride tickets (at least 1).
+    pub tickets: u64,
+}
+
+/// How a process joins the runnable set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// It is new (its arrival tick has come).
+    Arrive,
+    /// It comes back from sleep (I/O).
+    Wake,
+}
+
+/// What the process that was charged a tick does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// It stays runnable.
+    Runs,
+    /// It blocks for I/O at this tick.
+    Sleeps,
+    /// It has used its whole length (or ended otherwise).
+    Exits,
+}
+
+/// How a process leaves the CPU between two ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// `sched_yield`: still runnable, behind the others.
+    Yields,
+    /// It blocks (sleep, I/O).
+    Sleeps,
+    /// It exited or was killed.
+    Exits,
+}
+
+/// What charging a tick changed (the trace records it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Charged {
+    /// MLFQ: it used up its allotment and went down from level `.0` to
+    /// level `.1` (0 is the top).
+    pub demoted: Option<(u8, u8)>,
+}
+
+/// Why a process gets the CPU: the reason the trace records for each
+/// scheduling decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// First in line (the process before it left the CPU).
+    Next,
+    /// The process before it used up its time slice.
+    SliceUsed,
+    /// The process before it used up its allotment at level `from` and was
+    /// demoted to `to`.
+    Demoted { from: u8, to: u8 },
+    /// A priority boost moved every job to the top level.
+    Boost,
+    /// MLFQ: it is ahead of the process on the CPU, which it preempts: at a
+    /// higher level, or put at the front of the same level (`-I`).
+    Ahead { level: u8 },
+    /// Its remaining length is the shortest of the runnable ones.
+    Shortest { remaining: u64 },
+    /// It has arrived (or woken) with less left to run than the process on
+    /// the CPU, which it preempts.
+    Preempts { remaining: u64 },
+    /// It holds ticket `winner` of `total`.
+    Lottery { winner: u64, total: u64 },
+    /// Its pass was the smallest.
+    Stride { pass: u64 },
+}
+
+/// A policy's answer to "who runs now?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pick {
+    pub slot: Slot,
+    /// `None`: the process on the CPU simply goes on (no decision made).
+    pub why: Option<Why>,
+}
+
+/// A scheduling policy (its rules are in each implementation's doc).
+pub trait Policy {
+    fn name(&self) -> &'static str;
+    fn admit(&mut self, slot: Slot, job: &Job, how: Admit);
+    fn charge(&mut self, slot: Slot, then: Then) -> Charged;
+    fn leave(&mut self, slot: Slot, how: Leave);
+    /// The start of tick `now`; true when it boosted every job.
+    fn tick(&mut self, _now: u64) -> bool {
+        false
+    }
+    fn pick(&mut self) -> Option<Pick>;
+    /// MLFQ: the level `slot` is at (0 = top); other policies have one.
+    fn level(&self, _slot: Slot) -> u8 {
+        0
+    }
+}
