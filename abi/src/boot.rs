@@ -34,6 +34,22 @@ pub struct MemRegion {
     pub _pad: u32,
 }
 
+/// What the scheduler may know of a process before it runs (OSTEP's job).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Job {
+    /// The tick it arrives at; it is not in the system before.
+    pub arrival_tick: u64,
+    /// Its CPU length in ticks (0 = unknown). The kernel ends it with
+    /// status 0 at the tick that completes it, and SJF and STCF sort by it.
+    pub length_ticks: u64,
+    /// Lottery and stride tickets (0 = the default, [`DEFAULT_TICKETS`]).
+    pub tickets: u64,
+}
+
+/// Tickets of a process that was given none.
+pub const DEFAULT_TICKETS: u64 = 100;
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct Module {
@@ -42,6 +58,7 @@ pub struct Module {
     pub len: u64,
     pub name: [u8; MODULE_NAME_LEN],
     pub args: [u8; MODULE_ARGS_LEN],
+    pub job: Job,
 }
 
 impl Module {
@@ -50,6 +67,11 @@ impl Module {
         len: 0,
         name: [0; MODULE_NAME_LEN],
         args: [0; MODULE_ARGS_LEN],
+        job: Job {
+            arrival_tick: 0,
+            length_ticks: 0,
+            tickets: 0,
+        },
     };
 }
 
@@ -57,6 +79,72 @@ impl Module {
 pub const SCHED_RR: u32 = 0;
 pub const SCHED_FIFO: u32 = 1;
 pub const SCHED_COOP: u32 = 2;
+pub const SCHED_SJF: u32 = 3;
+pub const SCHED_STCF: u32 = 4;
+pub const SCHED_MLFQ: u32 = 5;
+pub const SCHED_LOTTERY: u32 = 6;
+pub const SCHED_STRIDE: u32 = 7;
+
+/// Every policy by number and name (`--sched NAME`, traces).
+pub const SCHED_NAMES: [(u32, &str); 8] = [
+    (SCHED_RR, "rr"),
+    (SCHED_FIFO, "fifo"),
+    (SCHED_COOP, "coop"),
+    (SCHED_SJF, "sjf"),
+    (SCHED_STCF, "stcf"),
+    (SCHED_MLFQ, "mlfq"),
+    (SCHED_LOTTERY, "lottery"),
+    (SCHED_STRIDE, "stride"),
+];
+
+/// The name of policy `sched`.
+pub fn sched_name(sched: u32) -> &'static str {
+    SCHED_NAMES
+        .iter()
+        .find(|(n, _)| *n == sched)
+        .map_or("?", |(_, name)| name)
+}
+
+/// `PolicyParams::flags`: MLFQ's I/O resets a job's quantum and allotment
+/// (mlfq.py `-S`).
+pub const MLFQ_IO_STAY: u32 = 1;
+/// `PolicyParams::flags`: a job back from I/O goes to the front of its
+/// queue (mlfq.py `-I`).
+pub const MLFQ_IO_BUMP: u32 = 2;
+
+/// The policy's settings, in ticks (OSTEP's simulators' options).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PolicyParams {
+    /// rr, lottery, stride: the time slice in ticks (at least 1).
+    pub slice_ticks: u64,
+    /// mlfq: number of levels (1 to [`MAX_LEVELS`]), `MLFQ_*` flags.
+    pub levels: u32,
+    pub flags: u32,
+    /// mlfq: each level's quantum in ticks and allotment in quanta, top
+    /// level first.
+    pub level_quantum: [u32; MAX_LEVELS],
+    pub level_allot: [u32; MAX_LEVELS],
+    /// mlfq: boost every job to the top level every this many ticks (0 =
+    /// never).
+    pub boost_ticks: u64,
+    /// lottery: the seed of its random numbers (`lottery.py -s`).
+    pub seed: u64,
+}
+
+impl PolicyParams {
+    /// OSTEP's defaults: slice 1; mlfq.py's 3 levels, quantum 10,
+    /// allotment 1, no boost; seed 0.
+    pub const DEFAULT: PolicyParams = PolicyParams {
+        slice_ticks: 1,
+        levels: 3,
+        flags: 0,
+        level_quantum: [10; MAX_LEVELS],
+        level_allot: [1; MAX_LEVELS],
+        boost_ticks: 0,
+        seed: 0,
+    };
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -82,6 +170,7 @@ pub struct BootInfo {
     pub _pad: u32,
     pub quantum_us: u64,
     pub cpu_limit_us: u64,
+    pub policy: PolicyParams,
     pub module_count: u32,
     pub _pad2: u32,
     pub modules: [Module; MAX_MODULES],
@@ -110,6 +199,7 @@ impl BootInfo {
             _pad: 0,
             quantum_us: 10_000,
             cpu_limit_us: 0,
+            policy: PolicyParams::DEFAULT,
             module_count: 0,
             _pad2: 0,
             modules: [Module::EMPTY; MAX_MODULES],

@@ -13,6 +13,7 @@ pub mod boot;
 pub mod exit;
 pub mod layout;
 pub mod note;
+pub mod phases;
 pub mod ports;
 pub mod syscall;
 pub mod trace;
@@ -20,4 +21,4 @@ pub mod work;
 
 /// Version of this contract. The kernel carries it in its ELF note and the
 /// VMM refuses a kernel built against another version.
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use anyhow::Result;
-use lde_abi::boot::{Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
+use lde_abi::boot::{Job, Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
 
 use crate::elf_file;
@@ -25,13 +25,31 @@ pub struct Program {
     pub name: String,
     pub args: Vec<String>,
     pub elf: Cow<'static, [u8]>,
+    /// When it arrives, its length if known, its tickets.
+    pub job: Job,
 }
 
-/// Resolve one `--program` value.
+/// Resolve one `--program` value: `NAME[:ARGS][@TICK][#TICKETS]`.
 pub fn resolve(spec: &str) -> Result<Program> {
-    let (what, args) = match spec.split_once(':') {
+    let (program, arrival_tick, tickets) = crate::jobs::split_attributes(spec)?;
+    let mut p = resolve_program(program, spec)?;
+    p.job = Job {
+        arrival_tick,
+        length_ticks: crate::jobs::known_length(
+            &p.name,
+            &p.args,
+            matches!(p.elf, Cow::Borrowed(_)),
+        ),
+        tickets,
+    };
+    Ok(p)
+}
+
+/// Resolve `NAME[:ARGS]` (`spec` is the whole option, for messages).
+fn resolve_program(program: &str, spec: &str) -> Result<Program> {
+    let (what, args) = match program.split_once(':') {
         Some((w, a)) => (w, a),
-        None => (spec, ""),
+        None => (program, ""),
     };
     if what.is_empty() {
         return Err(bad_input(format!("--program '{spec}': no program name")));
@@ -77,7 +95,12 @@ pub fn resolve(spec: &str) -> Result<Program> {
         )));
     }
     check(&elf, &format!("program '{what}'"))?;
-    Ok(Program { name, args, elf })
+    Ok(Program {
+        name,
+        args,
+        elf,
+        job: Job::default(),
+    })
 }
 
 /// Is `elf` a static x86-64 executable the kernel can load: every segment in
@@ -139,6 +162,7 @@ pub fn place(
         m.name[..p.name.len()].copy_from_slice(p.name.as_bytes());
         let joined = p.args.join(" ");
         m.args[..joined.len()].copy_from_slice(joined.as_bytes());
+        m.job = p.job;
         modules.push(m);
         next = end.next_multiple_of(PAGE_SIZE);
     }

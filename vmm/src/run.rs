@@ -14,7 +14,7 @@ use anyhow::{anyhow, Context, Result};
 use lde_abi::boot::{self, BootInfo, MemRegion};
 use lde_abi::layout::KERNEL_PHYS;
 
-use crate::cli::{RunArgs, Sched};
+use crate::cli::RunArgs;
 use crate::devices::serial::Com1;
 use crate::error::bad_input;
 use crate::exits::{self, Ending, Machine};
@@ -44,7 +44,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         ),
         None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
     };
-    let specs: Vec<String> = if !args.programs.is_empty() {
+    let specs: Vec<String> = if !args.programs.is_empty() || args.jobs.is_some() {
         args.programs.clone()
     } else if args.kernel_args.is_empty() {
         programs::DEFAULT_DEMO
@@ -54,10 +54,19 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     } else {
         Vec::new()
     };
-    let progs: Vec<Program> = specs
+    let mut progs: Vec<Program> = specs
         .iter()
         .map(|s| programs::resolve(s))
         .collect::<Result<_>>()?;
+    let policy = crate::policy::params(args)?;
+    if let Some(list) = &args.jobs {
+        let io_time = args.io_time.unwrap_or(crate::policy::DEFAULT_IO_TIME);
+        for (spec, job) in crate::jobs::from_list(list, args.sched, io_time)? {
+            let mut p = programs::resolve(&spec)?;
+            p.job = job;
+            progs.push(p);
+        }
+    }
     let ring_size = if args.no_guest_events {
         0
     } else {
@@ -114,11 +123,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     info.tsc_khz = tsc_khz;
     info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
     info.trace_ring_size = ring_size;
-    info.sched = match args.sched {
-        Sched::Rr => boot::SCHED_RR,
-        Sched::Fifo => boot::SCHED_FIFO,
-        Sched::Coop => boot::SCHED_COOP,
-    };
+    info.sched = args.sched.number();
+    info.policy = policy;
     info.quantum_us = args.quantum.as_micros() as u64;
     info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
     info.module_count = modules.len() as u32;
@@ -144,6 +150,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
                 pid: i as u32 + 1,
                 name: p.name.clone(),
                 args: p.args.clone(),
+                arrival_tick: p.job.arrival_tick,
+                length_ticks: p.job.length_ticks,
+                tickets: p.job.tickets,
             })
             .collect(),
         sched: args.sched.name().into(),

@@ -258,6 +258,7 @@ pub(crate) mod testing {
                     pid,
                     name: name.into(),
                     args: vec![],
+                    ..Default::default()
                 })
                 .collect(),
             sched: "rr".into(),

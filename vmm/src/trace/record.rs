@@ -45,12 +45,20 @@ pub struct Header {
     pub started_unix_ms: u64,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct ProgramInfo {
     /// The pid the kernel gives it (1 for the first --program, ...).
     pub pid: u32,
     pub name: String,
     pub args: Vec<String>,
+    /// Its job: arrival tick, CPU length in ticks (0 = unknown), tickets
+    /// (0 = the default). Absent in traces of older lde versions.
+    #[serde(default)]
+    pub arrival_tick: u64,
+    #[serde(default)]
+    pub length_ticks: u64,
+    #[serde(default)]
+    pub tickets: u64,
 }
 
 /// One exit that reached the VMM.

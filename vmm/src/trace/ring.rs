@@ -154,13 +154,10 @@ impl RingReader {
             kind::BOOT => GuestEvent::Boot {
                 tsc_khz: a[0],
                 quantum_us: a[1],
-                sched: match a[2] as u32 {
-                    lde_abi::boot::SCHED_RR => "rr",
-                    lde_abi::boot::SCHED_FIFO => "fifo",
-                    lde_abi::boot::SCHED_COOP => "coop",
-                    _ => return None,
-                }
-                .into(),
+                sched: match lde_abi::boot::sched_name(a[2] as u32) {
+                    "?" => return None,
+                    name => name.into(),
+                },
                 timer: a[3] != 0,
             },
             kind::TRAP => GuestEvent::Trap {
