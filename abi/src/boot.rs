@@ -36,7 +36,7 @@ pub struct MemRegion {
 
 /// What the scheduler may know of a process before it runs (OSTEP's job).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Job {
     /// The tick it arrives at; it is not in the system before.
     pub arrival_tick: u64,
@@ -45,6 +45,56 @@ pub struct Job {
     pub length_ticks: u64,
     /// Lottery and stride tickets (0 = the default, [`DEFAULT_TICKETS`]).
     pub tickets: u64,
+    /// Its I/O, which the kernel carries out at exact ticks as OSTEP's
+    /// simulators do: block for `io_ticks` after every `io_every` ticks of
+    /// CPU (mlfq.py's iofreq; 0 = not periodic) ...
+    pub io_every: u64,
+    pub io_ticks: u64,
+    /// ... or at the listed points: block for `io_len[i]` ticks once its CPU
+    /// time reaches `io_at[i]` (increasing), for the first `io_count`.
+    pub io_count: u32,
+    pub _pad: u32,
+    pub io_at: [u32; MAX_IO_POINTS],
+    pub io_len: [u32; MAX_IO_POINTS],
+}
+
+/// Most I/O points of a job's list.
+pub const MAX_IO_POINTS: usize = 8;
+
+impl Job {
+    /// Arrives at 0, length unknown, default tickets, no I/O.
+    pub const NONE: Job = Job {
+        arrival_tick: 0,
+        length_ticks: 0,
+        tickets: 0,
+        io_every: 0,
+        io_ticks: 0,
+        io_count: 0,
+        _pad: 0,
+        io_at: [0; MAX_IO_POINTS],
+        io_len: [0; MAX_IO_POINTS],
+    };
+
+    /// The I/O due once CPU time reaches `cpu` ticks (a job that has just
+    /// finished does no more I/O): its length in ticks.
+    pub fn io_due(&self, cpu: u64) -> Option<u64> {
+        if self.length_ticks != 0 && cpu >= self.length_ticks {
+            return None;
+        }
+        if self.io_every != 0 {
+            return (cpu % self.io_every == 0).then_some(self.io_ticks);
+        }
+        let n = (self.io_count as usize).min(MAX_IO_POINTS);
+        (0..n)
+            .find(|&i| self.io_at[i] as u64 == cpu)
+            .map(|i| self.io_len[i] as u64)
+    }
+}
+
+impl Default for Job {
+    fn default() -> Self {
+        Job::NONE
+    }
 }
 
 /// Tickets of a process that was given none.
@@ -67,11 +117,7 @@ impl Module {
         len: 0,
         name: [0; MODULE_NAME_LEN],
         args: [0; MODULE_ARGS_LEN],
-        job: Job {
-            arrival_tick: 0,
-            length_ticks: 0,
-            tickets: 0,
-        },
+        job: Job::NONE,
     };
 }
 

@@ -1,11 +1,15 @@
 //! The CPU and I/O phases of a `cpuio` job, from its arguments.
 //!
 //! Two forms: a list of phases, `c4 s5 c3` (compute 4 ticks, block 5,
-//! compute 3), and OSTEP's MLFQ homework's job, `run=R every=F io=I` (R
-//! ticks of CPU in all, an I/O of I ticks after every F ticks of CPU unless
-//! the job is done then; `every=0` never blocks). The user program runs the
-//! phases; the VMM reads the same arguments to tell the kernel the job's
-//! length before it runs.
+//! compute 3: CPU bursts and I/Os alternate, first and last a burst), and
+//! OSTEP's MLFQ homework's job, `run=R every=F io=I` (R ticks of CPU in all,
+//! an I/O of I ticks after every F ticks of CPU unless the job is done
+//! then; `every=0` never blocks). The VMM reads the arguments and hands the
+//! kernel the job's length and I/O pattern ([`crate::boot::Job`]) before it
+//! runs, so that the kernel blocks it on exactly the right ticks whatever
+//! the host's speed; the program computes for its whole length.
+
+use crate::boot::{Job, MAX_IO_POINTS};
 
 /// One phase, in ticks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,11 +73,15 @@ where
     } else {
         let mut count = 0;
         for a in args.clone() {
-            phase(a).ok_or("a phase is not cN or sN with N at least 1")?;
+            let p = phase(a).ok_or("a phase is not cN or sN with N at least 1")?;
+            // Bursts on even positions, I/Os on odd ones.
+            if matches!(p, Phase::Io(_)) != (count % 2 == 1) {
+                return Err("bursts (cN) and I/Os (sN) alternate, starting with a burst");
+            }
             count += 1;
         }
-        if count == 0 {
-            return Err("no phases");
+        if count % 2 == 0 {
+            return Err("the last phase must be a CPU burst (cN)");
         }
         Form::List
     };
@@ -102,6 +110,33 @@ impl<'a, I: Iterator<Item = &'a str> + Clone> Plan<I> {
                 Phase::Io(_) => 0,
             })
             .sum()
+    }
+
+    /// Fill in `job`'s length and I/O pattern.
+    pub fn describe(&self, job: &mut Job) -> Result<(), &'static str> {
+        job.length_ticks = self.cpu_ticks();
+        if let Form::Periodic { every, io, .. } = self.form {
+            job.io_every = every;
+            job.io_ticks = io;
+            return Ok(());
+        }
+        let mut cpu = 0;
+        for p in self.clone() {
+            match p {
+                Phase::Cpu(n) => cpu += n,
+                Phase::Io(n) => {
+                    let i = job.io_count as usize;
+                    if i == MAX_IO_POINTS {
+                        return Err("more I/Os than the kernel takes (8)");
+                    }
+                    let at = u32::try_from(cpu).map_err(|_| "a burst is too long")?;
+                    job.io_at[i] = at;
+                    job.io_len[i] = u32::try_from(n).map_err(|_| "an I/O is too long")?;
+                    job.io_count += 1;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -169,12 +204,42 @@ mod tests {
     }
 
     #[test]
+    fn jobs_say_where_the_ios_are() {
+        let mut job = Job::NONE;
+        let p = plan("c4 s5 c3 s1 c2".split(' ')).unwrap();
+        p.describe(&mut job).unwrap();
+        assert_eq!((job.length_ticks, job.io_count), (9, 2));
+        assert_eq!(
+            (&job.io_at[..2], &job.io_len[..2]),
+            (&[4, 7][..], &[5, 1][..])
+        );
+        assert_eq!(job.io_due(4), Some(5));
+        assert_eq!(job.io_due(5), None);
+        let mut job = Job::NONE;
+        let p = plan("run=7 every=3 io=5".split(' ')).unwrap();
+        p.describe(&mut job).unwrap();
+        assert_eq!((job.length_ticks, job.io_every, job.io_ticks), (7, 3, 5));
+        assert_eq!(
+            (job.io_due(3), job.io_due(6), job.io_due(4)),
+            (Some(5), Some(5), None)
+        );
+        let mut job = Job::NONE;
+        let p = plan("run=6 every=3 io=5".split(' ')).unwrap();
+        p.describe(&mut job).unwrap();
+        assert_eq!(job.io_due(6), None, "no I/O once the job is done");
+    }
+
+    #[test]
     fn bad_arguments() {
         for bad in [
             "",
             "c0",
             "x4",
             "c4 s",
+            "s4 c1",
+            "c1 c2",
+            "c1 s2 s3 c1",
+            "c1 s2",
             "run=0",
             "run=5 every=2",
             "run=5 c4",

@@ -31,13 +31,6 @@ pub const CPU_TICKS: u64 = 1003;
 /// brings its CPU time to `n` ticks (a job of length `n`, as in OSTEP's
 /// scheduling homework). 0 clears the budget.
 pub const CPU_BUDGET: u64 = 1004;
-/// `io_at(n, ticks) -> 0`: block the caller for `ticks` timer ticks (an
-/// I/O) at the tick that brings its CPU time to `n` ticks, so a job's CPU
-/// bursts end on exact ticks as in OSTEP's MLFQ homework. The caller
-/// computes until its CPU time reaches `n` (it may find itself blocked and
-/// woken on the way). `ticks` 0 clears it; -EINVAL if `n` is already
-/// reached.
-pub const IO_AT: u64 = 1005;
 
 /// What [`CLOCK`] writes.
 #[repr(C)]
@@ -89,7 +82,6 @@ pub fn name(nr: u64) -> Option<&'static str> {
         SLEEP_NS => "sleep_ns",
         CPU_TICKS => "cpu_ticks",
         CPU_BUDGET => "cpu_budget",
-        IO_AT => "io_at",
         _ => return None,
     })
 }

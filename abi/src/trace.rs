@@ -67,7 +67,9 @@ pub mod kind {
     /// (CS as the trap frame holds it: RPL 3 shows the call came from user
     /// mode).
     pub const SYSCALL: u16 = 3;
-    /// Timer tick: [tick number].
+    /// Timer tick, `pid` = the process on the CPU: [tick number, charged
+    /// (1 = the tick counts as its CPU time, 0 = unaccounted),
+    /// [`super::uncharged`] reason when unaccounted].
     pub const TICK: u16 = 4;
     /// Context switch, `pid` = from: [to pid, reason].
     pub const SWITCH: u16 = 5;
@@ -88,6 +90,15 @@ pub mod kind {
     /// Final figures of a process: [cpu ticks, arrival tick, first-run
     /// tick, end tick, ticks waiting while runnable, `stats_end` word].
     pub const PROC_STATS: u16 = 13;
+    /// A scheduling decision, `pid` = the process chosen: [tick,
+    /// [`super::why`] reason, detail, detail] (details by reason: demoted
+    /// from, to; ahead: level; shortest/preempts: ticks left; lottery:
+    /// winning ticket, total tickets; stride: pass).
+    pub const DECISION: u16 = 14;
+    /// MLFQ: the process changed level (0 = top): [tick, from, to].
+    pub const LEVEL: u16 = 15;
+    /// MLFQ: every job moved to the top level: [tick].
+    pub const BOOST: u16 = 16;
 
     pub fn name(kind: u16) -> Option<&'static str> {
         Some(match kind {
@@ -104,6 +115,9 @@ pub mod kind {
             WAKE => "wake",
             IDLE => "idle",
             PROC_STATS => "proc_stats",
+            DECISION => "decision",
+            LEVEL => "level",
+            BOOST => "boost",
             _ => return None,
         })
     }
@@ -118,6 +132,50 @@ pub fn stats_end(killed: bool, code: i32) -> u64 {
 /// Split a `stats_end` word into (killed, code).
 pub fn split_stats_end(word: u64) -> (bool, i32) {
     (word >> 32 & 1 != 0, word as u32 as i32)
+}
+
+/// Why the scheduler chose a process (`DECISION` args[1]).
+pub mod why {
+    /// First in line (the process before it left the CPU).
+    pub const NEXT: u64 = 0;
+    /// The process before it used up its time slice.
+    pub const SLICE_USED: u64 = 1;
+    /// The process before it was demoted from level `from` to `to`.
+    pub const DEMOTED: u64 = 2;
+    /// A priority boost moved every job to the top.
+    pub const BOOST: u64 = 3;
+    /// MLFQ: it is ahead of the process on the CPU (a higher level, or the
+    /// front of the same one).
+    pub const AHEAD: u64 = 4;
+    /// SJF/STCF: the least time left.
+    pub const SHORTEST: u64 = 5;
+    /// STCF: it has less left than the process on the CPU, preempted.
+    pub const PREEMPTS: u64 = 6;
+    /// Lottery: it holds the winning ticket.
+    pub const LOTTERY: u64 = 7;
+    /// Stride: the lowest pass.
+    pub const STRIDE: u64 = 8;
+}
+
+/// Why a tick was not charged to any process (`TICK` args[2]).
+pub mod uncharged {
+    /// Charged (not a reason).
+    pub const NONE: u64 = 0;
+    /// Nothing was running: the CPU idled.
+    pub const IDLE: u64 = 1;
+    /// The process on the CPU had been switched in during the tick and
+    /// ran less than half of it before the tick was due: the tick belongs
+    /// to the switch.
+    pub const SWITCH: u64 = 2;
+
+    pub fn name(r: u64) -> &'static str {
+        match r {
+            NONE => "none",
+            IDLE => "idle",
+            SWITCH => "switch",
+            _ => "?",
+        }
+    }
 }
 
 /// Why the kernel switched away from a process (`SWITCH` args[1]).

@@ -140,15 +140,16 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     for (slot, module) in info.modules[..count].iter().enumerate() {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");
-        match process::create(slot, module, 0) {
-            Ok(pid) => {
-                trace::record(kind::PROC_CREATE, pid, [slot as u64, 0, 0, 0, 0, 0]);
-                println!("process {pid}: {name} {args}");
-            }
+        match process::create(slot, module) {
+            Ok(pid) if module.job.arrival_tick > 0 => println!(
+                "process {pid}: {name} {args} (arrives at tick {})",
+                module.job.arrival_tick
+            ),
+            Ok(pid) => println!("process {pid}: {name} {args}"),
             Err(why) => println!("lde kernel: cannot load program {name}: {why}"),
         }
     }
-    sched::start(info.sched, info.quantum_us, info.cpu_limit_us, info.tsc_khz)
+    sched::start(info, info.quantum_us, info.cpu_limit_us, info.tsc_khz)
 }
 
 /// Load an empty trap table and fault (`ud2`; `int3` in ring 0 is not

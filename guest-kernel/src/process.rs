@@ -7,7 +7,7 @@
 //! [`Context`] whose return address is `trap_return`. The first switch to it
 //! therefore "returns from a trap" into user mode, like every later one.
 
-use lde_abi::boot::{c_str, Module, MAX_MODULES, MODULE_NAME_LEN};
+use lde_abi::boot::{c_str, Job, Module, MAX_MODULES, MODULE_NAME_LEN};
 
 use crate::fpu::FpuState;
 use crate::gdt::{USER_CS, USER_DS};
@@ -25,6 +25,9 @@ const USER_RFLAGS: u64 = 0x202;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum State {
     Unused,
+    /// Loaded at boot, not in the system before its arrival tick (xv6's
+    /// EMBRYO): not runnable, and no event concerns it yet.
+    Embryo,
     Runnable,
     Running,
     Sleeping,
@@ -33,8 +36,12 @@ pub enum State {
 }
 
 impl State {
+    /// Alive, or due to arrive.
     pub fn is_alive(self) -> bool {
-        matches!(self, State::Runnable | State::Running | State::Sleeping)
+        matches!(
+            self,
+            State::Embryo | State::Runnable | State::Running | State::Sleeping
+        )
     }
 }
 
@@ -53,8 +60,12 @@ pub struct Process {
     pub wait_ticks: u64,
     /// When it last became runnable (for `wait_ticks`).
     pub ready_since: u64,
-    /// Ticks used of the current time slice.
-    pub slice_used: u64,
+    /// What the scheduler may know before it runs (arrival, length,
+    /// tickets).
+    pub job: Job,
+    /// Its current run carries out a tick's scheduling decision, so it owns
+    /// the next tick (sched.rs, "charging").
+    pub owns_next_tick: bool,
     /// Ticks on the CPU since its last system call (the hog rule, sched.rs).
     pub ticks_since_trap: u64,
     pub wake_tick: u64,
@@ -82,7 +93,8 @@ impl Process {
         end: 0,
         wait_ticks: 0,
         ready_since: 0,
-        slice_used: 0,
+        job: Job::NONE,
+        owns_next_tick: false,
         ticks_since_trap: 0,
         wake_tick: 0,
         cpu_budget: 0,
@@ -136,8 +148,9 @@ pub fn current() -> Option<usize> {
 }
 
 /// Create a process from boot module `module` (slot = module index, pid =
-/// slot + 1): load the program, build its first trap frame and context.
-pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'static str> {
+/// slot + 1): load the program, build its first trap frame and context. It
+/// is an embryo until the scheduler admits it at its arrival tick.
+pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
     let image_len = module.len as usize;
     // SAFETY: the VMM placed the module's bytes at `addr` in RAM, in a region
     // the memory map reserves; the direct map covers it; nothing writes it.
@@ -197,12 +210,18 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
     p.pid = slot as u32 + 1;
     p.name[..name.len().min(MODULE_NAME_LEN - 1)]
         .copy_from_slice(&name[..name.len().min(MODULE_NAME_LEN - 1)]);
-    p.state = State::Runnable;
+    p.state = State::Embryo;
     p.fpu = FpuState::initial();
     p.context = ctx_addr;
     p.space = Some(loaded.space);
-    p.arrival = arrival;
-    p.ready_since = arrival;
+    p.job = module.job;
+    if p.job.tickets == 0 {
+        p.job.tickets = lde_abi::boot::DEFAULT_TICKETS;
+    }
+    // A job of known length ends at the tick that completes it.
+    p.cpu_budget = p.job.length_ticks;
+    p.arrival = p.job.arrival_tick;
+    p.ready_since = p.arrival;
     t.count = t.count.max(slot + 1);
     Ok(p.pid)
 }

@@ -1,123 +1,120 @@
 //! The scheduler: who runs next, and when the running process must stop.
 //!
-//! All three policies share one run queue in FIFO order; they differ only
-//! in how the kernel gets the CPU back ([`Policy`]):
-//! - `rr`: the timer ticks every quantum and the running process is
-//!   preempted at the end of its slice (one tick) if anyone else is waiting;
-//! - `fifo`: the timer ticks (for accounting) but nobody is preempted;
-//! - `coop`: no timer at all; the kernel runs only when the process traps
-//!   (system call, fault), and switches only at yield, sleep, exit or kill.
+//! The policies (`sched/*.rs`: rr, fifo, coop, sjf, stcf, mlfq, lottery,
+//! stride) are pure types behind [`Policy`] (`sched/decide.rs`), each with
+//! its chapter's rules as its documentation; this file carries out what
+//! they decide. Every runnable process, the running one included, is inside
+//! the policy. At each timer tick ([`on_tick`]) the kernel charges the tick
+//! that ended, lets the policy boost, admits the processes that arrive or
+//! wake at this tick, and asks the policy who runs now: the order of OSTEP's
+//! simulators, so that their answers and the kernel's agree tick for tick.
+//! Under `coop` there is no timer; the kernel runs only at traps.
 //!
 //! The scheduler itself runs on the boot stack, like xv6's per-CPU
 //! scheduler: a process gives up the CPU by switching to it ([`give_up`]),
-//! and it switches to the next runnable process ([`run`]). When nobody is
-//! runnable it idles with interrupts on until the next interrupt.
+//! and it switches to the process the policy chose ([`run`]). When nobody
+//! is runnable it idles with interrupts on until the next interrupt.
 //!
-//! Accounting is xv6's: the process on the CPU when the timer fires is
-//! charged the tick (system calls count as its CPU time), except a process
-//! that started less than half a tick ago (the tick fired during the switch
-//! to it).
+//! Charging: a tick is charged to the process on the CPU when the timer
+//! fires if that process was put there by the previous tick's decision,
+//! however long the switch took: each tick belongs to the process the
+//! policy chose for it, as in OSTEP's model, so figures in ticks do not
+//! depend on the host's speed. A process switched in between two ticks
+//! (after another one yielded, slept or exited) is charged the tick only if
+//! it was on the CPU for at least half of it by the tick's due time (not
+//! the interrupt's arrival, which may be late); otherwise the tick is
+//! unaccounted, and the trace says why (as for idle ticks).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
 //! left alive of several and has run [`HOG_TICKS`] ticks without entering
-//! the kernel (a system call or a breakpoint) — under
-//! `rr` and `fifo` nothing else could ever stop it. `--cpu-limit` ends any
+//! the kernel (a system call or a breakpoint) — with a timer but no
+//! preemption nothing else could ever stop it. `--cpu-limit` ends any
 //! process over its CPU time.
 
-use lde_abi::boot::{SCHED_COOP, SCHED_FIFO};
-use lde_abi::trace::{self as ev, kill_reason, switch_reason};
+mod decide;
+mod fifo;
+mod lottery;
+mod mlfq;
+mod pyrandom;
+mod queue;
+mod rr;
+mod sjf;
+mod slice;
+mod stcf;
+mod stride;
+
+use lde_abi::boot::{BootInfo, PolicyParams, MLFQ_IO_BUMP, MLFQ_IO_STAY};
+use lde_abi::boot::{SCHED_COOP, SCHED_FIFO, SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF};
+use lde_abi::boot::{SCHED_STCF, SCHED_STRIDE};
+use lde_abi::trace::{self as ev, kill_reason, switch_reason, uncharged, why};
 
 use crate::kcell::KernelCell;
-use crate::process::{self, State, MAX_PROCS};
+use crate::process::{self, State};
 use crate::switch::swtch;
 use crate::trace::{rdtsc, record};
 use crate::{apic, fpu, gdt, paging, println, time, vmexit};
+use decide::{Admit, Leave, Pick, Policy, Then, Why};
 
 /// Ticks without a trap after which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
-/// How a policy takes the CPU back.
-pub trait Policy {
-    fn name(&self) -> &'static str;
-    /// Does the APIC timer run?
-    fn uses_timer(&self) -> bool;
-    /// Must the running process give up the CPU after `slice_ticks` ticks of
-    /// its current slice (when someone else is waiting)?
-    fn preempts(&self, slice_ticks: u64) -> bool;
+/// The policy in use: one of the pure types, stored in place (no heap).
+enum Active {
+    Rr(rr::RoundRobin),
+    Shortest(sjf::ShortestFirst),
+    Mlfq(mlfq::Mlfq),
+    Lottery(lottery::Lottery),
+    Stride(stride::Stride),
 }
 
-struct RoundRobin;
-struct Fifo;
-struct Cooperative;
-
-impl Policy for RoundRobin {
-    fn name(&self) -> &'static str {
-        "rr"
-    }
-    fn uses_timer(&self) -> bool {
-        true
-    }
-    fn preempts(&self, slice_ticks: u64) -> bool {
-        slice_ticks >= 1
-    }
-}
-
-impl Policy for Fifo {
-    fn name(&self) -> &'static str {
-        "fifo"
-    }
-    fn uses_timer(&self) -> bool {
-        true
-    }
-    fn preempts(&self, _: u64) -> bool {
-        false
-    }
-}
-
-impl Policy for Cooperative {
-    fn name(&self) -> &'static str {
-        "coop"
-    }
-    fn uses_timer(&self) -> bool {
-        false
-    }
-    fn preempts(&self, _: u64) -> bool {
-        false
-    }
-}
-
-/// Runnable processes (slots), in the order they will run.
-struct RunQueue {
-    slots: [usize; MAX_PROCS],
-    head: usize,
-    len: usize,
-}
-
-impl RunQueue {
-    fn push(&mut self, slot: usize) {
-        debug_assert!(self.len < MAX_PROCS);
-        self.slots[(self.head + self.len) % MAX_PROCS] = slot;
-        self.len += 1;
-    }
-
-    fn pop(&mut self) -> Option<usize> {
-        if self.len == 0 {
-            return None;
+impl Active {
+    fn new(sched: u32, p: &PolicyParams) -> Active {
+        match sched {
+            SCHED_FIFO => Active::Rr(fifo::fifo("fifo")),
+            SCHED_COOP => Active::Rr(fifo::fifo("coop")),
+            SCHED_SJF => Active::Shortest(sjf::sjf()),
+            SCHED_STCF => Active::Shortest(stcf::stcf()),
+            SCHED_MLFQ => {
+                let mut cfg = mlfq::MlfqConfig::DEFAULT;
+                cfg.levels = p.levels as usize;
+                for l in 0..mlfq::MAX_LEVELS {
+                    cfg.quantum[l] = p.level_quantum[l].max(1) as u64;
+                    cfg.allot[l] = p.level_allot[l].max(1) as u64;
+                }
+                cfg.boost = p.boost_ticks;
+                cfg.stay = p.flags & MLFQ_IO_STAY != 0;
+                cfg.bump = p.flags & MLFQ_IO_BUMP != 0;
+                Active::Mlfq(mlfq::Mlfq::new(cfg))
+            }
+            SCHED_LOTTERY => Active::Lottery(lottery::Lottery::new(p.seed, p.slice_ticks)),
+            SCHED_STRIDE => Active::Stride(stride::Stride::new(p.slice_ticks)),
+            _ => Active::Rr(rr::RoundRobin::new(p.slice_ticks)),
         }
-        let slot = self.slots[self.head];
-        self.head = (self.head + 1) % MAX_PROCS;
-        self.len -= 1;
-        Some(slot)
+    }
+
+    fn get(&mut self) -> &mut dyn Policy {
+        match self {
+            Active::Rr(p) => p,
+            Active::Shortest(p) => p,
+            Active::Mlfq(p) => p,
+            Active::Lottery(p) => p,
+            Active::Stride(p) => p,
+        }
     }
 }
 
 struct Scheduler {
-    policy: &'static dyn Policy,
-    queue: RunQueue,
+    policy: Active,
     /// The scheduler's own saved stack pointer (while a process runs).
     context: u64,
     /// The last process to give up the CPU and why (for the switch event).
     last: (u32, u64),
+    /// The process a tick's decision chose, to run once the CPU is free.
+    next: Option<usize>,
+    /// The next dispatch carries out a tick's decision (see "Charging").
+    at_boundary: bool,
+    /// Processes that have not arrived yet.
+    unborn: usize,
     cpu_limit_ticks: u64,
     switches: u64,
     /// Cost accounting, in TSC cycles: timer ticks handled without a switch,
@@ -130,14 +127,12 @@ struct Scheduler {
 }
 
 static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
-    policy: &RoundRobin,
-    queue: RunQueue {
-        slots: [0; MAX_PROCS],
-        head: 0,
-        len: 0,
-    },
+    policy: Active::Rr(rr::RoundRobin::new(1)),
     context: 0,
     last: (0, switch_reason::START),
+    next: None,
+    at_boundary: false,
+    unborn: 0,
     cpu_limit_ticks: 0,
     switches: 0,
     tick_cycles: 0,
@@ -147,57 +142,85 @@ static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
     switches_measured: 0,
 });
 
-/// Pick the policy, queue every created process, start the clock (and the
-/// timer), and run the scheduler for good.
-pub fn start(policy: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! {
+fn policy() -> &'static mut dyn Policy {
+    SCHED.get().policy.get()
+}
+
+/// Pick the policy, start the clock (and the timer), admit the processes
+/// that arrive at tick 0, and run the scheduler for good.
+pub fn start(info: &BootInfo, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! {
     let s = SCHED.get();
-    s.policy = match policy {
-        SCHED_FIFO => &Fifo,
-        SCHED_COOP => &Cooperative,
-        _ => &RoundRobin,
-    };
+    s.policy = Active::new(info.sched, &info.policy);
     s.cpu_limit_ticks = if cpu_limit_us == 0 {
         0
     } else {
         cpu_limit_us.div_ceil(quantum_us)
     };
-    let t = process::table();
-    for slot in 0..t.count {
-        if t.procs[slot].state == State::Runnable {
-            s.queue.push(slot);
-        }
-    }
-    let timer = s.policy.uses_timer();
-    println!(
-        "scheduler: {} ({}), quantum {} us{}",
-        s.policy.name(),
-        if timer {
-            "timer preemption"
-        } else {
-            "no timer: the kernel runs only at traps"
-        },
-        quantum_us,
-        if timer && s.policy.preempts(1) {
-            ""
-        } else if timer {
-            ", timer for accounting only"
-        } else {
-            ""
-        }
-    );
+    let timer = info.sched != SCHED_COOP;
+    announce(info, quantum_us, timer);
     time::start(tsc_khz, quantum_us, timer);
     if timer {
         apic::start_periodic(quantum_us, tsc_khz);
     }
+    SCHED.get().unborn = count(|s| s == State::Embryo);
+    arrivals_and_wakes(0);
+    SCHED.get().at_boundary = true;
     scheduler()
+}
+
+/// The scheduler line of the console: the policy and its settings.
+fn announce(info: &BootInfo, quantum_us: u64, timer: bool) {
+    let name = policy().name();
+    let how = if !timer {
+        "no timer: the kernel runs only at traps"
+    } else if info.sched == SCHED_FIFO || info.sched == SCHED_SJF {
+        "timer for accounting only"
+    } else {
+        "timer preemption"
+    };
+    println!("scheduler: {name} ({how}), quantum {quantum_us} us");
+    let p = &info.policy;
+    match info.sched {
+        SCHED_MLFQ => {
+            let n = (p.levels as usize).clamp(1, mlfq::MAX_LEVELS);
+            println!(
+                "mlfq: {n} levels, quanta {:?} ticks, allotments {:?} quanta (top first), \
+                 boost every {} ticks{}{}",
+                &p.level_quantum[..n],
+                &p.level_allot[..n],
+                p.boost_ticks,
+                if p.flags & MLFQ_IO_STAY != 0 {
+                    ", I/O keeps the level (-S)"
+                } else {
+                    ""
+                },
+                if p.flags & MLFQ_IO_BUMP != 0 {
+                    ", back from I/O to the front (-I)"
+                } else {
+                    ""
+                },
+            );
+        }
+        SCHED_LOTTERY => println!("lottery: slice {} ticks, seed {}", p.slice_ticks, p.seed),
+        SCHED_STRIDE => println!(
+            "stride: slice {} ticks, stride {} / tickets",
+            p.slice_ticks,
+            stride::BIG
+        ),
+        SCHED_COOP | SCHED_FIFO | SCHED_SJF | SCHED_STCF => {}
+        _ => println!("rr: slice {} ticks", p.slice_ticks),
+    }
 }
 
 /// The scheduler loop, on the boot stack. Never returns: when every process
 /// has ended it ends the VM.
 fn scheduler() -> ! {
     loop {
-        wake_sleepers();
-        match SCHED.get().queue.pop() {
+        if !time::timer_on() {
+            arrivals_and_wakes(time::now());
+        }
+        let next = SCHED.get().next.take().or_else(|| decide(time::now()));
+        match next {
             Some(slot) => run(slot),
             None if !any_alive() => finish(),
             None => idle(),
@@ -205,9 +228,32 @@ fn scheduler() -> ! {
     }
 }
 
+/// Ask the policy who runs now; record the decision if it made one.
+fn decide(tick: u64) -> Option<usize> {
+    let Pick { slot, why } = policy().pick()?;
+    if let Some(why) = why {
+        let pid = process::table().procs[slot].pid;
+        let (code, a, b) = match why {
+            Why::Next => (why::NEXT, 0, 0),
+            Why::SliceUsed => (why::SLICE_USED, 0, 0),
+            Why::Demoted { from, to } => (why::DEMOTED, from as u64, to as u64),
+            Why::Boost => (why::BOOST, 0, 0),
+            Why::Ahead { level } => (why::AHEAD, level as u64, 0),
+            Why::Shortest { remaining } => (why::SHORTEST, remaining, 0),
+            Why::Preempts { remaining } => (why::PREEMPTS, remaining, 0),
+            Why::Lottery { winner, total } => (why::LOTTERY, winner, total),
+            Why::Stride { pass } => (why::STRIDE, pass, 0),
+        };
+        record(ev::kind::DECISION, pid, [tick, code, a, b, 0, 0]);
+    }
+    Some(slot)
+}
+
 /// Switch to the process in `slot`; returns when it gives up the CPU.
 fn run(slot: usize) {
     let now = time::now();
+    let s = SCHED.get();
+    let boundary = core::mem::take(&mut s.at_boundary);
     let t = process::table();
     let p = &mut t.procs[slot];
     if p.first_run.is_none() {
@@ -216,9 +262,8 @@ fn run(slot: usize) {
     }
     p.wait_ticks += now.saturating_sub(p.ready_since);
     p.state = State::Running;
-    p.slice_used = 0;
+    p.owns_next_tick = boundary;
     p.run_start_tsc = rdtsc();
-    let s = SCHED.get();
     record(
         ev::kind::SWITCH,
         s.last.0,
@@ -261,7 +306,8 @@ fn run(slot: usize) {
 
 /// The running process gives up the CPU to the scheduler, for `reason`;
 /// returns when the scheduler runs it again. Its state must already say
-/// what happens next (runnable and queued, sleeping, exited, killed).
+/// what happens next (runnable, sleeping, exited, killed) and the policy
+/// must know.
 fn give_up(slot: usize, reason: u64) {
     let p = &mut process::table().procs[slot];
     let s = SCHED.get();
@@ -274,17 +320,13 @@ fn give_up(slot: usize, reason: u64) {
     unsafe { swtch(save, target) };
 }
 
-fn make_runnable(slot: usize) {
-    let p = &mut process::table().procs[slot];
-    p.state = State::Runnable;
-    p.ready_since = time::now();
-    SCHED.get().queue.push(slot);
-}
-
-/// `sched_yield`: back of the queue.
+/// `sched_yield`: behind the others, as the policy sees it.
 pub fn yield_now() {
     if let Some(slot) = process::current() {
-        make_runnable(slot);
+        policy().leave(slot, Leave::Yields);
+        let p = &mut process::table().procs[slot];
+        p.state = State::Runnable;
+        p.ready_since = time::now();
         give_up(slot, switch_reason::YIELD);
     }
 }
@@ -292,19 +334,31 @@ pub fn yield_now() {
 /// Block the running process until tick `wake`.
 pub fn sleep_until(wake: u64) {
     if let Some(slot) = process::current() {
-        let t = process::table();
-        t.sleeping += 1;
-        let p = &mut t.procs[slot];
-        p.state = State::Sleeping;
-        p.wake_tick = wake;
-        record(ev::kind::SLEEP, p.pid, [wake, 0, 0, 0, 0, 0]);
+        policy().leave(slot, Leave::Sleeps);
+        block(slot, wake);
         give_up(slot, switch_reason::SLEEP);
     }
+}
+
+fn block(slot: usize, wake: u64) {
+    let t = process::table();
+    t.sleeping += 1;
+    let p = &mut t.procs[slot];
+    p.state = State::Sleeping;
+    p.wake_tick = wake;
+    record(ev::kind::SLEEP, p.pid, [wake, 0, 0, 0, 0, 0]);
 }
 
 /// `exit(code)`: never returns.
 pub fn exit_current(code: i32) -> ! {
     let slot = process::current().expect("exit without a process");
+    policy().leave(slot, Leave::Exits);
+    mark_exited(slot, code);
+    give_up(slot, switch_reason::EXIT);
+    unreachable!("an exited process was scheduled again");
+}
+
+fn mark_exited(slot: usize, code: i32) {
     let now = time::now();
     let p = &mut process::table().procs[slot];
     p.state = State::Exited;
@@ -315,14 +369,19 @@ pub fn exit_current(code: i32) -> ! {
         p.pid,
         [code as i64 as u64, now, 0, 0, 0, 0],
     );
-    give_up(slot, switch_reason::EXIT);
-    unreachable!("an exited process was scheduled again");
 }
 
 /// Kill the running process: never returns to it. `fault` = (vector, rip,
 /// error code, address) for fault kills.
 pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
     let slot = process::current().expect("kill without a process");
+    policy().leave(slot, Leave::Exits);
+    mark_killed(slot, reason, fault);
+    give_up(slot, switch_reason::KILL);
+    unreachable!("a killed process was scheduled again");
+}
+
+fn mark_killed(slot: usize, reason: u64, fault: [u64; 4]) {
     let now = time::now();
     let p = &mut process::table().procs[slot];
     p.state = State::Killed;
@@ -333,8 +392,6 @@ pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
         p.pid,
         [reason, fault[0], fault[1], fault[2], fault[3], now],
     );
-    give_up(slot, switch_reason::KILL);
-    unreachable!("a killed process was scheduled again");
 }
 
 /// The running process entered the kernel on purpose (a system call or a
@@ -345,45 +402,114 @@ pub fn note_trap() {
     }
 }
 
-/// A timer interrupt: account the tick, wake sleepers, enforce the CPU limit
-/// and the hog rule, and preempt if the policy says so.
+/// A timer interrupt, the start of tick `t`: charge the tick that ended,
+/// carry out what it means (length done, I/O due, CPU limit, hog rule),
+/// let the policy boost, admit arrivals and wake-ups, and run the process
+/// the policy chooses for this tick.
 pub fn on_tick() {
     let start = rdtsc();
     apic::eoi();
-    let tick = time::tick();
+    let t = time::tick();
     let current = process::current();
-    let pid = current.map(|s| process::table().procs[s].pid).unwrap_or(0);
-    record(ev::kind::TICK, pid, [tick, 0, 0, 0, 0, 0]);
-    wake_sleepers();
-    let Some(slot) = current else { return };
-    let several = process::table().count > 1;
+    if let Some(slot) = current {
+        charge(slot, t);
+    } else {
+        record(ev::kind::TICK, 0, [t, 0, uncharged::IDLE, 0, 0, 0]);
+    }
+    if policy().tick(t) {
+        record(ev::kind::BOOST, 0, [t, 0, 0, 0, 0, 0]);
+    }
+    arrivals_and_wakes(t);
+    let next = decide(t);
+    let s = SCHED.get();
+    s.tick_cycles += rdtsc() - start;
+    s.ticks_measured += 1;
+    let Some(slot) = current else {
+        s.next = next;
+        s.at_boundary = next.is_some();
+        return;
+    };
     let p = &mut process::table().procs[slot];
-    // A tick that fired while the kernel was switching is delivered right
-    // after the next process starts; it belongs to the switch, not to that
-    // process, which has hardly run. Charge a tick only to a process that
-    // has been on the CPU for at least half of it.
-    if start - p.run_start_tsc < time::tsc_per_tick() / 2 {
+    if p.state == State::Running && next == Some(slot) {
+        // It goes on: this tick's decision is to keep it.
+        p.owns_next_tick = true;
+        return;
+    }
+    let reason = match p.state {
+        State::Running => {
+            p.state = State::Runnable;
+            p.ready_since = t;
+            switch_reason::PREEMPT
+        }
+        State::Sleeping => switch_reason::SLEEP,
+        State::Killed => switch_reason::KILL,
+        _ => switch_reason::EXIT,
+    };
+    s.next = next;
+    s.at_boundary = next.is_some();
+    give_up(slot, reason);
+}
+
+/// Charge tick `t` to the process in `slot` if it is its (see "Charging"),
+/// and carry out what the tick means for it.
+fn charge(slot: usize, t: u64) {
+    let p = &mut process::table().procs[slot];
+    let ran = time::due_tsc(t).saturating_sub(p.run_start_tsc);
+    let owned = p.owns_next_tick || ran >= time::tsc_per_tick() / 2;
+    p.owns_next_tick = false;
+    let reason = if owned {
+        uncharged::NONE
+    } else {
+        uncharged::SWITCH
+    };
+    record(ev::kind::TICK, p.pid, [t, owned as u64, reason, 0, 0, 0]);
+    if !owned {
         return;
     }
     p.cpu_ticks += 1;
-    p.slice_used += 1;
     p.ticks_since_trap += 1;
-    if p.cpu_budget != 0 && p.cpu_ticks >= p.cpu_budget {
-        exit_current(0);
+    // Its length done, then its I/O (the simulators' order).
+    let io = p.job.io_due(p.cpu_ticks);
+    let then = if p.cpu_budget != 0 && p.cpu_ticks >= p.cpu_budget {
+        Then::Exits
+    } else if io.is_some() {
+        Then::Sleeps
+    } else {
+        Then::Runs
+    };
+    let pid = p.pid;
+    if let Some((from, to)) = policy().charge(slot, then).demoted {
+        record(ev::kind::LEVEL, pid, [t, from as u64, to as u64, 0, 0, 0]);
     }
-    let s = SCHED.get();
-    if s.cpu_limit_ticks != 0 && p.cpu_ticks >= s.cpu_limit_ticks {
+    match then {
+        Then::Exits => mark_exited(slot, 0),
+        Then::Sleeps => block(slot, t + io.unwrap_or(0)),
+        Then::Runs => {
+            if let Some(reason) = verdict(slot) {
+                policy().leave(slot, Leave::Exits);
+                mark_killed(slot, reason, [0; 4]);
+            }
+        }
+    }
+}
+
+/// The CPU limit and the hog rule, after a charged tick.
+fn verdict(slot: usize) -> Option<u64> {
+    let limit = SCHED.get().cpu_limit_ticks;
+    let several = process::table().count > 1;
+    let p = &process::table().procs[slot];
+    if limit != 0 && p.cpu_ticks >= limit {
         println!(
             "lde kernel: pid {} ({}) killed: used its CPU limit of {} ticks",
             p.pid,
             p.name(),
-            s.cpu_limit_ticks
+            limit
         );
-        kill_current(kill_reason::CPU_LIMIT, [0; 4]);
+        return Some(kill_reason::CPU_LIMIT);
     }
     // Only a run of several processes has an "every other process is done";
     // a program run alone is left to the watchdog or --cpu-limit.
-    if s.queue.len == 0 && several && p.ticks_since_trap >= HOG_TICKS && alive_count() == 1 {
+    if several && p.ticks_since_trap >= HOG_TICKS && runnable_count() == 0 && alive_count() == 1 {
         println!(
             "lde kernel: pid {} ({}) killed: every other process is done and it has run {} ticks \
              without entering the kernel",
@@ -391,40 +517,67 @@ pub fn on_tick() {
             p.name(),
             p.ticks_since_trap
         );
-        kill_current(kill_reason::LAST_HOG, [0; 4]);
+        return Some(kill_reason::LAST_HOG);
     }
-    // The handler's own cost, whether or not a switch follows.
-    s.tick_cycles += rdtsc() - start;
-    s.ticks_measured += 1;
-    if s.queue.len > 0 && s.policy.preempts(p.slice_used) {
-        make_runnable(slot);
-        give_up(slot, switch_reason::PREEMPT);
-    }
+    None
 }
 
-/// Move sleepers whose time has come to the run queue.
-fn wake_sleepers() {
+/// Processes that arrive at tick `now` enter the system, then sleepers
+/// whose time has come wake up (mlfq.py's order: arrivals before I/O
+/// completions); both join the policy.
+fn arrivals_and_wakes(now: u64) {
     let t = process::table();
+    for slot in 0..t.count {
+        if SCHED.get().unborn == 0 {
+            break;
+        }
+        let p = &mut t.procs[slot];
+        if p.state == State::Embryo && p.arrival <= now {
+            SCHED.get().unborn -= 1;
+            p.state = State::Runnable;
+            record(
+                ev::kind::PROC_CREATE,
+                p.pid,
+                [slot as u64, p.arrival, 0, 0, 0, 0],
+            );
+            let job = job_of(p);
+            policy().admit(slot, &job, Admit::Arrive);
+        }
+    }
     if t.sleeping == 0 {
         return;
     }
-    let now = time::now();
     for slot in 0..t.count {
-        let p = &t.procs[slot];
+        let p = &mut t.procs[slot];
         if p.state == State::Sleeping && now >= p.wake_tick {
             record(ev::kind::WAKE, p.pid, [now, 0, 0, 0, 0, 0]);
+            p.state = State::Runnable;
+            p.ready_since = now;
             t.sleeping -= 1;
-            make_runnable(slot);
+            let job = job_of(p);
+            policy().admit(slot, &job, Admit::Wake);
         }
     }
 }
 
-fn alive_count() -> usize {
+fn job_of(p: &process::Process) -> decide::Job {
+    decide::Job {
+        length: p.job.length_ticks,
+        tickets: p.job.tickets,
+    }
+}
+
+fn count(state: impl Fn(State) -> bool) -> usize {
     let t = process::table();
-    t.procs[..t.count]
-        .iter()
-        .filter(|p| p.state.is_alive())
-        .count()
+    t.procs[..t.count].iter().filter(|p| state(p.state)).count()
+}
+
+fn alive_count() -> usize {
+    count(State::is_alive)
+}
+
+fn runnable_count() -> usize {
+    count(|s| s == State::Runnable)
 }
 
 fn any_alive() -> bool {
@@ -432,7 +585,7 @@ fn any_alive() -> bool {
 }
 
 /// Nothing to run: wait for an interrupt (with the timer) or for the next
-/// sleeper's time (without one, by watching the clock).
+/// arrival or sleeper's time (without one, by watching the clock).
 fn idle() {
     let s = SCHED.get();
     if s.last.0 != 0 {
@@ -448,8 +601,11 @@ fn idle() {
         let t = process::table();
         let next = t.procs[..t.count]
             .iter()
-            .filter(|p| p.state == State::Sleeping)
-            .map(|p| p.wake_tick)
+            .filter_map(|p| match p.state {
+                State::Sleeping => Some(p.wake_tick),
+                State::Embryo => Some(p.arrival),
+                _ => None,
+            })
             .min()
             .unwrap_or(0);
         while time::now() < next {

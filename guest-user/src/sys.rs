@@ -90,11 +90,6 @@ pub fn cpu_budget(n: u64) -> i64 {
     syscall3(CPU_BUDGET, n, 0, 0)
 }
 
-/// Block for `ticks` ticks at the tick this process's CPU time reaches `n`.
-pub fn io_at(n: u64, ticks: u64) -> i64 {
-    syscall3(IO_AT, n, ticks, 0)
-}
-
 pub fn cpu_ticks() -> i64 {
     syscall3(CPU_TICKS, 0, 0, 0)
 }

@@ -24,8 +24,8 @@ pub const MAX_ARRIVAL: u64 = 100_000_000;
 /// Most tickets a job may hold: stride's stride is 10,000 / tickets.
 pub const MAX_TICKETS: u64 = 10_000;
 
-/// `--jobs LIST` as `--program` specs with their jobs.
-pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<(String, Job)>> {
+/// `--jobs LIST` as `--program` specs (`spin:100@10#75`, ...).
+pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<String>> {
     let bad = |why: &str| bad_input(format!("--jobs '{list}': {why}"));
     let number = |s: &str, what: &str| -> Result<u64> {
         s.trim()
@@ -55,7 +55,7 @@ pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<(String, 
                 } else {
                     format!("cpuio:run={run},every={every},io={io_time}")
                 };
-                jobs.push((spec, job(start, run, 0)));
+                jobs.push(format!("{spec}@{start}"));
             }
         }
         Sched::Lottery | Sched::Stride => {
@@ -70,7 +70,7 @@ pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<(String, 
                 if len == 0 {
                     return Err(bad("a job's length must be at least 1"));
                 }
-                jobs.push((format!("spin:{len}"), job(0, len, tickets)));
+                jobs.push(format!("spin:{len}#{tickets}"));
             }
         }
         _ => {
@@ -79,19 +79,11 @@ pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<(String, 
                 if len == 0 {
                     return Err(bad("a job's length must be at least 1"));
                 }
-                jobs.push((format!("spin:{len}"), job(0, len, 0)));
+                jobs.push(format!("spin:{len}"));
             }
         }
     }
     Ok(jobs)
-}
-
-fn job(arrival_tick: u64, length_ticks: u64, tickets: u64) -> Job {
-    Job {
-        arrival_tick,
-        length_ticks,
-        tickets,
-    }
 }
 
 fn check_tickets(tickets: u64) -> Result<(), String> {
@@ -149,23 +141,27 @@ pub fn split_attributes(spec: &str) -> Result<(&str, u64, u64)> {
     Ok((rest, arrival, tickets))
 }
 
-/// The CPU length of an embedded job program, known from its arguments:
-/// `spin N` and `cpuio ...`; 0 (unknown) for anything else.
-pub fn known_length(name: &str, args: &[String], embedded: bool) -> u64 {
+/// What the kernel may know of an embedded job program from its arguments
+/// (`spin N`, `cpuio ...`): its length and I/O; nothing for others.
+pub fn describe(name: &str, args: &[String], embedded: bool, job: &mut Job) -> Result<()> {
     if !embedded {
-        return 0;
+        return Ok(());
     }
-    match name {
-        "spin" => match args {
-            [] => 1,
-            [n] => n.parse().unwrap_or(0),
-            _ => 0,
-        },
-        "cpuio" => lde_abi::phases::plan(args.iter().map(String::as_str))
-            .map(|p| p.cpu_ticks())
-            .unwrap_or(0),
-        _ => 0,
+    match (name, args) {
+        ("spin", []) => job.length_ticks = 1,
+        ("spin", [n]) => job.length_ticks = n.parse().unwrap_or(0),
+        ("cpuio", _) => lde_abi::phases::plan(args.iter().map(String::as_str))
+            .and_then(|p| p.describe(job))
+            .map_err(|e| {
+                bad_input(format!(
+                    "cpuio {}: {e} (usage: {})",
+                    args.join(" "),
+                    lde_abi::phases::USAGE
+                ))
+            })?,
+        _ => {}
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -175,8 +171,7 @@ mod tests {
     #[test]
     fn scheduler_py_lists_are_spins() {
         let jobs = from_list("100,10,10", Sched::Fifo, 5).unwrap();
-        assert_eq!(jobs[0], ("spin:100".into(), job(0, 100, 0)));
-        assert_eq!(jobs.len(), 3);
+        assert_eq!(jobs, ["spin:100", "spin:10", "spin:10"]);
         assert!(from_list("10,2.5", Sched::Sjf, 5).is_err());
         assert!(from_list("10,0", Sched::Rr, 5).is_err());
     }
@@ -184,18 +179,14 @@ mod tests {
     #[test]
     fn mlfq_py_lists_have_arrivals_and_io() {
         let jobs = from_list("0,100,0:10,20,3", Sched::Mlfq, 4).unwrap();
-        assert_eq!(jobs[0], ("spin:100".into(), job(0, 100, 0)));
-        assert_eq!(
-            jobs[1],
-            ("cpuio:run=20,every=3,io=4".into(), job(10, 20, 0))
-        );
+        assert_eq!(jobs, ["spin:100@0", "cpuio:run=20,every=3,io=4@10"]);
         assert!(from_list("0,100", Sched::Mlfq, 5).is_err());
     }
 
     #[test]
     fn lottery_py_lists_have_tickets() {
         let jobs = from_list("10:75,20:25", Sched::Lottery, 5).unwrap();
-        assert_eq!(jobs[1], ("spin:20".into(), job(0, 20, 25)));
+        assert_eq!(jobs, ["spin:10#75", "spin:20#25"]);
         assert!(from_list("10", Sched::Stride, 5).is_err());
         assert!(from_list("10:0", Sched::Lottery, 5).is_err());
         assert!(from_list("10:20000", Sched::Lottery, 5).is_err());
@@ -212,15 +203,22 @@ mod tests {
     }
 
     #[test]
-    fn lengths_of_job_programs() {
+    fn lengths_and_io_of_job_programs() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(known_length("spin", &s(&["7"]), true), 7);
-        assert_eq!(known_length("cpuio", &s(&["c4", "s5", "c3"]), true), 7);
+        let job = |name, args: &[&str], embedded| {
+            let mut job = Job::NONE;
+            describe(name, &s(args), embedded, &mut job).map(|_| job)
+        };
+        assert_eq!(job("spin", &["7"], true).unwrap().length_ticks, 7);
+        let io = job("cpuio", &["c4", "s5", "c3"], true).unwrap();
         assert_eq!(
-            known_length("cpuio", &s(&["run=9", "every=2", "io=1"]), true),
-            9
+            (io.length_ticks, io.io_count, io.io_at[0], io.io_len[0]),
+            (7, 1, 4, 5)
         );
-        assert_eq!(known_length("spin", &s(&["7"]), false), 0);
-        assert_eq!(known_length("worker", &s(&["A", "3"]), true), 0);
+        let io = job("cpuio", &["run=9", "every=2", "io=1"], true).unwrap();
+        assert_eq!((io.length_ticks, io.io_every, io.io_ticks), (9, 2, 1));
+        assert_eq!(job("spin", &["7"], false).unwrap().length_ticks, 0);
+        assert_eq!(job("worker", &["A", "3"], true).unwrap().length_ticks, 0);
+        assert!(job("cpuio", &["s1"], true).is_err());
     }
 }

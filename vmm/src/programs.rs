@@ -25,7 +25,7 @@ pub struct Program {
     pub name: String,
     pub args: Vec<String>,
     pub elf: Cow<'static, [u8]>,
-    /// When it arrives, its length if known, its tickets.
+    /// When it arrives, its length and I/O if known, its tickets.
     pub job: Job,
 }
 
@@ -33,15 +33,10 @@ pub struct Program {
 pub fn resolve(spec: &str) -> Result<Program> {
     let (program, arrival_tick, tickets) = crate::jobs::split_attributes(spec)?;
     let mut p = resolve_program(program, spec)?;
-    p.job = Job {
-        arrival_tick,
-        length_ticks: crate::jobs::known_length(
-            &p.name,
-            &p.args,
-            matches!(p.elf, Cow::Borrowed(_)),
-        ),
-        tickets,
-    };
+    p.job.arrival_tick = arrival_tick;
+    p.job.tickets = tickets;
+    let embedded = matches!(p.elf, Cow::Borrowed(_));
+    crate::jobs::describe(&p.name, &p.args, embedded, &mut p.job)?;
     Ok(p)
 }
 

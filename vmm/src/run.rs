@@ -61,10 +61,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let policy = crate::policy::params(args)?;
     if let Some(list) = &args.jobs {
         let io_time = args.io_time.unwrap_or(crate::policy::DEFAULT_IO_TIME);
-        for (spec, job) in crate::jobs::from_list(list, args.sched, io_time)? {
-            let mut p = programs::resolve(&spec)?;
-            p.job = job;
-            progs.push(p);
+        for spec in crate::jobs::from_list(list, args.sched, io_time)? {
+            progs.push(programs::resolve(&spec)?);
         }
     }
     let ring_size = if args.no_guest_events {

@@ -118,8 +118,4 @@ pub trait Policy {
         false
     }
     fn pick(&mut self) -> Option<Pick>;
-    /// MLFQ: the level `slot` is at (0 = top); other policies have one.
-    fn level(&self, _slot: Slot) -> u8 {
-        0
-    }
 }

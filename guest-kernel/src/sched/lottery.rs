@@ -26,9 +26,8 @@ pub struct Lottery {
     runnable: [bool; CAPACITY],
     total: u64,
     slice: Slice,
-    /// Draws made, and how many each job won.
-    pub draws: u64,
-    pub wins: [u64; CAPACITY],
+    /// One past the highest slot admitted (the walk stops there).
+    end: usize,
 }
 
 impl Lottery {
@@ -39,8 +38,7 @@ impl Lottery {
             runnable: [false; CAPACITY],
             total: 0,
             slice: Slice::new(slice),
-            draws: 0,
-            wins: [0; CAPACITY],
+            end: 0,
         }
     }
 
@@ -57,7 +55,7 @@ impl Lottery {
         let r = (self.rng.random() * 1_000_001.0) as u64;
         let winner = r % self.total;
         let mut counted = 0;
-        for slot in 0..CAPACITY {
+        for slot in 0..self.end {
             if self.runnable[slot] {
                 counted += self.tickets[slot];
                 if counted > winner {
@@ -78,6 +76,7 @@ impl Policy for Lottery {
         if how == Admit::Arrive {
             self.tickets[slot] = job.tickets.max(1);
         }
+        self.end = self.end.max(slot + 1);
         if !self.runnable[slot] {
             self.runnable[slot] = true;
             self.total += self.tickets[slot];
@@ -108,8 +107,6 @@ impl Policy for Lottery {
             return None;
         }
         let (winner, slot) = self.draw();
-        self.draws += 1;
-        self.wins[slot] += 1;
         self.slice.start(slot);
         Some(Pick {
             slot,

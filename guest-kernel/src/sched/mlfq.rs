@@ -224,12 +224,11 @@ impl Policy for Mlfq {
     }
 
     fn pick(&mut self) -> Option<Pick> {
-        let Some((level, slot)) =
-            (0..self.cfg.levels).find_map(|l| self.queues[l].front().map(|s| (l, s)))
-        else {
+        let Some(level) = (0..self.cfg.levels).find(|&l| !self.queues[l].is_empty()) else {
             self.running = None;
             return None;
         };
+        let slot = self.queues[level].front()?;
         let why = match (self.pending.take(), self.running) {
             (None, Some(run)) if run == slot => None,
             (Some(why), _) => Some(why),
@@ -238,9 +237,5 @@ impl Policy for Mlfq {
         };
         self.running = Some(slot);
         Some(Pick { slot, why })
-    }
-
-    fn level(&self, slot: Slot) -> u8 {
-        self.level[slot]
     }
 }

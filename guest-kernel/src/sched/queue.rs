@@ -73,10 +73,7 @@ impl SlotQueue {
         }
     }
 
-    pub fn clear(&mut self) {
-        self.len = 0;
-    }
-
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = Slot> + '_ {
         (0..self.len).map(|i| self.get(i))
     }

@@ -23,6 +23,8 @@ pub struct ShortestFirst {
     next_seq: u64,
     /// The job the last pick chose, while it stays runnable.
     running: Option<Slot>,
+    /// One past the highest slot admitted (the scans stop there).
+    end: usize,
 }
 
 pub const fn sjf() -> ShortestFirst {
@@ -39,6 +41,7 @@ impl ShortestFirst {
             ready_seq: [0; CAPACITY],
             next_seq: 0,
             running: None,
+            end: 0,
         }
     }
 
@@ -58,12 +61,13 @@ impl ShortestFirst {
 
     /// The runnable job with the least left.
     fn shortest(&self) -> Option<Slot> {
-        (0..CAPACITY)
+        (0..self.end)
             .filter(|&s| self.runnable[s])
             .min_by_key(|&s| self.key(s))
     }
 
     fn enqueue(&mut self, slot: Slot) {
+        self.end = self.end.max(slot + 1);
         self.runnable[slot] = true;
         self.ready_seq[slot] = self.next_seq;
         self.next_seq += 1;

@@ -26,8 +26,8 @@ pub struct Stride {
     /// Pass of the last job chosen, before it advanced.
     global: u64,
     slice: Slice,
-    /// Times each job was chosen.
-    pub wins: [u64; CAPACITY],
+    /// One past the highest slot admitted (the scan stops there).
+    end: usize,
 }
 
 impl Stride {
@@ -38,12 +38,8 @@ impl Stride {
             runnable: [false; CAPACITY],
             global: 0,
             slice: Slice::new(slice),
-            wins: [0; CAPACITY],
+            end: 0,
         }
-    }
-
-    pub fn pass(&self, slot: Slot) -> u64 {
-        self.pass[slot]
     }
 
     fn remove(&mut self, slot: Slot) {
@@ -66,6 +62,7 @@ impl Policy for Stride {
             Admit::Wake => self.pass[slot] = self.pass[slot].max(self.global),
         }
         self.runnable[slot] = true;
+        self.end = self.end.max(slot + 1);
     }
 
     fn charge(&mut self, slot: Slot, then: Then) -> Charged {
@@ -87,7 +84,7 @@ impl Policy for Stride {
         if let Some(slot) = self.slice.going_on() {
             return Some(Pick { slot, why: None });
         }
-        let Some(slot) = (0..CAPACITY)
+        let Some(slot) = (0..self.end)
             .filter(|&s| self.runnable[s])
             .min_by_key(|&s| self.pass[s])
         else {
@@ -97,7 +94,6 @@ impl Policy for Stride {
         let pass = self.pass[slot];
         self.global = pass;
         self.pass[slot] += self.stride[slot];
-        self.wins[slot] += 1;
         self.slice.start(slot);
         Some(Pick {
             slot,

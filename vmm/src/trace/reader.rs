@@ -449,12 +449,26 @@ pub(crate) mod testing {
         ));
         r.push(switch(MS / 2, 0, 1, "start"));
         r.push(syscall(MS, 1, 1, "write", "gate"));
-        r.push(event(MS + MS / 2, 1, GuestEvent::Tick { tick: 1 }));
+        r.push(event(
+            MS + MS / 2,
+            1,
+            GuestEvent::Tick {
+                tick: 1,
+                unaccounted: None,
+            },
+        ));
         r.push(switch(MS + MS / 2, 1, 2, "preempt"));
         r.push(syscall(2 * MS, 2, 24, "sched_yield", "ud"));
         r.push(switch(2 * MS, 2, 3, "yield"));
         r.push(trap(2 * MS + MS / 4, 3, 14));
-        r.push(event(2 * MS + MS / 2, 3, GuestEvent::Tick { tick: 2 }));
+        r.push(event(
+            2 * MS + MS / 2,
+            3,
+            GuestEvent::Tick {
+                tick: 2,
+                unaccounted: None,
+            },
+        ));
         r.push(switch(2 * MS + MS / 2, 3, 1, "preempt"));
         r.push(exit(
             3 * MS,

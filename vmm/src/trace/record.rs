@@ -184,6 +184,10 @@ pub enum GuestEvent {
     },
     Tick {
         tick: u64,
+        /// Why the tick counts as nobody's CPU time (`idle`, `switch`);
+        /// absent when it was charged to the process on the CPU.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unaccounted: Option<String>,
     },
     Switch {
         to: u32,
@@ -227,6 +231,71 @@ pub enum GuestEvent {
         killed: bool,
         code: i64,
     },
+    /// A scheduling decision: at `tick` the policy chose this event's pid,
+    /// for the reason `why`.
+    Decision {
+        tick: u64,
+        #[serde(flatten)]
+        why: DecisionWhy,
+    },
+    /// MLFQ: this event's pid went from level `from` to `to` (0 = top).
+    Level {
+        tick: u64,
+        from: u64,
+        to: u64,
+    },
+    /// MLFQ: every job went back to the top level.
+    Boost {
+        tick: u64,
+    },
+}
+
+/// Why a policy chose a process (`decision` records).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum DecisionWhy {
+    /// First in line: the process before it left the CPU.
+    Next,
+    /// The process before it used up its time slice.
+    SliceUsed,
+    /// The process before it used up its allotment and went down a level.
+    Demoted { from_level: u64, to_level: u64 },
+    /// A priority boost.
+    Boost,
+    /// MLFQ: ahead of the process on the CPU (a higher level, or the front).
+    Ahead { level: u64 },
+    /// SJF/STCF: the least time left.
+    Shortest { remaining: u64 },
+    /// STCF: less left than the process on the CPU, which it preempted.
+    Preempts { remaining: u64 },
+    /// Lottery: the winning ticket and the tickets drawn from.
+    Lottery { winner: u64, total: u64 },
+    /// Stride: its pass when chosen.
+    Stride { pass: u64 },
+}
+
+impl DecisionWhy {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            DecisionWhy::Next => "next in line".into(),
+            DecisionWhy::SliceUsed => "the one before used its slice".into(),
+            DecisionWhy::Demoted {
+                from_level,
+                to_level,
+            } => {
+                format!("the one before was demoted from level {from_level} to {to_level}")
+            }
+            DecisionWhy::Boost => "priority boost".into(),
+            DecisionWhy::Ahead { level } => format!("ahead at level {level}"),
+            DecisionWhy::Shortest { remaining } => format!("shortest job ({remaining} ticks left)"),
+            DecisionWhy::Preempts { remaining } => {
+                format!("arrived shorter ({remaining} ticks left), preempting")
+            }
+            DecisionWhy::Lottery { winner, total } => format!("winning ticket {winner} of {total}"),
+            DecisionWhy::Stride { pass } => format!("lowest pass {pass}"),
+        }
+    }
 }
 
 impl GuestEvent {
@@ -245,6 +314,9 @@ impl GuestEvent {
             GuestEvent::Wake { .. } => "wake",
             GuestEvent::Idle { .. } => "idle",
             GuestEvent::ProcStats { .. } => "proc_stats",
+            GuestEvent::Decision { .. } => "decision",
+            GuestEvent::Level { .. } => "level",
+            GuestEvent::Boost { .. } => "boost",
         }
     }
 }

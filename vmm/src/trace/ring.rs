@@ -6,9 +6,9 @@
 //! and skipped. Nothing here can make the VMM read outside the ring.
 
 use lde_abi::syscall;
-use lde_abi::trace::{self as abi, kill_reason, kind, switch_reason, Event, RingHeader};
+use lde_abi::trace::{self as abi, kill_reason, kind, switch_reason, why, Event, RingHeader};
 
-use super::record::{EventRecord, GuestEvent};
+use super::record::{DecisionWhy, EventRecord, GuestEvent};
 use crate::memory::GuestRam;
 
 /// Where the ring is and how far the VMM has read.
@@ -176,7 +176,10 @@ impl RingReader {
                 path: syscall::path::name(a[5] & 0xffff).into(),
                 cs: a[5] >> 16,
             },
-            kind::TICK => GuestEvent::Tick { tick: a[0] },
+            kind::TICK => GuestEvent::Tick {
+                tick: a[0],
+                unaccounted: (a[1] == 0).then(|| abi::uncharged::name(a[2]).into()),
+            },
             kind::SWITCH => {
                 if a[1] > switch_reason::START {
                     return None;
@@ -219,6 +222,33 @@ impl RingReader {
                     code: code as i64,
                 }
             }
+            kind::DECISION => GuestEvent::Decision {
+                tick: a[0],
+                why: match a[1] {
+                    why::NEXT => DecisionWhy::Next,
+                    why::SLICE_USED => DecisionWhy::SliceUsed,
+                    why::DEMOTED => DecisionWhy::Demoted {
+                        from_level: a[2],
+                        to_level: a[3],
+                    },
+                    why::BOOST => DecisionWhy::Boost,
+                    why::AHEAD => DecisionWhy::Ahead { level: a[2] },
+                    why::SHORTEST => DecisionWhy::Shortest { remaining: a[2] },
+                    why::PREEMPTS => DecisionWhy::Preempts { remaining: a[2] },
+                    why::LOTTERY => DecisionWhy::Lottery {
+                        winner: a[2],
+                        total: a[3],
+                    },
+                    why::STRIDE => DecisionWhy::Stride { pass: a[2] },
+                    _ => return None,
+                },
+            },
+            kind::LEVEL => GuestEvent::Level {
+                tick: a[0],
+                from: a[1],
+                to: a[2],
+            },
+            kind::BOOST => GuestEvent::Boost { tick: a[0] },
             _ => return None,
         })
     }
