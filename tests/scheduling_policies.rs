@@ -213,3 +213,38 @@ fn sixty_four_processes_in_one_run() {
     assert_eq!(r.processes().len(), 64);
     assert_eq!(turnarounds(&r), (1..=64).collect::<Vec<u64>>());
 }
+
+#[test]
+fn the_tables_show_arrival_length_tickets_wins_and_levels() {
+    let lottery = run("lottery", &["--jobs", "3:75,2:25"]);
+    assert!(
+        lottery.stderr.contains("arrival length tickets   wins"),
+        "{}",
+        lottery.stderr
+    );
+    // mlfq.py -q 10 -l 0,30,0:5,10,3 -i 5 -B 20 -c: (0, 39) and (5, 36).
+    let trace = common::temp_path("mlfq", "jsonl");
+    let path = trace.to_str().unwrap();
+    let live = common::lde(&[
+        "run",
+        "--sched",
+        "mlfq",
+        "--quantum",
+        TICK,
+        "--boost",
+        "20",
+        "--jobs",
+        "0,30,0:5,10,3",
+        "--trace",
+        path,
+    ]);
+    assert_eq!(live.status, 0, "{}", live.stderr);
+    let summary = common::lde(&["trace", "summary", path]);
+    let _ = std::fs::remove_file(&trace);
+    assert_eq!(summary.status, 0, "{}", summary.stderr);
+    for out in [&live.stderr, &summary.stdout] {
+        assert!(out.contains("MLFQ level over time"), "{out}");
+        assert!(out.contains(" 0@0 1@10 0@20 1@22 2@32"), "{out}");
+    }
+    assert!(live.stderr.contains("turnaround 37.5"), "{}", live.stderr);
+}

@@ -73,7 +73,8 @@ pub mod kind {
     pub const TICK: u16 = 4;
     /// Context switch, `pid` = from: [to pid, reason].
     pub const SWITCH: u16 = 5;
-    /// Process created: [module index, arrival tick].
+    /// Process arrived (entered the system): [module index, arrival tick,
+    /// CPU length in ticks (0 = unknown), tickets].
     pub const PROC_CREATE: u16 = 6;
     /// Process ran for the first time: [tick].
     pub const PROC_FIRST_RUN: u16 = 7;

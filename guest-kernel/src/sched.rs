@@ -538,7 +538,14 @@ fn arrivals_and_wakes(now: u64) {
             record(
                 ev::kind::PROC_CREATE,
                 p.pid,
-                [slot as u64, p.arrival, 0, 0, 0, 0],
+                [
+                    slot as u64,
+                    p.arrival,
+                    p.job.length_ticks,
+                    p.job.tickets,
+                    0,
+                    0,
+                ],
             );
             let job = job_of(p);
             policy().admit(slot, &job, Admit::Arrive);

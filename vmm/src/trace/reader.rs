@@ -348,6 +348,7 @@ pub(crate) mod testing {
             arrival_tick: arrival,
             first_run_tick: first_run,
             end_tick,
+            ..Default::default()
         })
     }
 
@@ -434,6 +435,8 @@ pub(crate) mod testing {
                 GuestEvent::ProcCreate {
                     name: name.into(),
                     arrival_tick: 0,
+                    length_ticks: 0,
+                    tickets: 0,
                 },
             ));
         }

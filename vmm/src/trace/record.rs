@@ -196,6 +196,11 @@ pub enum GuestEvent {
     ProcCreate {
         name: String,
         arrival_tick: u64,
+        /// The CPU length the kernel knew (0 = unknown) and the tickets.
+        #[serde(default)]
+        length_ticks: u64,
+        #[serde(default)]
+        tickets: u64,
     },
     ProcFirstRun {
         tick: u64,
@@ -333,7 +338,7 @@ pub struct RegisterDump {
 }
 
 /// A process's figures in OSTEP's terms (ticks of one quantum each).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct ProcessRecord {
     pub pid: u32,
     pub name: String,
@@ -346,14 +351,27 @@ pub struct ProcessRecord {
     pub arrival_tick: u64,
     pub first_run_tick: u64,
     pub end_tick: u64,
+    /// The CPU length the kernel knew before it ran (0 = unknown).
+    #[serde(default)]
+    pub length_ticks: u64,
+    /// Its lottery/stride tickets, and the scheduling decisions that chose
+    /// it (under lottery: the draws it won).
+    #[serde(default)]
+    pub tickets: u64,
+    #[serde(default)]
+    pub chosen: u64,
+    /// MLFQ: its level over time, `[tick, level]` from its arrival (0 = top).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<[u64; 2]>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessEnd {
     Exited(i64),
     Killed(String),
     /// Still there when the run ended (watchdog, crash, Ctrl-C).
+    #[default]
     Running,
 }
 

@@ -192,6 +192,8 @@ impl RingReader {
             kind::PROC_CREATE => GuestEvent::ProcCreate {
                 name: self.name(a[0]),
                 arrival_tick: a[1],
+                length_ticks: a[2],
+                tickets: a[3],
             },
             kind::PROC_FIRST_RUN => GuestEvent::ProcFirstRun { tick: a[0] },
             kind::PROC_EXIT => GuestEvent::ProcExit {

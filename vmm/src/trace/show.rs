@@ -312,7 +312,18 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             unaccounted: Some(why),
         } => format!("tick {tick}, unaccounted ({why})"),
         GuestEvent::Switch { to, reason } => format!("-> {} ({reason})", names.label(*to)),
-        GuestEvent::ProcCreate { name, arrival_tick } => format!("created '{name}', arrival tick {arrival_tick}"),
+        GuestEvent::ProcCreate {
+            name,
+            arrival_tick,
+            length_ticks,
+            tickets,
+        } => {
+            let length = match length_ticks {
+                0 => "length unknown".to_string(),
+                n => format!("length {n} ticks"),
+            };
+            format!("arrives: '{name}', tick {arrival_tick}, {length}, {tickets} tickets")
+        }
         GuestEvent::ProcFirstRun { tick } => format!("first run at tick {tick}"),
         GuestEvent::ProcExit { code, tick } => format!("exited with {code} at tick {tick}"),
         GuestEvent::ProcKill {
