@@ -114,9 +114,9 @@ fn run(policy: &mut dyn Policy, specs: &[Spec]) -> Outcome {
                 policy.admit(slot, &job, Admit::Arrive);
             }
         }
-        for slot in 0..n {
-            if wake_at[slot] == Some(t) {
-                wake_at[slot] = None;
+        for (slot, wake) in wake_at.iter_mut().enumerate() {
+            if *wake == Some(t) {
+                *wake = None;
                 policy.admit(slot, &Job::default(), Admit::Wake);
             }
         }

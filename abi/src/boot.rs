@@ -82,7 +82,7 @@ impl Job {
             return None;
         }
         if self.io_every != 0 {
-            return (cpu % self.io_every == 0).then_some(self.io_ticks);
+            return (cpu.checked_rem(self.io_every) == Some(0)).then_some(self.io_ticks);
         }
         let n = (self.io_count as usize).min(MAX_IO_POINTS);
         (0..n)

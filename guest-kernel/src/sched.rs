@@ -58,7 +58,9 @@ use decide::{Admit, Leave, Pick, Policy, Then, Why};
 /// Ticks without a trap after which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
-/// The policy in use: one of the pure types, stored in place (no heap).
+/// The policy in use: one of the pure types, stored in place.
+// One static instance and no heap to box the large variants into.
+#[allow(clippy::large_enum_variant)]
 enum Active {
     Rr(rr::RoundRobin),
     Shortest(sjf::ShortestFirst),

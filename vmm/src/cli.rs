@@ -62,7 +62,7 @@ impl Cli {
 pub enum Command {
     /// Boot the guest kernel in a KVM virtual machine and run user programs.
     #[command(after_help = RUN_EXAMPLES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Inspect a trace file written by `lde run --trace`.
     #[command(subcommand)]
     Trace(TraceCommand),

@@ -102,10 +102,7 @@ fn check_tickets(tickets: u64) -> Result<(), String> {
 pub fn split_attributes(spec: &str) -> Result<(&str, u64, u64)> {
     let mut rest = spec;
     let (mut arrival, mut tickets) = (None, None);
-    loop {
-        let Some(at) = rest.rfind(['@', '#']) else {
-            break;
-        };
+    while let Some(at) = rest.rfind(['@', '#']) {
         let digits = &rest[at + 1..];
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
             break;
