@@ -131,26 +131,6 @@ pub const SCHED_MLFQ: u32 = 5;
 pub const SCHED_LOTTERY: u32 = 6;
 pub const SCHED_STRIDE: u32 = 7;
 
-/// Every policy by number and name (`--sched NAME`, traces).
-pub const SCHED_NAMES: [(u32, &str); 8] = [
-    (SCHED_RR, "rr"),
-    (SCHED_FIFO, "fifo"),
-    (SCHED_COOP, "coop"),
-    (SCHED_SJF, "sjf"),
-    (SCHED_STCF, "stcf"),
-    (SCHED_MLFQ, "mlfq"),
-    (SCHED_LOTTERY, "lottery"),
-    (SCHED_STRIDE, "stride"),
-];
-
-/// The name of policy `sched`.
-pub fn sched_name(sched: u32) -> &'static str {
-    SCHED_NAMES
-        .iter()
-        .find(|(n, _)| *n == sched)
-        .map_or("?", |(_, name)| name)
-}
-
 /// `PolicyParams::flags`: MLFQ's I/O resets a job's quantum and allotment
 /// (mlfq.py `-S`).
 pub const MLFQ_IO_STAY: u32 = 1;
@@ -190,6 +170,17 @@ impl PolicyParams {
         boost_ticks: 0,
         seed: 0,
     };
+}
+
+/// The policies' names, indexed by `SCHED_*`, as `lde run --sched` spells
+/// them and traces record them.
+pub const SCHED_NAMES: [&str; 8] = [
+    "rr", "fifo", "coop", "sjf", "stcf", "mlfq", "lottery", "stride",
+];
+
+/// The name of policy `sched`, if the kernel knows it.
+pub fn sched_name(sched: u32) -> Option<&'static str> {
+    SCHED_NAMES.get(sched as usize).copied()
 }
 
 #[repr(C)]

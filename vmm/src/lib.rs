@@ -19,6 +19,8 @@ pub mod host;
 pub mod jobs;
 pub mod kernel;
 pub mod memory;
+pub mod paths;
+pub mod plausible;
 pub mod policy;
 pub mod programs;
 pub mod run;

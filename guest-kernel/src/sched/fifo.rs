@@ -7,8 +7,10 @@
 //! slice that never ends. `coop` is the same queue with no timer at all:
 //! the kernel runs only when the process traps.
 
+use lde_abi::boot::{SCHED_FIFO, SCHED_NAMES};
+
 use super::rr::RoundRobin;
 
-pub const fn fifo(name: &'static str) -> RoundRobin {
-    RoundRobin::named(name, u64::MAX)
+pub const fn fifo() -> RoundRobin {
+    RoundRobin::named(SCHED_NAMES[SCHED_FIFO as usize], u64::MAX)
 }

@@ -16,7 +16,7 @@
 //! sooner; the kernel goes on at once, so with `-q` above 1 the draws agree
 //! but the times may not.)
 
-use super::decide::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::pyrandom::PyRandom;
 use super::slice::Slice;
 

@@ -26,7 +26,7 @@
 //! allotment counter is left as it was; the boost comes before the I/O
 //! completions and arrivals of the same tick, which come before the pick.
 
-use super::decide::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::queue::SlotQueue;
 
 /// Most levels.

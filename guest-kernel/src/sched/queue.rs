@@ -1,7 +1,7 @@
 //! A queue of process slots with a fixed capacity (no heap in the kernel):
 //! the run queue of FIFO and round robin, and each level of MLFQ.
 
-use super::decide::{Slot, CAPACITY};
+use super::policy::{Slot, CAPACITY};
 
 pub struct SlotQueue {
     slots: [u16; CAPACITY],

@@ -6,7 +6,9 @@
 //! or woken job joins the back. The slice is a number of timer ticks, so
 //! it is separate from the timer period (`--quantum`).
 
-use super::decide::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why};
+use lde_abi::boot::{SCHED_NAMES, SCHED_RR};
+
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why};
 use super::queue::SlotQueue;
 
 pub struct RoundRobin {
@@ -21,7 +23,7 @@ pub struct RoundRobin {
 
 impl RoundRobin {
     pub const fn new(slice: u64) -> Self {
-        Self::named("rr", slice)
+        Self::named(SCHED_NAMES[SCHED_RR as usize], slice)
     }
 
     pub const fn named(name: &'static str, slice: u64) -> Self {

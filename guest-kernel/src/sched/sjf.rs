@@ -8,7 +8,7 @@
 //! `scheduler.py -p SJF`'s stable sort does; a job of unknown length counts
 //! as longer than any known one.
 
-use super::decide::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 
 /// The runnable jobs with what each has left: SJF, or STCF when
 /// `preemptive` (see stcf.rs; they differ only in that).

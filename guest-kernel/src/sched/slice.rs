@@ -1,7 +1,7 @@
 //! The time slice of the job a policy chose last: lottery and stride
 //! decide again only when it is used up or the job leaves the CPU.
 
-use super::decide::Slot;
+use super::policy::Slot;
 
 pub struct Slice {
     current: Option<Slot>,

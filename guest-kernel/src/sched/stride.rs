@@ -13,7 +13,7 @@
 //! lowest pass in the system then), and a job back from I/O the larger of
 //! its own pass and that one, so sleeping earns no credit.
 
-use super::decide::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::slice::Slice;
 
 /// The chapter's large number (its example uses 10,000).

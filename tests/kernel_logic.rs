@@ -1,17 +1,29 @@
-//! Host unit tests of the kernel's scheduling policies (issue: OSTEP's
-//! scheduling chapters). The policy files are the kernel's own
-//! (`guest-kernel/src/sched/`), compiled here for the host: they are pure
-//! logic, no hardware. Each test drives a policy tick by tick the way the
-//! kernel's timer does (see `decide.rs`) and compares the schedule with
-//! what OSTEP's homework simulators print for the same job list.
-#![allow(dead_code)]
+//! Host unit tests of the guest kernel's pure logic: no VM, no KVM.
+//!
+//! The kernel is a `no_std` binary for x86_64-unknown-none, so its own
+//! `#[test]`s could not run under `cargo test`. Instead the files that hold
+//! pure logic (no hardware, no kernel state: only `core`, `lde_abi` and
+//! each other) are compiled a second time here with `#[path]`, in the same
+//! module layout as in the kernel so that their `super::` paths resolve:
+//! the command line (cmdline.rs), the user-range arithmetic
+//! (user_range.rs), `KernelCell` (kcell.rs), and the run queue and every
+//! scheduling policy (sched/policy.rs and sched/*.rs). A new policy is
+//! tested by adding its file to `sched` below.
+
+#[path = "../guest-kernel/src/cmdline.rs"]
+mod cmdline;
+#[path = "../guest-kernel/src/kcell.rs"]
+mod kcell;
+#[path = "../guest-kernel/src/user_range.rs"]
+mod user_range;
 
 #[path = "../guest-kernel/src/sched"]
 mod sched {
-    pub mod decide;
+    pub mod coop;
     pub mod fifo;
     pub mod lottery;
     pub mod mlfq;
+    pub mod policy;
     pub mod pyrandom;
     pub mod queue;
     pub mod rr;
@@ -21,10 +33,173 @@ mod sched {
     pub mod stride;
 }
 
-use sched::decide::{Admit, Job, Policy, Then, Why};
+use lde_abi::boot::{sched_name, SCHED_COOP, SCHED_FIFO, SCHED_RR};
+use lde_abi::boot::{SCHED_SJF, SCHED_STCF};
+use lde_abi::layout::{PAGE_SIZE, USER_END};
+use lde_abi::trace::{ring_capacity, EVENT_SIZE, HEADER_SIZE};
+
+// --- the command line -----------------------------------------------------
+
+#[test]
+fn cmdline_empty_is_all_defaults() {
+    let a = cmdline::parse("").unwrap();
+    assert_eq!(a.exit, None);
+    assert_eq!(a.crash, None);
+    assert!(!a.spin && !a.show_idt);
+    assert_eq!(a.exitbench, None);
+}
+
+#[test]
+fn cmdline_parses_every_argument() {
+    let a = cmdline::parse("exit=7  show-idt\tspin exitbench=20 crash=fault").unwrap();
+    assert_eq!(a.exit, Some(7));
+    assert!(a.show_idt && a.spin);
+    assert_eq!(a.exitbench, Some(20));
+    assert_eq!(a.crash, Some(cmdline::Crash::Fault));
+    assert_eq!(
+        cmdline::parse("crash=triple").unwrap().crash,
+        Some(cmdline::Crash::TripleFault)
+    );
+    assert_eq!(
+        cmdline::parse("crash=panic").unwrap().crash,
+        Some(cmdline::Crash::Panic)
+    );
+}
+
+#[test]
+fn cmdline_rejects_bad_words_naming_them() {
+    for bad in [
+        "exit=100",
+        "exit=-1",
+        "exit=",
+        "exitbench=0",
+        "crash=boom",
+        "frobnicate",
+        "spin=1",
+    ] {
+        assert_eq!(cmdline::parse(&format!("exit=1 {bad}")).unwrap_err(), bad);
+    }
+    assert_eq!(
+        cmdline::parse(&format!("exit={}", lde_abi::exit::GUEST_MAX))
+            .unwrap()
+            .exit,
+        Some(lde_abi::exit::GUEST_MAX)
+    );
+}
+
+// --- the policies' names -------------------------------------------------
+
+#[test]
+fn every_policy_is_named_as_the_cli_and_trace_name_it() {
+    let named: [(&dyn Policy, u32); 5] = [
+        (&RoundRobin::new(1), SCHED_RR),
+        (&fifo(), SCHED_FIFO),
+        (&sched::coop::coop(), SCHED_COOP),
+        (&sjf(), SCHED_SJF),
+        (&stcf(), SCHED_STCF),
+    ];
+    for (p, id) in named {
+        assert_eq!(Some(p.name()), sched_name(id));
+    }
+    assert_eq!(
+        Some(Mlfq::new(MlfqConfig::DEFAULT).name()),
+        sched_name(lde_abi::boot::SCHED_MLFQ)
+    );
+    assert_eq!(
+        Some(Lottery::new(0, 1).name()),
+        sched_name(lde_abi::boot::SCHED_LOTTERY)
+    );
+    assert_eq!(
+        Some(Stride::new(1).name()),
+        sched_name(lde_abi::boot::SCHED_STRIDE)
+    );
+}
+
+// --- user ranges ----------------------------------------------------------
+
+#[test]
+fn user_range_pages_cover_the_range() {
+    assert_eq!(user_range::pages(0x1234, 1), Some((0x1000, 0x1235)));
+    assert_eq!(
+        user_range::pages(0x1ff8, 16),
+        Some((0x1000, 0x2008)),
+        "a range across a page boundary starts at its first page"
+    );
+    assert_eq!(
+        user_range::pages(USER_END - PAGE_SIZE, PAGE_SIZE),
+        Some((USER_END - PAGE_SIZE, USER_END)),
+        "the last user page is user memory"
+    );
+}
+
+#[test]
+fn user_range_refuses_the_kernel_half_and_wraparound() {
+    assert_eq!(user_range::pages(USER_END, 1), None);
+    assert_eq!(user_range::pages(USER_END - 1, 2), None);
+    assert_eq!(user_range::pages(0x1000, u64::MAX), None);
+    assert_eq!(user_range::pages(u64::MAX, 1), None);
+    assert_eq!(user_range::pages(0xffff_ffff_8010_0000, 8), None);
+}
+
+#[test]
+fn empty_user_range_touches_no_page() {
+    let (first, end) = user_range::pages(0x1234, 0).unwrap();
+    assert!(first >= end, "no page to check");
+    assert_eq!(
+        user_range::pages(USER_END - 1, 0).map(|(a, b)| a >= b),
+        Some(true)
+    );
+    assert_eq!(user_range::pages(USER_END, 0), None);
+}
+
+// --- the event ring's capacity --------------------------------------------
+
+#[test]
+fn ring_capacity_is_the_largest_power_of_two_that_fits() {
+    assert_eq!(ring_capacity(0), 0);
+    assert_eq!(ring_capacity(HEADER_SIZE + EVENT_SIZE - 1), 0);
+    assert_eq!(ring_capacity(HEADER_SIZE + EVENT_SIZE), 1);
+    assert_eq!(ring_capacity(HEADER_SIZE + 3 * EVENT_SIZE), 2);
+    assert_eq!(ring_capacity(HEADER_SIZE + 4 * EVENT_SIZE), 4);
+    assert_eq!(ring_capacity(1 << 20), 8192, "the default 1 MiB ring");
+    for size in [128, 1000, 4096, 1 << 20, 64 << 20] {
+        let c = ring_capacity(size);
+        assert!(c.is_power_of_two() && HEADER_SIZE + c * EVENT_SIZE <= size);
+        assert!(HEADER_SIZE + 2 * c * EVENT_SIZE > size);
+    }
+}
+
+// --- KernelCell -----------------------------------------------------------
+
+#[test]
+fn kernel_cell_lends_its_value_for_a_scope() {
+    let cell = kcell::KernelCell::new(1u32);
+    cell.with(|v| *v += 1);
+    assert_eq!(cell.with(|v| *v), 2);
+    // SAFETY: no borrow of `cell` is live; the pointer is read at once.
+    assert_eq!(unsafe { *cell.as_ptr() }, 2);
+    // Two different cells may be borrowed at once.
+    let other = kcell::KernelCell::new(10u32);
+    assert_eq!(cell.with(|a| other.with(|b| *a + *b)), 12);
+}
+
+#[test]
+#[should_panic(expected = "already borrowed")]
+fn kernel_cell_refuses_a_nested_borrow() {
+    let cell = kcell::KernelCell::new(0u32);
+    cell.with(|_| cell.with(|v| *v));
+}
+
+// --- each policy's choices, tick by tick, against OSTEP's simulators -------
+//
+// Each test drives a policy the way the kernel's timer does (see
+// sched/policy.rs) and compares the schedule with what OSTEP's homework
+// simulators print for the same job list.
+
 use sched::fifo::fifo;
 use sched::lottery::Lottery;
 use sched::mlfq::{Mlfq, MlfqConfig, MAX_LEVELS};
+use sched::policy::{Admit, Job, Policy, Then, Why};
 use sched::rr::RoundRobin;
 use sched::sjf::sjf;
 use sched::stcf::stcf;
@@ -152,7 +327,7 @@ fn fifo_and_sjf_on_the_chapters_convoy() {
     // A=100, B=C=10, all at 0: FIFO's turnarounds 100, 110, 120 (average
     // 110); SJF runs B, C, A: 10, 20, 120 (average 50).
     let specs = jobs(&[100, 10, 10]);
-    let fifo = run(&mut fifo("fifo"), &specs);
+    let fifo = run(&mut fifo(), &specs);
     assert_eq!(fifo.turnaround, [100, 110, 120]);
     assert_eq!(fifo.avg_turnaround(), 110.0);
     let sjf = run(&mut sjf(), &specs);
@@ -477,4 +652,51 @@ fn a_late_stride_arrival_does_not_monopolize_the_cpu() {
     specs[1].arrival = 50;
     let out = run(&mut Stride::new(1), &specs);
     assert_eq!(&out.schedule[50..60], "1010101010");
+}
+
+#[test]
+fn a_yield_ends_the_turn_and_the_table_holds_every_module() {
+    use sched::policy::Leave;
+    assert_eq!(sched::policy::MAX_PROCS, lde_abi::boot::MAX_MODULES);
+    let job = Job::default();
+    let mut rr = RoundRobin::new(5);
+    rr.admit(0, &job, Admit::Arrive);
+    rr.admit(1, &job, Admit::Arrive);
+    assert_eq!(rr.pick().map(|p| p.slot), Some(0));
+    rr.leave(0, Leave::Yields);
+    assert_eq!(
+        rr.pick().map(|p| (p.slot, p.why)),
+        Some((1, Some(Why::Next)))
+    );
+    // Lottery: a yield ends the slice, so the next pick is a fresh draw.
+    let mut lottery = Lottery::new(0, 5);
+    lottery.admit(
+        0,
+        &Job {
+            length: 5,
+            tickets: 1,
+        },
+        Admit::Arrive,
+    );
+    let first = lottery.pick().unwrap();
+    assert!(matches!(first.why, Some(Why::Lottery { .. })));
+    assert_eq!(lottery.pick().unwrap().why, None, "the slice goes on");
+    lottery.leave(0, Leave::Yields);
+    assert!(matches!(
+        lottery.pick().unwrap().why,
+        Some(Why::Lottery { .. })
+    ));
+    // Sleeping or exiting takes a job out of the draw.
+    lottery.admit(
+        1,
+        &Job {
+            length: 5,
+            tickets: 1,
+        },
+        Admit::Arrive,
+    );
+    lottery.leave(0, Leave::Sleeps);
+    assert_eq!(lottery.pick().map(|p| p.slot), Some(1));
+    lottery.leave(1, Leave::Exits);
+    assert_eq!(lottery.pick(), None);
 }

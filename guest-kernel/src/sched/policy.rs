@@ -1,7 +1,10 @@
-//! What every scheduling policy is told, and what it answers.
+//! What a scheduling policy is: what it is told, and what it answers.
 //!
-//! This is the pure half of scheduling: no hardware, no process table, so
-//! each policy's choices can be tested on the host tick by tick. The kernel
+//! Pure logic, no hardware, no process table: this file and the policies
+//! next to it are also compiled on the host, where `cargo test` checks each
+//! policy's choices tick by tick (tests/kernel_logic.rs includes them with
+//! `#[path]`). A policy therefore uses only `core`, `lde_abi` and its
+//! siblings in `sched/`. The kernel
 //! keeps every runnable process, *including the one on the CPU*, inside the
 //! policy, and at each timer tick it asks in this order (the order of
 //! OSTEP's simulators, so their answers and the kernel's agree):
@@ -21,8 +24,10 @@
 /// A process's index in the process table.
 pub type Slot = usize;
 
-/// Most processes a policy holds.
+/// Most processes a policy holds: one per boot module.
 pub const CAPACITY: usize = lde_abi::boot::MAX_MODULES;
+/// The same, as the process table calls it.
+pub const MAX_PROCS: usize = CAPACITY;
 
 /// What the kernel knows about a process when it arrives.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,0 +1,582 @@
+//! Observation: everything that measures or judges what the mechanisms do.
+//!
+//! The mechanisms (sched.rs, process.rs, timer.rs, trap.rs, syscall.rs) call
+//! in here at named points — a process is created, becomes ready, is
+//! switched in and out, enters the kernel, is charged a tick, sleeps,
+//! wakes, ends, is reaped — and this module keeps OSTEP's accounting,
+//! records the trace events (trace.rs), measures what ticks and switches
+//! cost, narrates on the console, and judges: the CPU limit and the hog
+//! rule are verdicts the timer carries out.
+//!
+//! Charging: a tick is charged to the process on the CPU when the timer
+//! fires (system calls count as its CPU time) if that process was put there
+//! by the previous tick's scheduling decision, however long the switch
+//! took: each tick belongs to the process the policy chose for it, as in
+//! OSTEP's model, so figures in ticks do not depend on the host's speed. A
+//! process switched in between two ticks (after another one yielded, slept
+//! or exited) is charged the tick only if it was on the CPU for at least
+//! half of it by the tick's due time (not the interrupt's arrival, which may
+//! be late); otherwise the tick is unaccounted, and its event says why (as
+//! for idle ticks).
+//!
+//! The hog rule: a process is ended ("last-hog") when it is the only one
+//! left alive of several and has run [`HOG_TICKS`] ticks without entering
+//! the kernel (a system call or a breakpoint) — under `rr` and `fifo`
+//! nothing else could ever stop it. `--cpu-limit` ends any process over its
+//! CPU time.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO};
+use lde_abi::boot::{SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF, SCHED_STCF, SCHED_STRIDE};
+use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
+use lde_abi::syscall::path;
+use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, why, KernelEvent};
+
+use crate::kcell::KernelCell;
+use crate::process::{self, Process, State};
+use crate::time::{self, rdtsc};
+use crate::trace::record;
+use crate::trap_entry::TrapFrame;
+use crate::{print, println};
+
+/// Ticks without a trap after which the last process alive is a hog.
+pub const HOG_TICKS: u64 = 50;
+
+/// A process's figures, in ticks (time.rs) unless named `_tsc`.
+#[derive(Clone, Copy)]
+pub struct Accounting {
+    pub cpu_ticks: u64,
+    pub arrival: u64,
+    pub first_run: Option<u64>,
+    pub end: u64,
+    pub wait_ticks: u64,
+    /// When it last became runnable (for `wait_ticks`).
+    pub ready_since: u64,
+    /// Ticks on the CPU since it last entered the kernel (the hog rule).
+    pub ticks_since_trap: u64,
+    /// TSC time on the CPU, and when its current run started.
+    pub cpu_tsc: u64,
+    pub run_start_tsc: u64,
+}
+
+impl Accounting {
+    pub const ZERO: Accounting = Accounting {
+        cpu_ticks: 0,
+        arrival: 0,
+        first_run: None,
+        end: 0,
+        wait_ticks: 0,
+        ready_since: 0,
+        ticks_since_trap: 0,
+        cpu_tsc: 0,
+        run_start_tsc: 0,
+    };
+
+    /// A process that arrives (and is ready) at tick `arrival`.
+    pub fn arrived(arrival: u64) -> Accounting {
+        Accounting {
+            arrival,
+            ready_since: arrival,
+            ..Accounting::ZERO
+        }
+    }
+
+    /// CPU time in ticks, including the current run when there is no timer
+    /// to charge ticks.
+    pub fn cpu_ticks_now(&self) -> u64 {
+        if time::timer_on() {
+            self.cpu_ticks
+        } else {
+            time::tsc_to_ticks(self.cpu_tsc + (rdtsc() - self.run_start_tsc))
+        }
+    }
+}
+
+struct Observer {
+    /// The last process to give up the CPU and why (for the switch event).
+    last: (u32, u64),
+    cpu_limit_ticks: u64,
+    switches: u64,
+    /// Cost accounting, in TSC cycles: timer ticks handled without a switch,
+    /// and switches from "a process gives up" to "the next one resumes".
+    tick_cycles: u64,
+    ticks_measured: u64,
+    switch_started: u64,
+    switch_cycles: u64,
+    switches_measured: u64,
+}
+
+static OBSERVER: KernelCell<Observer> = KernelCell::new(Observer {
+    last: (0, switch_reason::START),
+    cpu_limit_ticks: 0,
+    switches: 0,
+    tick_cycles: 0,
+    ticks_measured: 0,
+    switch_started: 0,
+    switch_cycles: 0,
+    switches_measured: 0,
+});
+
+static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// A process was loaded from its boot module (it arrives later when
+/// `arrival` > 0).
+pub fn process_loaded(pid: u32, name: &str, args: &str, arrival: u64) {
+    if arrival > 0 {
+        println!("process {pid}: {name} {args} (arrives at tick {arrival})");
+    } else {
+        println!("process {pid}: {name} {args}");
+    }
+}
+
+/// `p`, from boot module `slot`, enters the system at its arrival tick.
+pub fn arrived(p: &mut Process, slot: usize) {
+    p.acct.ready_since = p.job.arrival_tick;
+    record(
+        p.pid,
+        KernelEvent::ProcCreate {
+            module: slot as u64,
+            arrival: p.job.arrival_tick,
+            length: p.job.length_ticks,
+            tickets: p.job.tickets,
+        },
+    );
+}
+
+/// The scheduler starts under the policy `name`: the console says which
+/// and with what settings.
+pub fn scheduler_started(name: &str, info: &BootInfo, timer: bool) {
+    let quantum_us = info.quantum_us;
+    OBSERVER.with(|o| {
+        o.cpu_limit_ticks = if info.cpu_limit_us == 0 {
+            0
+        } else {
+            info.cpu_limit_us.div_ceil(quantum_us)
+        }
+    });
+    let how = if !timer {
+        "no timer: the kernel runs only at traps"
+    } else if info.sched == SCHED_FIFO || info.sched == SCHED_SJF {
+        "timer for accounting only"
+    } else {
+        "timer preemption"
+    };
+    println!("scheduler: {name} ({how}), quantum {quantum_us} us");
+    let p = &info.policy;
+    match info.sched {
+        SCHED_MLFQ => {
+            let n = (p.levels as usize).clamp(1, lde_abi::boot::MAX_LEVELS);
+            println!(
+                "mlfq: {n} levels, quanta {:?} ticks, allotments {:?} quanta (top first), \
+                 boost every {} ticks{}{}",
+                &p.level_quantum[..n],
+                &p.level_allot[..n],
+                p.boost_ticks,
+                if p.flags & MLFQ_IO_STAY != 0 {
+                    ", I/O keeps the level (-S)"
+                } else {
+                    ""
+                },
+                if p.flags & MLFQ_IO_BUMP != 0 {
+                    ", back from I/O to the front (-I)"
+                } else {
+                    ""
+                },
+            );
+        }
+        SCHED_LOTTERY => println!("lottery: slice {} ticks, seed {}", p.slice_ticks, p.seed),
+        SCHED_STRIDE => println!(
+            "stride: slice {} ticks, stride 10000 / tickets",
+            p.slice_ticks
+        ),
+        SCHED_COOP | SCHED_FIFO | SCHED_SJF | SCHED_STCF => {}
+        _ => println!("rr: slice {} ticks", p.slice_ticks),
+    }
+}
+
+/// The policy chose the process in `slot` at `tick`, for `why`.
+pub fn decision(tick: u64, slot: usize, w: crate::sched::Why) {
+    use crate::sched::Why;
+    let (code, a, b) = match w {
+        Why::Next => (why::NEXT, 0, 0),
+        Why::SliceUsed => (why::SLICE_USED, 0, 0),
+        Why::Demoted { from, to } => (why::DEMOTED, from as u64, to as u64),
+        Why::Boost => (why::BOOST, 0, 0),
+        Why::Ahead { level } => (why::AHEAD, level as u64, 0),
+        Why::Shortest { remaining } => (why::SHORTEST, remaining, 0),
+        Why::Preempts { remaining } => (why::PREEMPTS, remaining, 0),
+        Why::Lottery { winner, total } => (why::LOTTERY, winner, total),
+        Why::Stride { pass } => (why::STRIDE, pass, 0),
+    };
+    let pid = process::with_table(|t| t.procs[slot].pid);
+    record(
+        pid,
+        KernelEvent::Decision {
+            tick,
+            why: code,
+            a,
+            b,
+        },
+    );
+}
+
+/// MLFQ: the process in `slot` went from level `from` to `to` at `tick`.
+pub fn level(tick: u64, slot: usize, from: u8, to: u8) {
+    let pid = process::with_table(|t| t.procs[slot].pid);
+    record(
+        pid,
+        KernelEvent::Level {
+            tick,
+            from: from as u64,
+            to: to as u64,
+        },
+    );
+}
+
+/// MLFQ: every job went back to the top level at `tick`.
+pub fn boost(tick: u64) {
+    record(0, KernelEvent::Boost { tick });
+}
+
+/// `p` became runnable.
+#[inline(always)]
+pub fn ready(p: &mut Process) {
+    p.acct.ready_since = time::now();
+}
+
+/// `p` is about to run: its first run, its wait, the switch event and what
+/// the switch cost.
+#[inline(always)]
+pub fn switching_in(p: &mut Process) {
+    let now = time::now();
+    let a = &mut p.acct;
+    if a.first_run.is_none() {
+        a.first_run = Some(now);
+        record(p.pid, KernelEvent::ProcFirstRun { tick: now });
+    }
+    a.wait_ticks += now.saturating_sub(a.ready_since);
+    a.run_start_tsc = rdtsc();
+    OBSERVER.with(|o| {
+        record(
+            o.last.0,
+            KernelEvent::Switch {
+                to: p.pid,
+                reason: o.last.1,
+            },
+        );
+        o.switches += 1;
+        if o.switch_started != 0 {
+            o.switch_cycles += rdtsc() - o.switch_started;
+            o.switches_measured += 1;
+            o.switch_started = 0;
+        }
+    });
+}
+
+/// Process `pid` gives up the CPU for `reason` (`switch_reason`).
+#[inline(always)]
+pub fn giving_up(pid: u32, reason: u64) {
+    OBSERVER.with(|o| {
+        o.last = (pid, reason);
+        o.switch_started = rdtsc();
+    });
+}
+
+/// `p` is off the CPU: charge the run (by TSC; in ticks too when no timer
+/// charges them).
+#[inline(always)]
+pub fn switched_out(p: &mut Process) {
+    let a = &mut p.acct;
+    a.cpu_tsc += rdtsc() - a.run_start_tsc;
+    if !time::timer_on() {
+        a.cpu_ticks = time::tsc_to_ticks(a.cpu_tsc);
+    }
+}
+
+/// The CPU idles (`true`) or stops idling (`false`).
+pub fn idle(starts: bool) {
+    if starts {
+        OBSERVER.with(|o| {
+            if o.last.0 != 0 {
+                record(
+                    o.last.0,
+                    KernelEvent::Switch {
+                        to: 0,
+                        reason: o.last.1,
+                    },
+                );
+                o.last = (0, switch_reason::WAKE);
+            }
+        });
+    }
+    record(0, KernelEvent::Idle { starts });
+}
+
+/// The running process entered the kernel on purpose (a system call or a
+/// breakpoint): the hog rule's clock restarts.
+#[inline(always)]
+pub fn entered_kernel() {
+    process::with_current(|p| p.acct.ticks_since_trap = 0);
+}
+
+/// A system call arrived by `how` (`path::GATE` or `path::UD`): the first
+/// one says which way calls arrive on this host.
+#[inline(always)]
+pub fn syscall_path(how: u64) {
+    if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
+        print!(
+            "lde kernel: system calls arrive {}\n",
+            if how == path::GATE {
+                "through the int 0x80 gate"
+            } else {
+                "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
+            }
+        );
+    }
+}
+
+/// A system call was served: `call(a0, a1, a2) = result`, arrived by `how`
+/// with the caller's CS `cs` (RPL 3 shows it came from user mode).
+#[inline(always)]
+pub fn syscall(pid: u32, call: u64, args: [u64; 3], result: u64, how: u64, cs: u64) {
+    record(
+        pid,
+        KernelEvent::Syscall {
+            nr: call,
+            args,
+            result,
+            path: how,
+            cs,
+        },
+    );
+}
+
+/// A trap that is not a system call (a breakpoint, a fault).
+#[inline(always)]
+pub fn trap(tf: &TrapFrame, cr2: u64) {
+    record(
+        process::current_pid(),
+        KernelEvent::Trap {
+            vector: tf.vector,
+            rip: tf.rip,
+            error: tf.error,
+            from_user: tf.is_from_user(),
+            cr2,
+        },
+    );
+}
+
+/// A user process faulted (`tf`, CR2 `cr2`) and is about to be killed: the
+/// trap event, and the console line saying why.
+pub fn user_fault(tf: &TrapFrame, cr2: u64) {
+    trap(tf, cr2);
+    process::with_table(|t| {
+        let (pid, name) = match t.current {
+            Some(s) => (t.procs[s].pid, t.procs[s].name()),
+            None => (0, "?"),
+        };
+        fault_line(tf, cr2, pid, name)
+    });
+}
+
+fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
+    let what = vector_name(tf.vector);
+    if tf.vector == lde_abi::cpu::vector::PAGE_FAULT as u64 {
+        let hint = if (USER_STACK_GUARD..USER_STACK_GUARD + PAGE_SIZE).contains(&cr2) {
+            " (stack overflow)"
+        } else if cr2 >= USER_END {
+            " (kernel memory)"
+        } else if tf.error & 1 == 0 {
+            " (not mapped)"
+        } else {
+            " (protection)"
+        };
+        println!(
+            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, address {cr2:#x}{hint}, error {:#x}",
+            tf.rip, tf.error
+        );
+    } else {
+        println!(
+            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, error {:#x}",
+            tf.rip, tf.error
+        );
+    }
+}
+
+/// Timer tick number `tick` found the CPU idle: nobody's tick.
+pub fn idle_tick(tick: u64) {
+    record(
+        0,
+        KernelEvent::Tick {
+            tick,
+            charged: false,
+            uncharged: uncharged::IDLE,
+        },
+    );
+}
+
+/// Timer tick number `tick` interrupted `p`: charge it if it is `p`'s (see
+/// "Charging"), and record it either way. `false`: unaccounted.
+#[inline(always)]
+pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
+    let a = &mut p.acct;
+    let ran = time::due_tsc(tick).saturating_sub(a.run_start_tsc);
+    let owned = p.owns_next_tick || ran >= time::tsc_per_tick() / 2;
+    p.owns_next_tick = false;
+    record(
+        p.pid,
+        KernelEvent::Tick {
+            tick,
+            charged: owned,
+            uncharged: if owned {
+                uncharged::NONE
+            } else {
+                uncharged::SWITCH
+            },
+        },
+    );
+    if owned {
+        a.cpu_ticks += 1;
+        a.ticks_since_trap += 1;
+    }
+    owned
+}
+
+/// Judge the running process (in `slot`) after a charged tick: the kill
+/// reason if it is over the CPU limit or a hog, with the console line.
+#[inline(always)]
+pub fn verdict(slot: usize) -> Option<u64> {
+    let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
+    process::with_table(|t| {
+        let nobody_waits = || {
+            t.procs[..t.count]
+                .iter()
+                .all(|p| p.state != State::Runnable)
+        };
+        let several = t.count > 1;
+        let p = &t.procs[slot];
+        let a = &p.acct;
+        if limit != 0 && a.cpu_ticks >= limit {
+            println!(
+                "lde kernel: pid {} ({}) killed: used its CPU limit of {} ticks",
+                p.pid,
+                p.name(),
+                limit
+            );
+            return Some(kill_reason::CPU_LIMIT);
+        }
+        // Only a run of several processes has an "every other process is
+        // done"; a program run alone is left to the watchdog or --cpu-limit.
+        if several && a.ticks_since_trap >= HOG_TICKS && nobody_waits() && t.alive_count() == 1 {
+            println!(
+                "lde kernel: pid {} ({}) killed: every other process is done and it has run {} \
+                 ticks without entering the kernel",
+                p.pid,
+                p.name(),
+                a.ticks_since_trap
+            );
+            return Some(kill_reason::LAST_HOG);
+        }
+        None
+    })
+}
+
+/// The tick handler that began at TSC `start` is done (whether or not a
+/// switch follows): its cost.
+#[inline(always)]
+pub fn tick_handled(start: u64) {
+    OBSERVER.with(|o| {
+        o.tick_cycles += rdtsc() - start;
+        o.ticks_measured += 1;
+    });
+}
+
+/// `p` goes to sleep until tick `wake`.
+#[inline(always)]
+pub fn sleeping(p: &Process, wake: u64) {
+    record(p.pid, KernelEvent::Sleep { wake });
+}
+
+/// `p` wakes at tick `now`.
+#[inline(always)]
+pub fn woke(p: &Process, now: u64) {
+    record(p.pid, KernelEvent::Wake { tick: now });
+}
+
+/// `p` exits with `code`.
+#[inline(always)]
+pub fn exited(p: &mut Process, code: i32) {
+    let now = time::now();
+    p.acct.end = now;
+    record(p.pid, KernelEvent::ProcExit { code, tick: now });
+}
+
+/// `p` is killed for `reason`; `fault` = (vector, rip, error, address).
+#[inline(always)]
+pub fn killed(p: &mut Process, reason: u64, fault: [u64; 4]) {
+    let now = time::now();
+    p.acct.end = now;
+    record(
+        p.pid,
+        KernelEvent::ProcKill {
+            reason,
+            vector: fault[0],
+            rip: fault[1],
+            error: fault[2],
+            addr: fault[3],
+            tick: now,
+        },
+    );
+}
+
+/// `p` has ended and is gone: its final figures.
+#[inline(always)]
+pub fn reaped(p: &Process) {
+    let killed = p.state == State::Killed;
+    let code = if killed {
+        p.kill_reason as i32
+    } else {
+        p.exit_code
+    };
+    let a = &p.acct;
+    record(
+        p.pid,
+        KernelEvent::ProcStats {
+            cpu_ticks: a.cpu_ticks,
+            arrival: a.arrival,
+            first_run: a.first_run.unwrap_or(a.end),
+            end: a.end,
+            wait_ticks: a.wait_ticks,
+            killed,
+            code,
+        },
+    );
+}
+
+/// Every process has ended: say so, and what ticks and switches cost.
+pub fn all_ended() {
+    let (ended, killed) = process::with_table(|t| {
+        let procs = &t.procs[..t.count];
+        (
+            procs.iter().filter(|p| p.state != State::Unused).count(),
+            procs.iter().filter(|p| p.state == State::Killed).count(),
+        )
+    });
+    OBSERVER.with(|o| {
+        println!(
+            "lde kernel: all {} processes have ended ({} killed); {} context switches, {} ticks",
+            ended,
+            killed,
+            o.switches,
+            time::now()
+        );
+        println!(
+            "lde kernel: costs: timer tick {} cycles (mean of {}), context switch {} cycles (mean of {})",
+            o.tick_cycles.checked_div(o.ticks_measured).unwrap_or(0),
+            o.ticks_measured,
+            o.switch_cycles.checked_div(o.switches_measured).unwrap_or(0),
+            o.switches_measured
+        );
+    });
+}

@@ -1,0 +1,93 @@
+//! The timer interrupt: how the OS gets the CPU back from a process that
+//! never traps. The local APIC timer (x2APIC, apic.rs) counts down and raises
+//! [`vector::TIMER`] every quantum through the trap table, whatever the
+//! process is doing; with KVM's in-kernel LAPIC none of this reaches the VMM.
+
+use lde_abi::cpu::vector;
+
+use crate::apic::{self, rdmsr, wrmsr};
+use crate::sched::{Leave, Then};
+use crate::time::{self, rdtsc};
+use crate::{observe, process, sched};
+
+/// Start the periodic timer: one interrupt every `quantum_us`.
+pub fn start(quantum_us: u64, tsc_khz: u64) {
+    let count = (counts_per_us(tsc_khz) * quantum_us).min(u32::MAX as u64);
+    wrmsr(apic::DIVIDE, apic::DIVIDE_BY_1);
+    wrmsr(apic::LVT_TIMER, apic::LVT_PERIODIC | vector::TIMER as u64);
+    wrmsr(apic::INITIAL_COUNT, count);
+}
+
+/// APIC timer counts per microsecond, measured against the TSC over about
+/// half a millisecond (KVM's APIC bus runs at 1 GHz by default; we measure
+/// rather than assume).
+fn counts_per_us(tsc_khz: u64) -> u64 {
+    if tsc_khz == 0 {
+        return 1000;
+    }
+    wrmsr(apic::DIVIDE, apic::DIVIDE_BY_1);
+    wrmsr(apic::LVT_TIMER, apic::LVT_MASKED | vector::TIMER as u64);
+    let window = tsc_khz / 2; // 0.5 ms of TSC
+    wrmsr(apic::INITIAL_COUNT, u32::MAX as u64);
+    let t0 = rdtsc();
+    while rdtsc() - t0 < window {
+        core::hint::spin_loop();
+    }
+    let counted = u32::MAX as u64 - rdmsr(apic::CURRENT_COUNT);
+    let elapsed = rdtsc() - t0;
+    wrmsr(apic::INITIAL_COUNT, 0);
+    // counts / us = counted / (elapsed / tsc_per_us)
+    (counted * tsc_khz / 1000 / elapsed.max(1)).max(1)
+}
+
+/// One tick, the start of tick `t`: acknowledge it, charge the tick that
+/// ended to the process the policy chose for it, carry out what that means
+/// (its length done, its I/O due, a verdict: CPU limit, hog rule), then let
+/// the scheduler make this tick's decision.
+pub fn on_tick() {
+    let start = rdtsc();
+    apic::eoi();
+    let t = time::tick();
+    let current = process::current();
+    match current {
+        Some(slot) => charge(slot, t),
+        None => observe::idle_tick(t),
+    }
+    observe::tick_handled(start);
+    sched::at_tick(t, current);
+}
+
+/// Charge tick `t` to the process in `slot` if it is its (observe.rs), and
+/// tell the policy what the process does next.
+fn charge(slot: usize, t: u64) {
+    let charged = process::with_table(|tab| {
+        let p = &mut tab.procs[slot];
+        if !observe::charge_tick(p, t) {
+            return None;
+        }
+        // Its length done first, then its I/O (the simulators' order).
+        let io = p.job.io_due(p.acct.cpu_ticks);
+        let then = if p.budget_spent() {
+            Then::Exits
+        } else if io.is_some() {
+            Then::Sleeps
+        } else {
+            Then::Runs
+        };
+        Some((then, io.unwrap_or(0)))
+    });
+    let Some((then, io)) = charged else { return };
+    if let Some((from, to)) = sched::with_policy(|p| p.charge(slot, then)).demoted {
+        observe::level(t, slot, from, to);
+    }
+    match then {
+        Then::Exits => process::mark_exited(slot, 0),
+        Then::Sleeps => process::block(slot, t + io),
+        Then::Runs => {
+            if let Some(reason) = observe::verdict(slot) {
+                sched::with_policy(|p| p.leave(slot, Leave::Exits));
+                process::mark_killed(slot, reason, [0; 4]);
+            }
+        }
+    }
+}
