@@ -240,7 +240,14 @@ fn the_tables_show_arrival_length_tickets_wins_and_levels() {
     ]);
     assert_eq!(live.status, 0, "{}", live.stderr);
     let summary = common::lde(&["trace", "summary", path]);
+    let decisions = common::lde(&["trace", "show", path, "--kind", "decision"]);
     let _ = std::fs::remove_file(&trace);
+    assert!(
+        decisions.stdout.contains("demoted from level 0 to 1"),
+        "{}{}",
+        decisions.stdout,
+        decisions.stderr
+    );
     assert_eq!(summary.status, 0, "{}", summary.stderr);
     for out in [&live.stderr, &summary.stdout] {
         assert!(out.contains("MLFQ level over time"), "{out}");

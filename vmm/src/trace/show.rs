@@ -28,6 +28,9 @@ pub const EVENT_KINDS: &[&str] = &[
     "wake",
     "idle",
     "proc_stats",
+    "decision",
+    "level",
+    "boost",
 ];
 
 /// Record types `--kind` also takes (`event` = every guest event).
