@@ -13,6 +13,7 @@ use lde_abi::cpu::selector::{USER_CS, USER_DS};
 use lde_abi::trace::switch_reason;
 
 use crate::fpu::FpuState;
+use crate::fsgs::Segments;
 use crate::kcell::KernelCell;
 use crate::loader;
 use crate::observe::{self, Accounting};
@@ -20,6 +21,7 @@ use crate::paging::AddressSpace;
 use crate::sched::{self, Admit, Leave, MAX_PROCS};
 use crate::switch::Context;
 use crate::trap_entry::{self, TrapFrame};
+use crate::xstate;
 const KSTACK_SIZE: usize = 16 * 1024;
 /// RFLAGS for a new process: interrupts on (bit 9), reserved bit 1.
 const USER_RFLAGS: u64 = 0x202;
@@ -68,6 +70,8 @@ pub struct Process {
     pub kill_reason: u64,
     /// Its FPU/SSE registers while it is off the CPU (fpu.rs).
     pub fpu: FpuState,
+    /// Its FS and GS selectors and bases while it is off the CPU (fsgs.rs).
+    pub segments: Segments,
     /// What observe.rs measures of it.
     pub acct: Accounting,
 }
@@ -86,6 +90,7 @@ impl Process {
         exit_code: 0,
         kill_reason: 0,
         fpu: FpuState::ZERO,
+        segments: Segments::INITIAL,
         acct: Accounting::ZERO,
     };
 
@@ -195,7 +200,11 @@ pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
         argv[argc] = arg;
         argc += 1;
     }
-    let loaded = loader::load(image, module.addr, &argv[..argc])?;
+    let mut loaded = loader::load(image, module.addr, &argv[..argc])?;
+    if let Err(why) = xstate::prepare(&mut loaded.space, slot) {
+        loaded.space.free();
+        return Err(why);
+    }
 
     // The first trap frame: "return" to the entry point in ring 3.
     let top = kstack_top(slot);
@@ -364,6 +373,7 @@ pub fn mark_killed(slot: usize, reason: u64, fault: [u64; 4]) {
 /// A process has ended and is off the CPU: free its memory.
 #[inline(always)]
 pub fn reap(slot: usize) {
+    xstate::forget(slot);
     TABLE.with(|t| {
         let p = &mut t.procs[slot];
         if let Some(space) = p.space.take() {

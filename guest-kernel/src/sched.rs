@@ -38,7 +38,7 @@ pub use policy::{Admit, Job, Leave, Policy, Then, Why, MAX_PROCS};
 use crate::kcell::KernelCell;
 use crate::process::{self, State};
 use crate::switch::swtch;
-use crate::{fpu, gdt, observe, paging, time, timer, vmexit};
+use crate::{fpu, fsgs, gdt, observe, paging, time, timer, vmexit, xstate};
 use policy::Pick;
 
 /// The policy in use: one of the pure types, stored in place.
@@ -204,6 +204,8 @@ pub fn at_tick(t: u64, current: Option<usize>) {
 
 /// Switch to the process in `slot`; returns when it gives up the CPU.
 fn run(slot: usize) {
+    // Before any borrow: it may go to user mode and back (upcall.rs).
+    xstate::switch_to(slot);
     let boundary = SCHED.with(|s| core::mem::take(&mut s.at_boundary));
     let target = process::with_table(|t| {
         let p = &mut t.procs[slot];
@@ -216,6 +218,7 @@ fn run(slot: usize) {
             paging::switch_to(space.pml4);
         }
         fpu::restore(&p.fpu);
+        fsgs::restore(&p.segments);
         p.context
     });
     let save = SCHED.with(|s| &mut s.context as *mut u64);
@@ -231,6 +234,7 @@ fn run(slot: usize) {
         t.current = None;
         let p = &mut t.procs[slot];
         fpu::save(&mut p.fpu);
+        fsgs::save(&mut p.segments);
         observe::switched_out(p);
         matches!(p.state, State::Exited | State::Killed)
     });
