@@ -660,7 +660,7 @@ mod tests {
         assert_eq!(KernelEvent::decode(&slot(0, [0; 6])), None);
         assert_eq!(KernelEvent::decode(&slot(999, [0; 6])), None);
         assert_eq!(
-            KernelEvent::decode(&slot(kind::BOOT, [1, 1, 3, 1, 0, 0])),
+            KernelEvent::decode(&slot(kind::BOOT, [1, 1, 99, 1, 0, 0])),
             None
         );
         assert_eq!(
