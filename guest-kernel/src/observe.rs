@@ -453,44 +453,50 @@ pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
 #[inline(always)]
 pub fn verdict(slot: usize) -> Option<u64> {
     let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
-    process::with_table(|t| {
-        let nobody_waits = || {
-            t.procs[..t.count]
-                .iter()
-                .all(|p| p.state != State::Runnable)
-        };
-        let several = t.count > 1;
+    let reason = process::with_table(|t| {
         let p = &t.procs[slot];
         let a = &p.acct;
         if limit != 0 && a.cpu_ticks >= limit {
+            return Some(kill_reason::CPU_LIMIT);
+        }
+        // Only a run of several processes has an "every other process is
+        // done"; a program run alone is left to the watchdog or --cpu-limit.
+        // A job with a CPU budget (a known length) ends by itself.
+        if a.ticks_since_trap >= HOG_TICKS
+            && p.cpu_budget == 0
+            && t.count > 1
+            && t.alive_count() == 1
+        {
+            return Some(kill_reason::LAST_HOG);
+        }
+        None
+    })?;
+    say_why_killed(slot, reason, limit);
+    Some(reason)
+}
+
+/// The console line for a verdict (out of the tick's way: it is rare).
+#[cold]
+#[inline(never)]
+fn say_why_killed(slot: usize, reason: u64, limit: u64) {
+    process::with_table(|t| {
+        let p = &t.procs[slot];
+        if reason == kill_reason::CPU_LIMIT {
             println!(
                 "lde kernel: pid {} ({}) killed: used its CPU limit of {} ticks",
                 p.pid,
                 p.name(),
                 limit
             );
-            return Some(kill_reason::CPU_LIMIT);
-        }
-        // Only a run of several processes has an "every other process is
-        // done"; a program run alone is left to the watchdog or --cpu-limit.
-        // A job with a CPU budget (a known length) ends by itself.
-        let ends_by_itself = p.cpu_budget != 0;
-        if several
-            && !ends_by_itself
-            && a.ticks_since_trap >= HOG_TICKS
-            && nobody_waits()
-            && t.alive_count() == 1
-        {
+        } else {
             println!(
                 "lde kernel: pid {} ({}) killed: every other process is done and it has run {} \
                  ticks without a system call that could give up the CPU",
                 p.pid,
                 p.name(),
-                a.ticks_since_trap
+                p.acct.ticks_since_trap
             );
-            return Some(kill_reason::LAST_HOG);
         }
-        None
     })
 }
 
