@@ -110,7 +110,7 @@ mod tests {
                 GuestEvent::Boot {
                     tsc_khz: max,
                     quantum_us: max,
-                    sched: "rr".to_string().try_into().unwrap(),
+                    sched: crate::trace::record::Policy::RR,
                     timer: true,
                 },
             ),
@@ -120,6 +120,8 @@ mod tests {
                 GuestEvent::ProcCreate {
                     name: "x".into(),
                     arrival_tick: max,
+                    length_ticks: 0,
+                    tickets: 0,
                 },
             ),
             switch(0, 0, 1, "start"),

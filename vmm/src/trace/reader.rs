@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::error::Category;
 
-use super::record::{Header, Record};
+use super::record::{Header, Policy, Record};
 use super::SCHEMA_VERSION;
 use crate::error::bad_input;
 
@@ -225,7 +225,7 @@ fn placeholder_header() -> Header {
         kernel: String::new(),
         kernel_cmdline: String::new(),
         programs: Vec::new(),
-        sched: String::new(),
+        sched: Policy::RR,
         quantum_us: 0,
         cpu_limit_us: None,
         timeout_ms: 0,
@@ -281,9 +281,10 @@ pub(crate) mod testing {
                     pid,
                     name: name.into(),
                     args: vec![],
+                    ..Default::default()
                 })
                 .collect(),
-            sched: "rr".into(),
+            sched: Policy::RR,
             quantum_us: 1000,
             cpu_limit_us: None,
             timeout_ms: 30_000,
@@ -370,6 +371,7 @@ pub(crate) mod testing {
             arrival_tick: arrival,
             first_run_tick: first_run,
             end_tick,
+            ..Default::default()
         })
     }
 
@@ -446,7 +448,7 @@ pub(crate) mod testing {
             GuestEvent::Boot {
                 tsc_khz: 1_000_000,
                 quantum_us: 1000,
-                sched: "rr".to_string().try_into().unwrap(),
+                sched: Policy::RR,
                 timer: true,
             },
         ));
@@ -457,6 +459,8 @@ pub(crate) mod testing {
                 GuestEvent::ProcCreate {
                     name: name.into(),
                     arrival_tick: 0,
+                    length_ticks: 0,
+                    tickets: 0,
                 },
             ));
         }
@@ -472,12 +476,26 @@ pub(crate) mod testing {
         ));
         r.push(switch(MS / 2, 0, 1, "start"));
         r.push(syscall(MS, 1, 1, "write", "gate"));
-        r.push(event(MS + MS / 2, 1, GuestEvent::Tick { tick: 1 }));
+        r.push(event(
+            MS + MS / 2,
+            1,
+            GuestEvent::Tick {
+                tick: 1,
+                unaccounted: None,
+            },
+        ));
         r.push(switch(MS + MS / 2, 1, 2, "preempt"));
         r.push(syscall(2 * MS, 2, 24, "sched_yield", "ud"));
         r.push(switch(2 * MS, 2, 3, "yield"));
         r.push(trap(2 * MS + MS / 4, 3, 14));
-        r.push(event(2 * MS + MS / 2, 3, GuestEvent::Tick { tick: 2 }));
+        r.push(event(
+            2 * MS + MS / 2,
+            3,
+            GuestEvent::Tick {
+                tick: 2,
+                unaccounted: None,
+            },
+        ));
         r.push(switch(2 * MS + MS / 2, 3, 1, "preempt"));
         r.push(exit(
             3 * MS,

@@ -311,7 +311,7 @@ impl<'a> Drawing<'a> {
         writeln!(
             self.out,
             "<text x=\"10\" y=\"42\" fill=\"#444\">sched {}, quantum {}, kvm {}, {} — {} — {} ms traced</text>",
-            xml(&h.sched),
+            xml(h.sched.name()),
             duration(h.quantum_us.saturating_mul(1000)),
             xml(&h.kvm),
             xml(&h.cpu_model),
