@@ -149,3 +149,24 @@ fn garbage_is_bad_input_naming_the_line() {
     }
     assert!(!out_json.path().exists(), "a failed export leaves no file");
 }
+
+/// The "what happened" lines under `title` in `text`.
+fn explanation<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .map_while(|l| l.strip_prefix("  - "))
+        .collect()
+}
+
+#[test]
+fn trace_summary_explains_the_run_as_the_run_did() {
+    common::require_kvm();
+    let trace = TempFile::new("explain", "jsonl");
+    let run = lde(&["run", "--trace", trace.arg(), "-p", "hello", "-p", "spin"]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    let live = explanation(&run.stderr, "what happened:");
+    assert!(live.len() >= 2, "{}", run.describe());
+    let summary = lde_ok(&["trace", "summary", trace.arg()]);
+    assert_eq!(explanation(&summary, "What happened:"), live, "{summary}");
+}

@@ -17,9 +17,9 @@ use lde_abi::ports;
 use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
-use crate::trace::processes::ProcessTable;
 use crate::trace::record::{ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
 use crate::trace::ring::RingReader;
+use crate::trace::run_figures::RunFigures;
 use crate::trace::writer::TraceWriter;
 use crate::watchdog;
 
@@ -93,7 +93,7 @@ pub struct Machine {
     pub ram: GuestRam,
     pub com1: Com1,
     pub ring: RingReader,
-    pub procs: ProcessTable,
+    pub procs: RunFigures,
     pub trace: Option<TraceWriter>,
     /// Print guest events as they are drained (-vv).
     pub log_events: bool,

@@ -712,7 +712,11 @@ mod tests {
         round_trips(
             &[
                 (Unaccounted::Idle, "idle", lde_abi::trace::uncharged::IDLE),
-                (Unaccounted::Switch, "switch", lde_abi::trace::uncharged::SWITCH),
+                (
+                    Unaccounted::Switch,
+                    "switch",
+                    lde_abi::trace::uncharged::SWITCH,
+                ),
             ],
             Unaccounted::from_abi,
         );

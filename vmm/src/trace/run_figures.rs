@@ -25,7 +25,7 @@ struct Proc {
 }
 
 #[derive(Default)]
-pub struct ProcessTable {
+pub struct RunFigures {
     procs: BTreeMap<u32, Proc>,
     tick_ns: u64,
     /// The process on the CPU and the host time it last entered the kernel
@@ -45,9 +45,9 @@ pub struct ProcessTable {
     pub boosts: u64,
 }
 
-impl ProcessTable {
+impl RunFigures {
     pub fn new(tick_ns: u64) -> Self {
-        ProcessTable {
+        RunFigures {
             tick_ns,
             ..Default::default()
         }

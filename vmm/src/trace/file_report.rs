@@ -1,5 +1,8 @@
 //! `lde trace summary`: the figures of a run, computed from its records, in
-//! the manner of `perf kvm stat`, plus OSTEP's per-process table.
+//! the manner of `perf kvm stat`, plus OSTEP's per-process table and the
+//! run's "what happened" ([`super::explain`], as at the end of `lde run`).
+//! Context switches and the explanation's counts come from one
+//! [`RunFigures`] fed the file's events, as `lde run` feeds its own live.
 //!
 //! The footer holds totals that `lde run` counted while it ran; they are
 //! recomputed here from the records and any disagreement is a warning (a
@@ -12,17 +15,19 @@ use std::io::BufRead;
 
 use anyhow::Result;
 
+use super::explain::explain;
 use super::names::ProcessNames;
 use super::policy_columns;
-use super::processes::ProcessTable;
 use super::reader::TraceReader;
 use super::record::{
     Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, SwitchReason,
     SyscallPath,
 };
+use super::run_figures::RunFigures;
 use super::runs::{Run, RunTracker};
 use super::units::{duration, ms};
-use crate::stats::SHOWN;
+use crate::exits::Ending;
+use crate::kvm_stats::SHOWN;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TrapCount {
@@ -64,6 +69,8 @@ pub struct TraceStats {
     pub traps: BTreeMap<u64, TrapCount>,
     pub syscalls: BTreeMap<u64, SyscallCount>,
     pub switches: BTreeMap<SwitchReason, u64>,
+    /// "What happened", as at the end of `lde run`.
+    pub explanation: Vec<String>,
     /// OSTEP's figures per process, from the `process` records or, in a
     /// trace that has none (cut short), from the guest's events.
     pub processes: Vec<ProcessRecord>,
@@ -77,7 +84,8 @@ impl TraceStats {
     pub fn read<R: BufRead>(mut reader: TraceReader<R>) -> Result<TraceStats> {
         let header = reader.header().clone();
         let mut names = ProcessNames::new(&header);
-        let mut from_events = ProcessTable::new(header.quantum_us.saturating_mul(1000));
+        let mut from_events = RunFigures::new(header.quantum_us.saturating_mul(1000));
+        from_events.sched = Some(header.sched);
         let mut runs = RunTracker::default();
         let mut s = TraceStats {
             name: reader.name().to_string(),
@@ -92,6 +100,7 @@ impl TraceStats {
             traps: BTreeMap::new(),
             syscalls: BTreeMap::new(),
             switches: BTreeMap::new(),
+            explanation: Vec::new(),
             processes: Vec::new(),
             processes_from_events: false,
             on_cpu_ns: BTreeMap::new(),
@@ -115,7 +124,7 @@ impl TraceStats {
                     *s.events_by_kind.entry(e.event.kind()).or_default() += 1;
                     // The header's quantum is the tick length: a Boot event
                     // would set it again, multiplying a number from the
-                    // file without a check (processes.rs), so it is kept
+                    // file without a check (run_figures.rs), so it is kept
                     // from the table.
                     if !matches!(e.event, GuestEvent::Boot { .. }) {
                         from_events.observe(&e);
@@ -151,6 +160,18 @@ impl TraceStats {
                 p.name = names.get(p.pid).unwrap_or("").to_string();
             }
         }
+        // Switches are counted once, with the run's other figures.
+        s.switches = from_events.switches.clone();
+        let watchdog_ended = s
+            .footer
+            .as_ref()
+            .is_some_and(|f| f.end == Ending::Timeout.name());
+        s.explanation = explain(
+            &from_events,
+            &s.processes,
+            watchdog_ended,
+            s.header.quantum_us as f64 / 1000.0,
+        );
         Ok(s)
     }
 
@@ -197,7 +218,6 @@ impl TraceStats {
                     c.errors += 1;
                 }
             }
-            GuestEvent::Switch { reason, .. } => *self.switches.entry(*reason).or_default() += 1,
             _ => {}
         }
     }
@@ -284,7 +304,18 @@ impl TraceStats {
         self.render_switches(&mut o);
         self.render_events(&mut o);
         self.render_processes(&mut o);
+        self.render_explanation(&mut o);
         o
+    }
+
+    fn render_explanation(&self, o: &mut String) {
+        if self.explanation.is_empty() {
+            return;
+        }
+        writeln!(o, "\nWhat happened:").unwrap();
+        for line in &self.explanation {
+            writeln!(o, "  - {line}").unwrap();
+        }
     }
 
     fn render_run(&self, o: &mut String) {
