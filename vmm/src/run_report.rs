@@ -11,6 +11,7 @@ use crate::kvm_stats::SHOWN;
 use crate::plausible;
 use crate::trace::policy_columns;
 use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
+use crate::trace::run_figures::{averages, end_text};
 
 pub struct RunReport<'a> {
     pub explanation: Vec<String>,
@@ -175,11 +176,8 @@ pub fn render(r: &RunReport) -> String {
         .unwrap();
         let cell = |t: u64| format!("{t} ({:.0}ms)", t as f64 * tick_ms);
         for p in r.processes {
-            let (end, done) = match &p.end {
-                ProcessEnd::Exited(c) => (format!("exited {c}"), true),
-                ProcessEnd::Killed(why) => (format!("killed: {why}"), true),
-                ProcessEnd::Running => ("still running".into(), false),
-            };
+            let end = end_text(&p.end);
+            let done = p.end != ProcessEnd::Running;
             // A process cut off by the end of the run has no turnaround yet.
             let open = |t: u64| if done { cell(t) } else { "-".into() };
             // The program and its arguments, as given (two workers differ
@@ -210,22 +208,15 @@ pub fn render(r: &RunReport) -> String {
             )
             .unwrap();
         }
-        let ended: Vec<&ProcessRecord> = r
-            .processes
-            .iter()
-            .filter(|p| p.end != ProcessEnd::Running)
-            .collect();
-        if !ended.is_empty() {
-            let n = ended.len() as f64;
-            let avg =
-                |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p)).sum::<u64>() as f64 / n;
+        if let Some([response, turnaround, wait, _]) = averages(r.processes) {
+            let ended = r
+                .processes
+                .iter()
+                .filter(|p| p.end != ProcessEnd::Running)
+                .count();
             writeln!(
                 o,
-                "  average over the {} that ended: response {:.1}, turnaround {:.1}, wait {:.1} ticks",
-                ended.len(),
-                avg(|p| p.response_ticks),
-                avg(|p| p.turnaround_ticks),
-                avg(|p| p.wait_ticks)
+                "  average over the {ended} that ended: response {response:.1}, turnaround {turnaround:.1}, wait {wait:.1} ticks",
             )
             .unwrap();
         }

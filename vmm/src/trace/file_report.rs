@@ -23,7 +23,7 @@ use super::record::{
     Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, SwitchReason,
     SyscallPath,
 };
-use super::run_figures::RunFigures;
+use super::run_figures::{averages, end_text, RunFigures};
 use super::runs::{Run, RunTracker};
 use super::units::{duration, ms};
 use crate::exits::Ending;
@@ -633,25 +633,9 @@ impl TraceStats {
     }
 
     /// Mean response, turnaround, wait and cpu ticks of the processes that
-    /// ended (a process still running has no turnaround yet).
+    /// ended.
     pub fn averages(&self) -> Option<[f64; 4]> {
-        let ended: Vec<&ProcessRecord> = self
-            .processes
-            .iter()
-            .filter(|p| p.end != ProcessEnd::Running)
-            .collect();
-        if ended.is_empty() {
-            return None;
-        }
-        let n = ended.len() as f64;
-        let mean =
-            |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p) as f64).sum::<f64>() / n;
-        Some([
-            mean(|p| p.response_ticks),
-            mean(|p| p.turnaround_ticks),
-            mean(|p| p.wait_ticks),
-            mean(|p| p.cpu_ticks),
-        ])
+        averages(&self.processes)
     }
 }
 
@@ -664,15 +648,6 @@ fn started_text(unix_ms: u64) -> String {
     }
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
     humantime::format_rfc3339_seconds(at).to_string()
-}
-
-/// How a process ended, in words.
-pub fn end_text(end: &ProcessEnd) -> String {
-    match end {
-        ProcessEnd::Exited(code) => format!("exited {code}"),
-        ProcessEnd::Killed(why) => format!("killed: {why}"),
-        ProcessEnd::Running => "still running".into(),
-    }
 }
 
 fn percent(part: u64, whole: u64) -> f64 {

@@ -209,3 +209,32 @@ impl RunFigures {
             .collect()
     }
 }
+
+/// How a process ended, in words, in both reports' process tables.
+pub fn end_text(end: &ProcessEnd) -> String {
+    match end {
+        ProcessEnd::Exited(code) => format!("exited {code}"),
+        ProcessEnd::Killed(why) => format!("killed: {why}"),
+        ProcessEnd::Running => "still running".into(),
+    }
+}
+
+/// Mean response, turnaround, wait and cpu ticks of the processes that
+/// ended (a process still running has no turnaround yet), for both reports.
+pub fn averages(processes: &[ProcessRecord]) -> Option<[f64; 4]> {
+    let ended: Vec<&ProcessRecord> = processes
+        .iter()
+        .filter(|p| p.end != ProcessEnd::Running)
+        .collect();
+    if ended.is_empty() {
+        return None;
+    }
+    let n = ended.len() as f64;
+    let mean = |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p) as f64).sum::<f64>() / n;
+    Some([
+        mean(|p| p.response_ticks),
+        mean(|p| p.turnaround_ticks),
+        mean(|p| p.wait_ticks),
+        mean(|p| p.cpu_ticks),
+    ])
+}

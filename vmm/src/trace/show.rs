@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::file_report::end_text;
 use super::names::ProcessNames;
 use super::reader::TraceReader;
 use super::record::{ExitKind, GuestEvent, KillReason, Record};
+use super::run_figures::end_text;
 use super::units::{duration, ms};
 use crate::error::bad_input;
 
