@@ -67,12 +67,15 @@ impl Run {
         }
     }
 
-    /// Vectors of the faults that killed processes, by pid.
-    pub fn kill_vector(&self, pid: u32) -> Option<u64> {
+    /// The vector and error code of the fault that killed process `pid`.
+    pub fn kill_fault(&self, pid: u32) -> Option<(u64, u64)> {
         self.events().find_map(|e| match &e.event {
-            GuestEvent::ProcKill { vector, reason, .. } if e.pid == pid && reason == "fault" => {
-                Some(*vector)
-            }
+            GuestEvent::ProcKill {
+                vector,
+                error,
+                reason,
+                ..
+            } if e.pid == pid && reason == "fault" => Some((*vector, *error)),
             _ => None,
         })
     }

@@ -18,7 +18,7 @@ use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
 use crate::trace::processes::ProcessTable;
-use crate::trace::record::{ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
+use crate::trace::record::{EventRecord, ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
 use crate::trace::ring::RingReader;
 use crate::trace::writer::TraceWriter;
 use crate::watchdog;
@@ -100,6 +100,8 @@ pub struct Machine {
     pub start: Instant,
     pub exits: u64,
     pub totals: BTreeMap<&'static str, ReasonTotals>,
+    /// The last event the guest recorded (what it was doing when it died).
+    pub last_event: Option<EventRecord>,
 }
 
 impl Machine {
@@ -116,10 +118,12 @@ impl Machine {
             procs,
             trace,
             log_events,
+            last_event,
             ..
         } = self;
         ring.drain(ram, now_ns, |ev| {
             procs.observe(&ev);
+            *last_event = Some(ev.clone());
             if *log_events {
                 log::debug!("guest event {:?}", ev);
             }
@@ -191,7 +195,12 @@ impl Machine {
             ("idt_limit", s.idt.limit as u64),
             ("tr", s.tr.selector as u64),
         ];
+        // lde's kernel runs in long mode from its first instruction; real
+        // mode at the reset vector (CS 0xf000, RIP 0xfff0) is the state an
+        // INIT leaves, which KVM on AMD applies before KVM_EXIT_SHUTDOWN.
+        let reset = s.efer & EFER_LMA == 0 && s.cs.selector == 0xf000 && r.rip == 0xfff0;
         Some(RegisterDump {
+            reset,
             t_ns: self.now_ns(),
             vcpu: 0,
             regs: regs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
@@ -199,6 +208,9 @@ impl Machine {
         })
     }
 }
+
+/// EFER.LMA: long mode is active.
+const EFER_LMA: u64 = 1 << 10;
 
 /// Little-endian value of up to 8 bytes of exit data.
 fn value_of(data: &[u8]) -> u64 {

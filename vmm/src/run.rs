@@ -176,6 +176,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         start: Instant::now(),
         exits: 0,
         totals: Default::default(),
+        last_event: None,
     };
 
     let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop)?;
