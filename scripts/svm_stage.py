@@ -26,13 +26,16 @@ CPU. This script:
      with the status and output expected on SVM, the trace says kvm "svm"
      and every system call took the gate.
 
-A guest that prints nothing on either serial port for --stall seconds is
-stalled (Debian 12's QEMU 7.2 sometimes stops delivering interrupts to the
-nested guest's CPU): the attempt is killed and the stage retried once, and
-the report says so. Exit status 0 only if everything passed; 1 if a test or
-check failed or the guest stalled twice; 2 if the setup failed.
+The guest prints a heartbeat on its console every 5 s. No output at all
+for --stall seconds (the guest's CPU stopped: Debian 12's QEMU 7.2 sometimes
+stops delivering interrupts to it), or no result for --progress seconds (a
+test hangs), is a stall: the attempt is killed and the stage retried once,
+and the report says so. Exit status 0 only if everything passed; 1 if a test
+or check failed or the guest stalled twice; 2 if the setup failed. The last
+line is "svm: N passed, M failed".
 
-Usage: scripts/svm_stage.py [--stall SECONDS] [--cpu MODEL] [--smp N]
+Usage: scripts/svm_stage.py [-v] [--stall S] [--progress S] [--cpu MODEL] [--smp N]
+       scripts/svm_stage.py --stress RUNS [--smp 1]   (traced VMs in a row, no tests)
 """
 
 import argparse
@@ -255,7 +258,7 @@ def test_binaries():
         # no KVM and take minutes under TCG, so they stay with `cargo test`.
         if target["kind"] == ["test"]:
             tests[target["name"]] = exe
-        elif target["kind"] == ["bin"] and target["name"] == "lde":
+        elif target["kind"] == ["bin"] and target["name"] == "lde" and not msg["profile"]["test"]:
             lde = exe
     if not lde or not tests:
         die("cargo did not report the lde binary and the test executables")
@@ -374,6 +377,7 @@ def init_script(lde, tests, modules, test_threads, stress):
         "stty -F $R raw -echo",
         f"say() {{ echo \"{MARK} $*\" > $R; }}",
         "say boot uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r)",
+        "(while sleep 5; do echo \"heartbeat $(cut -d' ' -f1 /proc/uptime)\" > /dev/ttyS0; done) &",
         "say cpu $(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2)"
         " svm=$(grep -c -w svm /proc/cpuinfo) npt=$(grep -c -w npt /proc/cpuinfo)",
     ]
@@ -387,18 +391,26 @@ def init_script(lde, tests, modules, test_threads, stress):
     ]
     if stress:
         return "\n".join(lines + stress_lines(lde, stress) + ["say done", "poweroff -f"]) + "\n"
-    for name in tests:
+    # One test binary after another (each runs its tests on `test_threads`
+    # threads), then the battery, each reporting when it finishes; the
+    # outputs follow, whole, in order. Running the binaries at once was
+    # tried: with a debug lde under TCG the VMs starved each other (exits of
+    # 33 ms, runs past their 30 s watchdog), and it took longer.
+    jobs = [("test", name, [f"/lde-tests/{name} --test-threads={test_threads}"])
+            for name in tests]
+    jobs += [("run", name, [f"{lde} " + " ".join(f"'{a}'" for a in args)])
+             for name, args, _, _ in BATTERY]
+    lines.append("mkdir -p /tmp/out")
+    for kind, name, (cmd,) in jobs:
         lines += [
-            f"say begin test {name}",
-            f"/lde-tests/{name} --test-threads={test_threads} > $R 2>&1",
-            f"say end test {name} status=$? uptime=$(cut -d' ' -f1 /proc/uptime)",
+            f"{cmd} > /tmp/out/{kind}.{name} 2>&1; echo $? > /tmp/out/{kind}.{name}.status",
+            f"say finished {kind} {name} uptime=$(cut -d' ' -f1 /proc/uptime)",
         ]
-    for name, args, _, _ in BATTERY:
-        quoted = " ".join(f"'{a}'" for a in args)
+    for kind, name, _ in jobs:
         lines += [
-            f"say begin run {name}",
-            f"{lde} {quoted} > $R 2>&1",
-            f"say end run {name} status=$?",
+            f"say begin {kind} {name}",
+            f"cat /tmp/out/{kind}.{name} > $R",
+            f"say end {kind} {name} status=$(cat /tmp/out/{kind}.{name}.status)",
         ]
     lines += [
         "say begin file hello.jsonl",
@@ -435,6 +447,17 @@ def build_initramfs(path, work, lde, tests, modules, test_threads, stress):
 # ---------------------------------------------------------------------------
 
 
+def show_progress(results, offset, verbose):
+    """Print what the guest reported since `offset` on the results port: all
+    of it with -v, else the end of each test binary and `lde run`."""
+    with open(results, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
+    for line in text.splitlines():
+        if verbose or line.startswith((f"{MARK} finished ", f"{MARK} ready")):
+            print(line, flush=True)
+
+
 def boot(args, work, vmlinuz, initrd, attempt):
     """One QEMU run. Returns (results text, console text, ending, seconds)
     where ending is 'done', 'stall', 'deadline' or 'qemu-exit N'."""
@@ -447,13 +470,16 @@ def boot(args, work, vmlinuz, initrd, attempt):
         "-m", "2048", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-serial", f"file:{console}", "-serial", f"file:{results}",
         "-kernel", vmlinuz, "-initrd", initrd,
-        "-append", "console=ttyS0 quiet panic=-1 mitigations=off",
+        "-append", "console=ttyS0 panic=-1 mitigations=off",
     ]
     start = time.monotonic()
     qemu = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    last_size, last_change = 0, start
-    shown = 0
+    # Two clocks: any byte on either port (the guest's heartbeat goes to the
+    # console every few seconds, so silence means its CPU stopped), and the
+    # results port alone (a test that hangs stops the progress).
+    heard = progressed = start
+    sizes = (0, 0)
     ending = None
     while ending is None:
         try:
@@ -462,20 +488,17 @@ def boot(args, work, vmlinuz, initrd, attempt):
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
-        size = os.path.getsize(console) + os.path.getsize(results)
-        if size != last_size:
-            last_size, last_change = size, now
-        # Show the guest's test output as it comes (it is the progress).
-        with open(results, "rb") as f:
-            f.seek(shown)
-            chunk = f.read()
-        cut = chunk.rfind(b"\n") + 1
-        if cut and args.verbose:
-            sys.stdout.write(chunk[:cut].decode(errors="replace"))
-            sys.stdout.flush()
-        shown += cut
-        if ending is None and now - last_change > args.stall:
-            ending = "stall"
+        new = (os.path.getsize(console), os.path.getsize(results))
+        if new != sizes:
+            heard = now
+        if new[1] != sizes[1]:
+            progressed = now
+            show_progress(results, sizes[1], args.verbose)
+        sizes = new
+        if ending is None and now - heard > args.stall:
+            ending = f"stall (no output for {args.stall:.0f} s)"
+        elif ending is None and now - progressed > args.progress:
+            ending = f"stall (no result for {args.progress:.0f} s)"
         elif ending is None and now - start > args.deadline:
             ending = "deadline"
     if qemu.poll() is None:
@@ -591,8 +614,11 @@ def check_trace(got, passed, failed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--stall", type=float, default=60,
-                    help="seconds without output on either serial port that count as a stall (60)")
+    ap.add_argument("--stall", type=float, default=45,
+                    help="seconds without output on either serial port that count as a stall (45; "
+                    "the guest prints a heartbeat every 5 s)")
+    ap.add_argument("--progress", type=float, default=180,
+                    help="seconds without a result line that count as a stall (180)")
     ap.add_argument("--deadline", type=float, default=600,
                     help="seconds one attempt may take at most (600)")
     ap.add_argument("--cpu", default="qemu64,+svm,+npt", help="QEMU CPU model (qemu64,+svm,+npt)")
@@ -626,9 +652,9 @@ def main():
             break
         tail = "\n".join((con.strip().splitlines() or ["(nothing)"])[-15:])
         say(f"attempt {attempt}: the console's last lines:\n{tail}")
-        if ending not in ("stall", "deadline") or attempt == 2:
+        if not ending.startswith(("stall", "deadline")) or attempt == 2:
             break
-        say(f"the guest {'stalled' if ending == 'stall' else 'ran out of time'}: retrying once")
+        say(f"the guest stalled: {ending}; retrying once")
 
     if args.stress:
         passed, failed, report, info = judge_stress(res, args.stress)
