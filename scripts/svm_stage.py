@@ -43,6 +43,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -447,6 +448,38 @@ def build_initramfs(path, work, lde, tests, modules, test_threads, stress):
 # ---------------------------------------------------------------------------
 
 
+def cpu_states(monitor):
+    """Each guest CPU's state from QEMU's monitor (`info registers -a`):
+    halted or not, RIP, and the interrupt flag. A CPU halted with IF=1 that
+    never wakes is the emulator fault seen with QEMU 7.2."""
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(monitor)
+            sock.sendall(b"info registers -a\n")
+            time.sleep(2)
+            text = b""
+            sock.settimeout(0.5)
+            try:
+                while chunk := sock.recv(65536):
+                    text += chunk
+            except socket.timeout:
+                pass
+    except OSError as e:
+        return f"(monitor: {e})"
+    text = text.decode(errors="replace")
+    states = []
+    for cpu in re.split(r"\nCPU#", text)[1:]:
+        rip = re.search(r"[RE]IP=(\w+)", cpu)
+        efl = re.search(r"(?:RFL|EFL)=(\w+)", cpu)
+        hlt = re.search(r"HLT=(\d)", cpu)
+        if rip and efl and hlt:
+            flags = int(efl.group(1), 16)
+            states.append(f"CPU{cpu[:1]} {'halted' if hlt.group(1) == '1' else 'running'} "
+                          f"RIP {rip.group(1)} IF={flags >> 9 & 1}")
+    return "; ".join(states) or text[-500:]
+
+
 def show_progress(results, offset, verbose):
     """Print what the guest reported since `offset` on the results port: all
     of it with -v, else the end of each test binary and `lde run`."""
@@ -462,6 +495,7 @@ def boot(args, work, vmlinuz, initrd, attempt):
     """One QEMU run. Returns (results text, console text, ending, seconds)
     where ending is 'done', 'stall', 'deadline' or 'qemu-exit N'."""
     console = os.path.join(work, f"console-{attempt}.log")
+    monitor = os.path.join(work, f"monitor-{attempt}.sock")
     results = os.path.join(work, f"results-{attempt}.log")
     for p in (console, results):
         open(p, "w").close()
@@ -469,6 +503,7 @@ def boot(args, work, vmlinuz, initrd, attempt):
         "qemu-system-x86_64", "-accel", "tcg", "-cpu", args.cpu, "-smp", str(args.smp),
         "-m", "2048", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-serial", f"file:{console}", "-serial", f"file:{results}",
+        "-monitor", f"unix:{monitor},server=on,wait=off",
         "-kernel", vmlinuz, "-initrd", initrd,
         "-append", "console=ttyS0 panic=-1 mitigations=off",
     ]
@@ -501,6 +536,8 @@ def boot(args, work, vmlinuz, initrd, attempt):
             ending = f"stall (no result for {args.progress:.0f} s)"
         elif ending is None and now - start > args.deadline:
             ending = "deadline"
+    if ending.startswith("stall"):
+        say(f"attempt {attempt}: the guest's CPUs when it stalled: {cpu_states(monitor)}")
     if qemu.poll() is None:
         qemu.kill()
         qemu.wait()
