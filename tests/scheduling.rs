@@ -70,8 +70,10 @@ fn a_hog_under_coop_holds_the_machine_until_the_watchdog() {
         "worker:A,2",
         "--sched",
         "coop",
+        // Long enough for the kernel to boot and start the hog on a slow
+        // CPU (nested in QEMU's TCG under load, 1.5 s was not).
         "--timeout",
-        "1500ms",
+        "5s",
     ]);
     assert_eq!(r.status, 124, "{}", r.stderr);
     assert!(
