@@ -7,36 +7,22 @@
 //! accessible and (for output) writable, so the kernel never faults on a
 //! user's behalf.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
-use lde_abi::syscall::{self as nr, errno, path, Clock};
-use lde_abi::trace::kind;
+use lde_abi::syscall::{self as nr, errno, Clock};
 
 use crate::trap_entry::TrapFrame;
-use crate::{print, process, sched, serial, time, trace};
+use crate::{observe, paging, process, sched, serial, time};
 
 /// Most bytes one `write` prints (the rest is left for the next call, as a
 /// short write).
 const WRITE_MAX: u64 = 64 * 1024;
 
-static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
-
 /// Serve the system call in `tf`, which arrived by `how` (`path::GATE` or
 /// `path::UD`).
 pub fn dispatch(tf: &mut TrapFrame, how: u64) {
-    if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
-        print!(
-            "lde kernel: system calls arrive {}\n",
-            if how == path::GATE {
-                "through the int 0x80 gate"
-            } else {
-                "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
-            }
-        );
-    }
-    sched::note_trap();
+    observe::syscall_path(how);
+    observe::entered_kernel();
     let (call, a0, a1, a2) = (tf.rax, tf.rdi, tf.rsi, tf.rdx);
-    let pid = current().pid;
+    let pid = process::current_pid();
     let result: i64 = match call {
         nr::WRITE => write(a0, a1, a2),
         nr::GETPID => pid as i64,
@@ -45,38 +31,27 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
             0
         }
         nr::EXIT => {
-            trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, 0, how | tf.cs << 16]);
-            sched::exit_current(a0 as i32)
+            observe::syscall(pid, call, [a0, a1, a2], 0, how, tf.cs);
+            process::exit_current(a0 as i32)
         }
         nr::CLOCK => clock(a0),
         nr::SLEEP_TICKS => sleep_ticks(a0),
         nr::SLEEP_NS => sleep_ticks(a0.div_ceil(time::tick_ns())),
-        nr::CPU_TICKS => cpu_ticks() as i64,
+        nr::CPU_TICKS => process::with_current(|p| p.acct.cpu_ticks_now()).unwrap_or(0) as i64,
         nr::CPU_BUDGET => {
-            current().cpu_budget = a0;
+            process::with_current(|p| p.cpu_budget = a0);
             0
         }
         _ => -errno::ENOSYS,
     };
     tf.rax = result as u64;
-    trace::record(
-        kind::SYSCALL,
-        pid,
-        [call, a0, a1, a2, result as u64, how | tf.cs << 16],
-    );
-}
-
-fn current() -> &'static mut process::Process {
-    let slot = process::current().expect("system call without a process");
-    &mut process::table().procs[slot]
+    observe::syscall(pid, call, [a0, a1, a2], result as u64, how, tf.cs);
 }
 
 /// Is `[addr, addr + len)` a valid user range for the caller?
+#[inline(always)]
 fn user_ok(addr: u64, len: u64, write: bool) -> bool {
-    current()
-        .space
-        .as_ref()
-        .is_some_and(|s| s.user_range_ok(addr, len, write))
+    process::current_pml4().is_some_and(|pml4| paging::user_range_ok(pml4, addr, len, write))
 }
 
 fn write(fd: u64, buf: u64, len: u64) -> i64 {
@@ -105,7 +80,7 @@ fn clock(out: u64) -> i64 {
     let c = Clock {
         ticks: time::now(),
         tick_ns: time::tick_ns(),
-        tsc: trace::rdtsc(),
+        tsc: time::rdtsc(),
         tsc_khz: time::tsc_khz(),
     };
     // SAFETY: the range is mapped, user-writable and aligned (checked above).
@@ -117,16 +92,6 @@ fn sleep_ticks(n: u64) -> i64 {
     if n == 0 {
         return 0;
     }
-    sched::sleep_until(time::now().saturating_add(n));
+    process::sleep_until(time::now().saturating_add(n));
     0
-}
-
-/// The caller's CPU time in ticks, including the current run under `coop`.
-fn cpu_ticks() -> u64 {
-    let p = current();
-    if time::timer_on() {
-        p.cpu_ticks
-    } else {
-        time::tsc_to_ticks(p.cpu_tsc + (trace::rdtsc() - p.run_start_tsc))
-    }
 }

@@ -7,10 +7,13 @@
 
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 use core::sync::atomic::{compiler_fence, Ordering};
-use lde_abi::trace::{ring_capacity, Event, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION};
+use lde_abi::trace::{
+    ring_capacity, Event, KernelEvent, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION,
+};
 use x86_64::instructions::port::Port;
 
 use crate::kcell::KernelCell;
+use crate::time::rdtsc;
 
 struct Ring {
     header: *mut RingHeader,
@@ -45,23 +48,27 @@ pub fn init(addr: u64, size: u64) {
     // memory map marks them so no allocator hands them out) and the direct
     // map covers them.
     unsafe { write_volatile(header, h) };
-    let r = RING.get();
-    r.header = header;
-    r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
-    r.capacity = capacity;
-}
-
-/// Read the TSC.
-pub fn rdtsc() -> u64 {
-    // SAFETY: RDTSC has no side effects; CR4.TSD is clear so it works.
-    unsafe { core::arch::x86_64::_rdtsc() }
+    RING.with(|r| {
+        r.header = header;
+        r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
+        r.capacity = capacity;
+    });
 }
 
 /// Record one event (a no-op when tracing is off). Kernel code runs with
 /// interrupts off (kcell.rs), so nothing can record in between; this path
 /// is kept short because every kernel instruction counts on PVM hosts.
-pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
-    let r = RING.get();
+#[inline(always)]
+pub fn record(pid: u32, event: KernelEvent) {
+    let (kind, args) = event.encode();
+    write(kind, pid, args)
+}
+
+fn write(kind: u16, pid: u32, args: [u64; 6]) {
+    RING.with(|r| write_event(r, kind, pid, args))
+}
+
+fn write_event(r: &mut Ring, kind: u16, pid: u32, args: [u64; 6]) {
     if r.header.is_null() {
         return;
     }
@@ -100,7 +107,7 @@ pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
 
 /// Ask the VMM to drain the ring now.
 pub fn flush() {
-    if !RING.get().header.is_null() {
+    if !RING.with(|r| r.header.is_null()) {
         doorbell();
     }
 }

@@ -6,33 +6,36 @@
 //! exception means the process did something it may not — a privileged
 //! instruction, a touch of kernel or unmapped memory, an invalid
 //! instruction, a divide by zero, a forbidden gate — so it is killed with
-//! the reason, and the others go on. On PVM hosts `int 0x80` arrives as #UD
-//! with RIP at the `CD 80` bytes (kvm-host.md); that is the system call too.
+//! the reason, and the others go on. On PVM hosts (KVM without VMX/SVM) a
+//! user `int 0x80` arrives as #UD with RIP at the `CD 80` bytes; that is
+//! the system call too.
 //!
 //! From kernel mode, any exception is a kernel bug: panic.
 
-use lde_abi::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::cpu::vector;
 use lde_abi::syscall::path;
-use lde_abi::trace::{kill_reason, kind, vector_name};
+use lde_abi::trace::{kill_reason, vector_name};
 
-use crate::idt::{SPURIOUS_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::trap_entry::TrapFrame;
-use crate::{println, process, sched, syscall, trace};
+use crate::{observe, paging, println, process, syscall, timer};
 
-const UD: u64 = 6;
-const BP: u64 = 3;
-const NMI: u64 = 2;
-const MC: u64 = 18;
-const PF: u64 = 14;
+const TIMER: u64 = vector::TIMER as u64;
+const SYSCALL: u64 = vector::SYSCALL as u64;
+const SPURIOUS: u64 = vector::SPURIOUS as u64;
+const UD: u64 = vector::INVALID_OPCODE as u64;
+const BP: u64 = vector::BREAKPOINT as u64;
+const NMI: u64 = vector::NMI as u64;
+const MC: u64 = vector::MACHINE_CHECK as u64;
+const PF: u64 = vector::PAGE_FAULT as u64;
 const INT80: [u8; 2] = [0xcd, 0x80];
 
 /// Called by `trap_common` with the frame of the interrupted context.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
     match tf.vector {
-        v if v == TIMER_VECTOR as u64 => sched::on_tick(),
-        v if v == SYSCALL_VECTOR as u64 && user => syscall::dispatch(tf, path::GATE),
-        v if v == SPURIOUS_VECTOR as u64 => {}
+        TIMER => timer::on_tick(),
+        SYSCALL if user => syscall::dispatch(tf, path::GATE),
+        SPURIOUS => {}
         UD if user && faulting_bytes_are_int80(tf.rip) => {
             tf.rip += 2;
             syscall::dispatch(tf, path::UD)
@@ -42,47 +45,20 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         NMI => {}
         MC => kernel_fault(tf),
         BP if user => {
-            sched::note_trap();
-            record_trap(tf, 0)
+            observe::entered_kernel();
+            observe::trap(tf, 0)
         }
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }
 }
 
-fn record_trap(tf: &TrapFrame, cr2: u64) {
-    let pid = current_pid();
-    trace::record(
-        kind::TRAP,
-        pid,
-        [
-            tf.vector,
-            tf.rip,
-            tf.error,
-            tf.is_from_user() as u64,
-            cr2,
-            0,
-        ],
-    );
-}
-
-fn current_pid() -> u32 {
-    process::current()
-        .map(|s| process::table().procs[s].pid)
-        .unwrap_or(0)
-}
-
 /// Are the two bytes at user address `rip` `int 0x80`? Checked like any
 /// user pointer before they are read.
 fn faulting_bytes_are_int80(rip: u64) -> bool {
-    let Some(slot) = process::current() else {
-        return false;
-    };
-    let t = process::table();
-    let Some(space) = t.procs[slot].space.as_ref() else {
-        return false;
-    };
-    if !space.user_range_ok(rip, 2, false) {
+    let readable =
+        process::current_pml4().is_some_and(|pml4| paging::user_range_ok(pml4, rip, 2, false));
+    if !readable {
         return false;
     }
     // SAFETY: the two bytes are mapped and user-readable in the current
@@ -98,39 +74,9 @@ fn kill(tf: &TrapFrame) -> ! {
     } else {
         0
     };
-    record_trap(tf, cr2);
-    let (pid, name) = match process::current() {
-        Some(s) => {
-            let p = &process::table().procs[s];
-            (p.pid, p.name())
-        }
-        None => (0, "?"),
-    };
-    let what = vector_name(tf.vector);
-    if tf.vector == PF {
-        let stack_guard = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
-        let hint = if (stack_guard..stack_guard + PAGE_SIZE).contains(&cr2) {
-            " (stack overflow)"
-        } else if cr2 >= lde_abi::layout::USER_END {
-            " (kernel memory)"
-        } else if tf.error & 1 == 0 {
-            " (not mapped)"
-        } else {
-            " (protection)"
-        };
-        println!(
-            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, address {cr2:#x}{hint}, error {:#x}",
-            tf.rip, tf.error
-        );
-    } else {
-        println!(
-            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, error {:#x}",
-            tf.rip, tf.error
-        );
-    }
-    sched::kill_current(kill_reason::FAULT, [tf.vector, tf.rip, tf.error, cr2])
+    observe::user_fault(tf, cr2);
+    process::kill_current(kill_reason::FAULT, [tf.vector, tf.rip, tf.error, cr2])
 }
-
 /// An exception in kernel mode: a kernel bug. Print the frame and panic.
 fn kernel_fault(tf: &TrapFrame) -> ! {
     let cr2 = x86_64::registers::control::Cr2::read_raw();
