@@ -157,12 +157,18 @@ pub enum Sched {
 }
 
 impl Sched {
-    pub fn name(self) -> &'static str {
+    /// The kernel's number for it (`BootInfo::sched`).
+    pub fn id(self) -> u32 {
         match self {
-            Sched::Rr => "rr",
-            Sched::Fifo => "fifo",
-            Sched::Coop => "coop",
+            Sched::Rr => lde_abi::boot::SCHED_RR,
+            Sched::Fifo => lde_abi::boot::SCHED_FIFO,
+            Sched::Coop => lde_abi::boot::SCHED_COOP,
         }
+    }
+
+    /// Its name, as the kernel and the trace spell it.
+    pub fn name(self) -> &'static str {
+        lde_abi::boot::SCHED_NAMES[self.id() as usize]
     }
 }
 

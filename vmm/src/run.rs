@@ -15,7 +15,7 @@ use anyhow::{anyhow, Context, Result};
 use lde_abi::boot::{self, BootInfo, MemRegion};
 use lde_abi::layout::KERNEL_PHYS;
 
-use crate::cli::{RunArgs, Sched};
+use crate::cli::RunArgs;
 use crate::devices::serial::Com1;
 use crate::error::{self, bad_input, to_stderr, to_stdout};
 use crate::exits::{self, Ending, Machine};
@@ -103,35 +103,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let vcpu = vm.create_vcpu()?;
     let tsc_khz = vcpu.get_tsc_khz().map(u64::from).unwrap_or(0);
 
-    let mut info = BootInfo::new();
-    let regions = [
-        (0, KERNEL_PHYS, boot::REGION_RESERVED),
-        (KERNEL_PHYS, free_start - KERNEL_PHYS, boot::REGION_RESERVED),
-        (free_start, ring_addr - free_start, boot::REGION_USABLE),
-        (ring_addr, ring_size, boot::REGION_TRACE_RING),
-    ];
-    for (base, len, kind) in regions.into_iter().filter(|r| r.1 > 0) {
-        info.regions[info.region_count as usize] = MemRegion {
-            base,
-            len,
-            kind,
-            _pad: 0,
-        };
-        info.region_count += 1;
-    }
-    info.mem_size = args.mem;
-    info.tsc_khz = tsc_khz;
-    info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
-    info.trace_ring_size = ring_size;
-    info.sched = match args.sched {
-        Sched::Rr => boot::SCHED_RR,
-        Sched::Fifo => boot::SCHED_FIFO,
-        Sched::Coop => boot::SCHED_COOP,
-    };
-    info.quantum_us = args.quantum.as_micros() as u64;
-    info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
-    info.module_count = modules.len() as u32;
-    info.modules[..modules.len()].copy_from_slice(&modules);
+    let mut info = boot_info(args, tsc_khz, &modules, free_start, ring_addr, ring_size);
     vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
     vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
 
@@ -140,35 +112,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         .map(|p| TraceWriter::create(p, args.trace_max))
         .transpose()?;
     let flusher = trace.as_ref().map(TraceWriter::flusher);
-    let header = Header {
-        schema: SCHEMA_VERSION,
-        lde_version: env!("CARGO_PKG_VERSION").into(),
-        host_kernel: host::kernel_release(),
-        kvm: host::kvm_flavour().into(),
-        cpu_model: host::cpu_model(),
-        tsc_khz,
-        mem_bytes: args.mem,
-        kernel: kernel_name,
-        kernel_cmdline: cmdline,
-        programs: progs
-            .iter()
-            .enumerate()
-            .map(|(i, p)| ProgramInfo {
-                pid: i as u32 + 1,
-                name: p.name.clone(),
-                args: p.args.clone(),
-            })
-            .collect(),
-        sched: args.sched.name().into(),
-        quantum_us: info.quantum_us,
-        cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
-        timeout_ms: args.timeout.as_millis() as u64,
-        argv,
-        started_unix_ms: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
-    };
+    let header = trace_header(args, argv, tsc_khz, kernel_name, cmdline, &progs);
     if let Some(t) = trace.as_mut() {
         t.write(&Record::Header(header.clone()));
     }
@@ -206,6 +150,86 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         }
     }
     Ok(error::with_io_problems(status, &problems))
+}
+
+/// The boot info for this run: the memory map (what is reserved, what the
+/// kernel may use, where the event ring is), the scheduler settings and
+/// the boot modules.
+fn boot_info(
+    args: &RunArgs,
+    tsc_khz: u64,
+    modules: &[boot::Module],
+    free_start: u64,
+    ring_addr: u64,
+    ring_size: u64,
+) -> BootInfo {
+    let mut info = BootInfo::new();
+    let regions = [
+        (0, KERNEL_PHYS, boot::REGION_RESERVED),
+        (KERNEL_PHYS, free_start - KERNEL_PHYS, boot::REGION_RESERVED),
+        (free_start, ring_addr - free_start, boot::REGION_USABLE),
+        (ring_addr, ring_size, boot::REGION_TRACE_RING),
+    ];
+    for (base, len, kind) in regions.into_iter().filter(|r| r.1 > 0) {
+        info.regions[info.region_count as usize] = MemRegion {
+            base,
+            len,
+            kind,
+            _pad: 0,
+        };
+        info.region_count += 1;
+    }
+    info.mem_size = args.mem;
+    info.tsc_khz = tsc_khz;
+    info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
+    info.trace_ring_size = ring_size;
+    info.sched = args.sched.id();
+    info.quantum_us = args.quantum.as_micros() as u64;
+    info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
+    info.module_count = modules.len() as u32;
+    info.modules[..modules.len()].copy_from_slice(modules);
+    info
+}
+
+/// The trace's first record: this host, this kernel, these programs, these
+/// settings.
+fn trace_header(
+    args: &RunArgs,
+    argv: Vec<String>,
+    tsc_khz: u64,
+    kernel_name: String,
+    cmdline: String,
+    progs: &[Program],
+) -> Header {
+    Header {
+        schema: SCHEMA_VERSION,
+        lde_version: env!("CARGO_PKG_VERSION").into(),
+        host_kernel: host::kernel_release(),
+        kvm: host::kvm_flavour().into(),
+        cpu_model: host::cpu_model(),
+        tsc_khz,
+        mem_bytes: args.mem,
+        kernel: kernel_name,
+        kernel_cmdline: cmdline,
+        programs: progs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| ProgramInfo {
+                pid: i as u32 + 1,
+                name: p.name.clone(),
+                args: p.args.clone(),
+            })
+            .collect(),
+        sched: args.sched.name().into(),
+        quantum_us: args.quantum.as_micros() as u64,
+        cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
+        timeout_ms: args.timeout.as_millis() as u64,
+        argv,
+        started_unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+    }
 }
 
 /// Run the vCPU on its own thread; this thread enforces `timeout` and turns
