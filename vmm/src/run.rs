@@ -28,7 +28,7 @@ use crate::trace::ring::RingReader;
 use crate::trace::writer::{Flusher, TraceWriter};
 use crate::trace::SCHEMA_VERSION;
 use crate::vm::{self, Vm};
-use crate::{boot as vm_boot, embedded, host, kernel, paths, watchdog};
+use crate::{boot as vm_boot, embedded, gdb, host, kernel, paths, watchdog};
 
 /// Run the VM; returns `lde`'s exit status.
 pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
@@ -94,6 +94,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         paths::check_output(path, "timeline", &inputs)?;
     }
 
+    let gdb = args.gdb.map(|addr| prepare_gdb(args, addr)).transpose()?;
+
     let kvm = vm::open_kvm()?;
     let vm = Vm::new(kvm, args.mem)?;
     let nx = vm.host_has_nx();
@@ -104,6 +106,9 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let tsc_khz = vcpu.get_tsc_khz().map(u64::from).unwrap_or(0);
 
     let mut info = boot_info(args, tsc_khz, &modules, free_start, ring_addr, ring_size);
+    if gdb.is_some() {
+        info.flags |= boot::FLAG_DEBUGGER;
+    }
     vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
     vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
 
@@ -130,16 +135,25 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         procs: ProcessTable::new(info.quantum_us * 1000),
         trace,
         log_events: args.verbose >= 2,
+        debug: None,
         start: Instant::now(),
         exits: 0,
         totals: Default::default(),
         last_event: None,
     };
 
-    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, flusher)?;
+    let gdb_clock = gdb.as_ref().map(|d| d.clock.clone());
+    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, flusher, gdb)?;
     let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
     let delta = stats::delta(&stats_start, &stats_end);
     let (status, mut problems) = finish(args, machine, ending, wall, delta, &header);
+    if let Some(clock) = gdb_clock {
+        to_stderr(&format!(
+            "debugger: the guest was stopped {} times, {:.3} s in all (the watchdog does not count it)\n",
+            clock.pauses(),
+            clock.total().as_secs_f64()
+        ));
+    }
     if let (Some(svg), Some(path)) = (&args.timeline, &trace_path) {
         match crate::trace::timeline::draw_file(path, svg) {
             Ok(()) => to_stderr(&format!("timeline: {}\n", svg.display())),
@@ -150,6 +164,32 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         }
     }
     Ok(error::with_io_problems(status, &problems))
+}
+
+/// `--gdb`: check the address, listen, and say how to attach.
+fn prepare_gdb(args: &RunArgs, addr: std::net::SocketAddr) -> Result<gdb::Debugger> {
+    if !addr.ip().is_loopback() && !args.gdb_any_interface {
+        return Err(bad_input(format!(
+            "--gdb {addr}: not a loopback address; the stub reads and writes all guest \
+             memory, so other interfaces need --gdb-any-interface"
+        )));
+    }
+    let symbols = match &args.kernel {
+        Some(path) => path.clone(),
+        None => gdb::symbols::embedded_kernel_file().context("writing the kernel ELF for gdb")?,
+    };
+    let kicker = Arc::new(gdb::kick::Kicker::default());
+    let (link, bound) = gdb::link::listen(addr, kicker.clone())?;
+    to_stderr(&format!(
+        "lde: waiting for gdb on {bound}; the guest is stopped before its first instruction. Attach with:\n  {}\n",
+        gdb::symbols::gdb_command(&symbols, bound)
+    ));
+    Ok(gdb::Debugger {
+        link,
+        kicker,
+        clock: Arc::new(watchdog::PauseClock::paused()),
+        pvm: host::kvm_flavour() == "pvm",
+    })
 }
 
 /// The boot info for this run: the memory map (what is reserved, what the
@@ -240,7 +280,9 @@ fn run_vcpu(
     timeout: Duration,
     stop: Arc<AtomicU8>,
     flusher: Option<Flusher>,
+    gdb: Option<gdb::Debugger>,
 ) -> Result<(Machine, Ending, Duration)> {
+    let clock = gdb.as_ref().map(|d| d.clock.clone());
     watchdog::install().context("installing the vCPU kick signal")?;
     let interrupted = Arc::new(AtomicBool::new(false));
     // A closed terminal (SIGHUP) ends the run like Ctrl-C: the trace is
@@ -260,14 +302,18 @@ fn run_vcpu(
         .name("vcpu0".into())
         .spawn(move || {
             machine.start = Instant::now();
-            let ending = exits::run(&mut machine, &thread_stop);
+            let ending = match gdb {
+                Some(dbg) => gdb::serve(&mut machine, &thread_stop, dbg),
+                None => exits::run(&mut machine, &thread_stop),
+            };
             let _ = done_tx.send(());
             (machine, ending)
         })
         .context("starting the vCPU thread")?;
-    let deadline = start + timeout;
     loop {
         let now = Instant::now();
+        // Time stopped in the debugger does not count.
+        let deadline = start + timeout + clock.as_ref().map(|c| c.total()).unwrap_or_default();
         if interrupted.load(Ordering::SeqCst) {
             watchdog::stop(&vcpu_thread, &stop, watchdog::STOP_INTERRUPTED);
             break;
