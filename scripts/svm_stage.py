@@ -374,6 +374,8 @@ def init_script(lde, tests, modules, test_threads, stress):
         "export PATH=/bin",
         "mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev",
         "mount -t tmpfs tmp /tmp",
+        # The gdb tests talk to lde's stub on 127.0.0.1.
+        "ifconfig lo 127.0.0.1 up",
         "R=/dev/ttyS1",
         "stty -F $R raw -echo",
         f"say() {{ echo \"{MARK} $*\" > $R; }}",
