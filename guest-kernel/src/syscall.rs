@@ -13,7 +13,7 @@ use lde_abi::syscall::{self as nr, errno, path, Clock};
 use lde_abi::trace::kind;
 
 use crate::trap_entry::TrapFrame;
-use crate::{print, process, sched, serial, time, trace};
+use crate::{console, print, process, sched, time, trace};
 
 /// Most bytes one `write` prints (the rest is left for the next call, as a
 /// short write).
@@ -92,7 +92,8 @@ fn write(fd: u64, buf: u64, len: u64) -> i64 {
         // SAFETY: the range is mapped and user-readable in the caller's
         // address space, which is the one loaded (checked just above).
         let bytes = unsafe { core::slice::from_raw_parts(buf as *const u8, n as usize) };
-        serial::write_bytes(bytes);
+        console::write_bytes(bytes);
+        console::flush();
     }
     n as i64
 }

@@ -14,6 +14,7 @@ use kvm_bindings::KVM_EXIT_INTERNAL_ERROR;
 use kvm_ioctls::{VcpuExit, VcpuFd};
 use lde_abi::ports;
 
+use crate::devices::console;
 use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
@@ -229,6 +230,7 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
         // Each arm handles the exit and says what to record.
         let exit = {
             let com1 = &mut m.com1;
+            let ram = &m.ram;
             match result {
                 Ok(VcpuExit::IoOut(port, data)) => {
                     let value = value_of(data);
@@ -239,6 +241,10 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
                         }
                     } else if in_com1(port) && data.len() == 1 {
                         com1.write((port - ports::COM1) as u8, data[0]);
+                    } else if port == ports::CONSOLE {
+                        if let Err(why) = console::print(ram, com1, data) {
+                            ending = Some(Ending::GuestError(why));
+                        }
                     } else if port == ports::EXIT {
                         ending = Some(match exit_device::decode(data) {
                             GuestExit::Status(s) => Ending::Exit(s),
