@@ -95,6 +95,14 @@ impl Say for str {
     }
 }
 
+/// Bytes as they are (text the kernel has not checked as UTF-8: the VMM
+/// passes bytes through to the terminal unchanged).
+impl Say for [u8] {
+    fn say(&self) {
+        write_bytes(self);
+    }
+}
+
 impl<T: Say + ?Sized> Say for &T {
     fn say(&self) {
         (**self).say();

@@ -132,7 +132,8 @@ fn map_from_module(
 /// (16-byte aligned) argc, argv[0..argc], NULL, envp NULL — System V style.
 fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
     let data = WRITABLE | paging::nx_bit();
-    for i in 1..=USER_STACK_PAGES {
+    // Bottom up: consecutive pages make one range (paging.rs).
+    for i in (1..=USER_STACK_PAGES).rev() {
         space
             .map(USER_STACK_TOP - i * PAGE_SIZE, data)
             .ok_or("out of memory")?;

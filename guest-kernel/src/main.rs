@@ -72,7 +72,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     let signature = hypervisor::signature();
     let hypervisor = match &signature {
         Some(sig) => hypervisor::name(sig),
-        None => "none",
+        None => b"none",
     };
     say!(
         concat!("lde kernel ", env!("CARGO_PKG_VERSION"), " (contract v"),
@@ -131,7 +131,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     frames::init(info);
     let count = (info.module_count as usize).min(info.modules.len());
     if count == 0 {
-        println!("lde kernel: no programs to run; done");
+        say!("lde kernel: no programs to run; done");
         vmexit::exit(0);
     }
     apic::init();
@@ -142,9 +142,9 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         match process::create(slot, module, 0) {
             Ok(pid) => {
                 trace::record(kind::PROC_CREATE, pid, [slot as u64, 0, 0, 0, 0, 0]);
-                println!("process {pid}: {name} {args}");
+                say!("process ", pid, ": ", name, " ", args);
             }
-            Err(why) => println!("lde kernel: cannot load program {name}: {why}"),
+            Err(why) => say!("lde kernel: cannot load program ", name, ": ", why),
         }
     }
     sched::start(info.sched, info.quantum_us, info.cpu_limit_us, info.tsc_khz)

@@ -81,9 +81,11 @@ fn index(vaddr: u64, level: u32) -> usize {
 }
 
 /// Most page-table frames (below the PML4) and mapped ranges an address
-/// space keeps track of; plenty for a static program and its stack.
-const MAX_TABLES: usize = 64;
-const MAX_RANGES: usize = 32;
+/// space keeps track of; plenty for a static program and its stack (which
+/// use six tables and a handful of ranges). Kept small: the address space
+/// is moved around by value, and every byte moved is emulated on PVM hosts.
+const MAX_TABLES: usize = 16;
+const MAX_RANGES: usize = 16;
 
 /// A process's page tables.
 ///
@@ -97,6 +99,10 @@ pub struct AddressSpace {
     ntables: usize,
     ranges: [(u64, u64); MAX_RANGES],
     nranges: usize,
+    /// The last page table (level 1) `entry` reached, and which 2 MiB of
+    /// the address space it maps (`vaddr >> 21`): mapping or freeing
+    /// consecutive pages then walks the tables once, not once per page.
+    leaf: (u64, u64),
 }
 
 impl AddressSpace {
@@ -111,11 +117,22 @@ impl AddressSpace {
             ntables: 0,
             ranges: [(0, 0); MAX_RANGES],
             nranges: 0,
+            leaf: (u64::MAX, 0),
         })
     }
 
     /// The PTE for `vaddr`, creating the tables on the way.
+    #[inline]
     fn entry(&mut self, vaddr: u64) -> Option<&'static mut u64> {
+        if vaddr >> 21 == self.leaf.0 {
+            return Some(&mut table(self.leaf.1)[index(vaddr, 0)]);
+        }
+        self.walk(vaddr)
+    }
+
+    /// `entry` the long way: down from the PML4.
+    #[inline(never)]
+    fn walk(&mut self, vaddr: u64) -> Option<&'static mut u64> {
         let mut t = self.pml4;
         for level in (1..4).rev() {
             let e = &mut table(t)[index(vaddr, level)];
@@ -130,6 +147,7 @@ impl AddressSpace {
             }
             t = *e & ADDR_MASK;
         }
+        self.leaf = (vaddr >> 21, t);
         Some(&mut table(t)[index(vaddr, 0)])
     }
 
@@ -199,9 +217,16 @@ impl AddressSpace {
         if vaddr >= USER_END {
             return None;
         }
-        let mut t = self.pml4;
+        // Within the 2 MiB of the last table `entry` reached, start there:
+        // the levels above it are ones `entry` made (present, user,
+        // writable), so they change nothing in the flags.
+        let (mut t, top) = if vaddr >> 21 == self.leaf.0 {
+            (self.leaf.1, 0)
+        } else {
+            (self.pml4, 3)
+        };
         let mut flags = USER | WRITABLE;
-        for level in (0..4).rev() {
+        for level in (0..=top).rev() {
             let e = table(t)[index(vaddr, level)];
             if e & PRESENT == 0 || (level > 0 && e & HUGE != 0) {
                 return None;

@@ -31,7 +31,7 @@ use crate::kcell::KernelCell;
 use crate::process::{self, State, MAX_PROCS};
 use crate::switch::swtch;
 use crate::trace::{rdtsc, record};
-use crate::{apic, fpu, gdt, paging, println, time, vmexit};
+use crate::{apic, fpu, gdt, paging, say, time, vmexit};
 
 /// Ticks without a trap after which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
@@ -168,18 +168,18 @@ pub fn start(policy: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> !
         }
     }
     let timer = s.policy.uses_timer();
-    println!(
-        "scheduler: {} ({}), quantum {} us{}",
+    say!(
+        "scheduler: ",
         s.policy.name(),
         if timer {
-            "timer preemption"
+            " (timer preemption)"
         } else {
-            "no timer: the kernel runs only at traps"
+            " (no timer: the kernel runs only at traps)"
         },
+        ", quantum ",
         quantum_us,
-        if timer && s.policy.preempts(1) {
-            ""
-        } else if timer {
+        " us",
+        if timer && !s.policy.preempts(1) {
             ", timer for accounting only"
         } else {
             ""
@@ -373,23 +373,28 @@ pub fn on_tick() {
     }
     let s = SCHED.get();
     if s.cpu_limit_ticks != 0 && p.cpu_ticks >= s.cpu_limit_ticks {
-        println!(
-            "lde kernel: pid {} ({}) killed: used its CPU limit of {} ticks",
+        say!(
+            "lde kernel: pid ",
             p.pid,
+            " (",
             p.name(),
-            s.cpu_limit_ticks
+            ") killed: used its CPU limit of ",
+            s.cpu_limit_ticks,
+            " ticks"
         );
         kill_current(kill_reason::CPU_LIMIT, [0; 4]);
     }
     // Only a run of several processes has an "every other process is done";
     // a program run alone is left to the watchdog or --cpu-limit.
     if s.queue.len == 0 && several && p.ticks_since_trap >= HOG_TICKS && alive_count() == 1 {
-        println!(
-            "lde kernel: pid {} ({}) killed: every other process is done and it has run {} ticks \
-             without entering the kernel",
+        say!(
+            "lde kernel: pid ",
             p.pid,
+            " (",
             p.name(),
-            p.ticks_since_trap
+            ") killed: every other process is done and it has run ",
+            p.ticks_since_trap,
+            " ticks without entering the kernel"
         );
         kill_current(kill_reason::LAST_HOG, [0; 4]);
     }
@@ -493,23 +498,33 @@ fn finish() -> ! {
         .iter()
         .filter(|p| p.state == State::Killed)
         .count();
-    println!(
-        "lde kernel: all {} processes have ended ({} killed); {} context switches, {} ticks",
+    let s = SCHED.get();
+    say!(
+        "lde kernel: all ",
         t.procs[..t.count]
             .iter()
             .filter(|p| p.state != State::Unused)
             .count(),
+        " processes have ended (",
         killed,
-        SCHED.get().switches,
-        time::now()
+        " killed); ",
+        s.switches,
+        " context switches, ",
+        time::now(),
+        " ticks"
     );
-    let s = SCHED.get();
-    println!(
-        "lde kernel: costs: timer tick {} cycles (mean of {}), context switch {} cycles (mean of {})",
+    say!(
+        "lde kernel: costs: timer tick ",
         s.tick_cycles.checked_div(s.ticks_measured).unwrap_or(0),
+        " cycles (mean of ",
         s.ticks_measured,
-        s.switch_cycles.checked_div(s.switches_measured).unwrap_or(0),
-        s.switches_measured
+        "), context switch ",
+        s.switch_cycles
+            .checked_div(s.switches_measured)
+            .unwrap_or(0),
+        " cycles (mean of ",
+        s.switches_measured,
+        ")"
     );
     vmexit::exit(0)
 }

@@ -13,7 +13,7 @@ use lde_abi::syscall::{self as nr, errno, path, Clock};
 use lde_abi::trace::kind;
 
 use crate::trap_entry::TrapFrame;
-use crate::{console, print, process, sched, time, trace};
+use crate::{console, process, say, sched, time, trace};
 
 /// Most bytes one `write` prints (the rest is left for the next call, as a
 /// short write).
@@ -25,8 +25,8 @@ static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
 /// `path::UD`).
 pub fn dispatch(tf: &mut TrapFrame, how: u64) {
     if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
-        print!(
-            "lde kernel: system calls arrive {}\n",
+        say!(
+            "lde kernel: system calls arrive ",
             if how == path::GATE {
                 "through the int 0x80 gate"
             } else {

@@ -15,9 +15,10 @@ use lde_abi::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP};
 use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, kind, vector_name};
 
+use crate::console::Hex;
 use crate::idt::{SPURIOUS_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::trap_entry::TrapFrame;
-use crate::{println, process, sched, syscall, trace};
+use crate::{println, process, say, sched, syscall, trace};
 
 const UD: u64 = 6;
 const BP: u64 = 3;
@@ -72,9 +73,16 @@ fn current_pid() -> u32 {
         .unwrap_or(0)
 }
 
-/// Are the two bytes at user address `rip` `int 0x80`? Checked like any
-/// user pointer before they are read.
+/// Are the two bytes at user address `rip` `int 0x80`? The CPU has just
+/// fetched the instruction at `rip` from user mode, so its page is mapped
+/// and user-readable; only when the second byte lies on the next page is
+/// that page checked like any user pointer before it is read.
 fn faulting_bytes_are_int80(rip: u64) -> bool {
+    if rip & (PAGE_SIZE - 1) != PAGE_SIZE - 1 {
+        // SAFETY: both bytes lie in the page the CPU fetched the faulting
+        // instruction from (see above), in the address space in CR3.
+        return unsafe { (rip as *const [u8; 2]).read_unaligned() } == INT80;
+    }
     let Some(slot) = process::current() else {
         return false;
     };
@@ -118,14 +126,33 @@ fn kill(tf: &TrapFrame) -> ! {
         } else {
             " (protection)"
         };
-        println!(
-            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, address {cr2:#x}{hint}, error {:#x}",
-            tf.rip, tf.error
+        say!(
+            "lde kernel: pid ",
+            pid,
+            " (",
+            name,
+            ") killed: ",
+            what,
+            " at rip ",
+            Hex(tf.rip),
+            ", address ",
+            Hex(cr2),
+            hint,
+            ", error ",
+            Hex(tf.error)
         );
     } else {
-        println!(
-            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, error {:#x}",
-            tf.rip, tf.error
+        say!(
+            "lde kernel: pid ",
+            pid,
+            " (",
+            name,
+            ") killed: ",
+            what,
+            " at rip ",
+            Hex(tf.rip),
+            ", error ",
+            Hex(tf.error)
         );
     }
     sched::kill_current(kill_reason::FAULT, [tf.vector, tf.rip, tf.error, cr2])
