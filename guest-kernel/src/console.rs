@@ -103,6 +103,15 @@ impl Say for [u8] {
     }
 }
 
+/// Nothing for `None`.
+impl<T: Say> Say for Option<T> {
+    fn say(&self) {
+        if let Some(v) = self {
+            v.say();
+        }
+    }
+}
+
 impl<T: Say + ?Sized> Say for &T {
     fn say(&self) {
         (**self).say();

@@ -25,29 +25,39 @@ static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
 /// `path::UD`).
 pub fn dispatch(tf: &mut TrapFrame, how: u64) {
     if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
-        say!(
-            "lde kernel: system calls arrive ",
-            if how == path::GATE {
-                "through the int 0x80 gate"
-            } else {
-                "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
-            }
-        );
+        report_path(how);
     }
     sched::note_trap();
+    let call = tf.rax;
+    let result = serve(tf, how);
+    tf.rax = result as u64;
+    trace::record(
+        kind::SYSCALL,
+        current().pid,
+        [
+            call,
+            tf.rdi,
+            tf.rsi,
+            tf.rdx,
+            result as u64,
+            how | tf.cs << 16,
+        ],
+    );
+}
+
+/// Run the call: number in RAX, arguments in RDI, RSI, RDX. Kept apart from
+/// `dispatch` so the common calls do not pay for the rare ones' registers.
+#[inline(never)]
+fn serve(tf: &TrapFrame, how: u64) -> i64 {
     let (call, a0, a1, a2) = (tf.rax, tf.rdi, tf.rsi, tf.rdx);
-    let pid = current().pid;
-    let result: i64 = match call {
+    match call {
+        nr::GETPID => current().pid as i64,
         nr::WRITE => write(a0, a1, a2),
-        nr::GETPID => pid as i64,
         nr::SCHED_YIELD => {
             sched::yield_now();
             0
         }
-        nr::EXIT => {
-            trace::record(kind::SYSCALL, pid, [call, a0, a1, a2, 0, how | tf.cs << 16]);
-            sched::exit_current(a0 as i32)
-        }
+        nr::EXIT => exit(tf, how),
         nr::CLOCK => clock(a0),
         nr::SLEEP_TICKS => sleep_ticks(a0),
         nr::SLEEP_NS => sleep_ticks(a0.div_ceil(time::tick_ns())),
@@ -57,12 +67,29 @@ pub fn dispatch(tf: &mut TrapFrame, how: u64) {
             0
         }
         _ => -errno::ENOSYS,
-    };
-    tf.rax = result as u64;
+    }
+}
+
+/// `exit(code)`: recorded now, as the call never returns.
+#[inline(never)]
+fn exit(tf: &TrapFrame, how: u64) -> ! {
     trace::record(
         kind::SYSCALL,
-        pid,
-        [call, a0, a1, a2, result as u64, how | tf.cs << 16],
+        current().pid,
+        [tf.rax, tf.rdi, tf.rsi, tf.rdx, 0, how | tf.cs << 16],
+    );
+    sched::exit_current(tf.rdi as i32)
+}
+
+#[cold]
+fn report_path(how: u64) {
+    say!(
+        "lde kernel: system calls arrive ",
+        if how == path::GATE {
+            "through the int 0x80 gate"
+        } else {
+            "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
+        }
     );
 }
 
@@ -79,6 +106,7 @@ fn user_ok(addr: u64, len: u64, write: bool) -> bool {
         .is_some_and(|s| s.user_range_ok(addr, len, write))
 }
 
+#[inline(never)]
 fn write(fd: u64, buf: u64, len: u64) -> i64 {
     if fd != 1 && fd != 2 {
         return -errno::EBADF;
@@ -98,6 +126,7 @@ fn write(fd: u64, buf: u64, len: u64) -> i64 {
     n as i64
 }
 
+#[inline(never)]
 fn clock(out: u64) -> i64 {
     let size = core::mem::size_of::<Clock>() as u64;
     if !user_ok(out, size, true) || out % 8 != 0 {
@@ -114,6 +143,7 @@ fn clock(out: u64) -> i64 {
     0
 }
 
+#[inline(never)]
 fn sleep_ticks(n: u64) -> i64 {
     if n == 0 {
         return 0;
@@ -123,6 +153,7 @@ fn sleep_ticks(n: u64) -> i64 {
 }
 
 /// The caller's CPU time in ticks, including the current run under `coop`.
+#[inline(never)]
 fn cpu_ticks() -> u64 {
     let p = current();
     if time::timer_on() {

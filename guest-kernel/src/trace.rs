@@ -12,16 +12,33 @@ use x86_64::instructions::port::Port;
 
 use crate::kcell::KernelCell;
 
+// `store` writes events word by word; this is the layout it relies on.
+const _: () = assert!(
+    core::mem::offset_of!(Event, kind) == 8
+        && core::mem::offset_of!(Event, pid) == 12
+        && core::mem::offset_of!(Event, args) == 16
+        && core::mem::size_of::<Event>() == 64
+);
+
 struct Ring {
     header: *mut RingHeader,
     slots: *mut Event,
     capacity: u64,
+    /// The kernel's own copy of `head` (it is the only writer), so the
+    /// usual path never reads the shared header.
+    head: u64,
+    /// The next `head` at which the usual path must stop and look: the
+    /// ring may be full there (the VMM may have drained it meanwhile) or
+    /// half full (ring the doorbell).
+    check_at: u64,
 }
 
 static RING: KernelCell<Ring> = KernelCell::new(Ring {
     header: core::ptr::null_mut(),
     slots: core::ptr::null_mut(),
     capacity: 0,
+    head: 0,
+    check_at: 0,
 });
 
 /// Set up the ring the VMM reserved (`addr`, `size` physical; 0 = off).
@@ -49,6 +66,8 @@ pub fn init(addr: u64, size: u64) {
     r.header = header;
     r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
     r.capacity = capacity;
+    r.head = 0;
+    r.check_at = capacity / 2;
 }
 
 /// Read the TSC.
@@ -60,41 +79,108 @@ pub fn rdtsc() -> u64 {
 /// Record one event (a no-op when tracing is off). Kernel code runs with
 /// interrupts off (kcell.rs), so nothing can record in between; this path
 /// is kept short because every kernel instruction counts on PVM hosts.
+/// The "tracing off" test is inlined into the caller, so with tracing off
+/// an event costs two instructions and its arguments are never computed.
+#[inline(always)]
 pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
-    let r = RING.get();
-    if r.header.is_null() {
-        return;
+    if !RING.get().header.is_null() {
+        // The arguments one by one, in registers and on the stack, rather
+        // than as an array the caller would build before the test.
+        let [a0, a1, a2, a3, a4, a5] = args;
+        store(kind, pid, a0, a1, a2, a3, a4, a5);
     }
-    let h = r.header;
-    // SAFETY: `h` and `slots` point into the initialised ring (see `init`);
-    // the kernel is the only writer of head, dropped and the free slots.
+}
+
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn store(kind: u16, pid: u32, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) {
+    let r = RING.get();
+    if r.head == r.check_at {
+        // A tail call: the usual path keeps no registers for later.
+        return store_after_check(kind, pid, a0, a1, a2, a3, a4, a5);
+    }
+    write_slot(r, kind, pid, a0, a1, a2, a3, a4, a5);
+}
+
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn store_after_check(kind: u16, pid: u32, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) {
+    let r = RING.get();
+    if room(r) {
+        write_slot(r, kind, pid, a0, a1, a2, a3, a4, a5);
+    }
+}
+
+/// Write the event into the slot at `head` and publish it.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn write_slot(
+    r: &mut Ring,
+    kind: u16,
+    pid: u32,
+    a0: u64,
+    a1: u64,
+    a2: u64,
+    a3: u64,
+    a4: u64,
+    a5: u64,
+) {
+    let head = r.head;
+    // SAFETY: `head - tail < capacity` (checked at `check_at`, and no
+    // event is added past it without checking again), so the slot is a
+    // free one inside the initialised ring; the kernel is its only writer.
     unsafe {
-        let head = read_volatile(addr_of!((*h).head));
-        let used = head.wrapping_sub(read_volatile(addr_of!((*h).tail)));
+        let slot = r.slots.add((head & (r.capacity - 1)) as usize);
+        // Word by word (lde-abi's `Event` is `repr(C)`: TSC, then kind,
+        // padding and pid in one word, then the six arguments): one store
+        // per word.
+        let w = slot as *mut u64;
+        w.write(rdtsc());
+        w.add(1).write(kind as u64 | (pid as u64) << 32);
+        w.add(2).write(a0);
+        w.add(3).write(a1);
+        w.add(4).write(a2);
+        w.add(5).write(a3);
+        w.add(6).write(a4);
+        w.add(7).write(a5);
+        // Publish the slot only after it is written.
+        compiler_fence(Ordering::Release);
+        r.head = head + 1;
+        write_volatile(addr_of_mut!((*r.header).head), head + 1);
+    }
+}
+
+/// At `check_at`: is there room for one more event? Rings the doorbell
+/// when the ring is half full, counts a dropped event when it is full, and
+/// sets the next `check_at`.
+#[cold]
+#[inline(never)]
+fn room(r: &mut Ring) -> bool {
+    let h = r.header;
+    // SAFETY: `h` points at the initialised ring header (see `init`); the
+    // VMM writes only `tail`, the kernel the rest.
+    unsafe {
+        let used = r.head.wrapping_sub(read_volatile(addr_of!((*h).tail)));
+        if used >= r.capacity / 2 {
+            doorbell();
+        }
         if used >= r.capacity {
             write_volatile(
                 addr_of_mut!((*h).dropped),
                 read_volatile(addr_of!((*h).dropped)) + 1,
             );
-            doorbell();
-            return;
+            return false;
         }
-        let slot = r.slots.add((head & (r.capacity - 1)) as usize);
-        // A plain write lets the compiler store the fields straight into the
-        // slot; the fence below still orders it before `head`.
-        slot.write(Event {
-            tsc: rdtsc(),
-            kind,
-            _pad: 0,
-            pid,
-            args,
-        });
-        // Publish the slot only after it is written.
-        compiler_fence(Ordering::Release);
-        write_volatile(addr_of_mut!((*h).head), head + 1);
-        if used + 1 == r.capacity / 2 {
-            doorbell();
-        }
+        // Look again when the ring could be half full, or full, counting
+        // from the tail just read.
+        let tail = r.head - used;
+        r.check_at = if used < r.capacity / 2 {
+            tail + r.capacity / 2
+        } else {
+            tail + r.capacity
+        };
+        true
     }
 }
 

@@ -15,7 +15,7 @@ use lde_abi::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP};
 use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, kind, vector_name};
 
-use crate::console::Hex;
+use crate::console::{Hex, Say};
 use crate::idt::{SPURIOUS_VECTOR, SYSCALL_VECTOR, TIMER_VECTOR};
 use crate::trap_entry::TrapFrame;
 use crate::{println, process, say, sched, syscall, trace};
@@ -28,27 +28,45 @@ const PF: u64 = 14;
 const INT80: [u8; 2] = [0xcd, 0x80];
 
 /// Called by `trap_common` with the frame of the interrupted context.
+///
+/// Each arm hands the frame on to one function, so that the dispatcher
+/// itself needs no stack frame (every kernel instruction counts on PVM
+/// hosts, where they are emulated).
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
     match tf.vector {
         v if v == TIMER_VECTOR as u64 => sched::on_tick(),
         v if v == SYSCALL_VECTOR as u64 && user => syscall::dispatch(tf, path::GATE),
+        // On PVM hosts `int 0x80` arrives as #UD on its bytes.
+        UD if user => invalid_opcode(tf),
+        BP if user => breakpoint(tf),
         v if v == SPURIOUS_VECTOR as u64 => {}
-        UD if user && faulting_bytes_are_int80(tf.rip) => {
-            tf.rip += 2;
-            syscall::dispatch(tf, path::UD)
-        }
         // Not caused by the running process: an NMI is ignored, a machine
         // check is the machine's fault, not the program's.
         NMI => {}
         MC => kernel_fault(tf),
-        BP if user => {
-            sched::note_trap();
-            record_trap(tf, 0)
-        }
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }
+}
+
+/// A #UD from user mode: the system call if the bytes are `int 0x80`
+/// (step over them), otherwise an invalid instruction that kills.
+#[inline(never)]
+fn invalid_opcode(tf: &mut TrapFrame) {
+    if faulting_bytes_are_int80(tf.rip) {
+        tf.rip += 2;
+        syscall::dispatch(tf, path::UD)
+    } else {
+        kill(tf)
+    }
+}
+
+/// `int3` from user mode: a bare trap, recorded and resumed at once.
+#[inline(never)]
+fn breakpoint(tf: &TrapFrame) {
+    sched::note_trap();
+    record_trap(tf, 0)
 }
 
 fn record_trap(tf: &TrapFrame, cr2: u64) {
@@ -77,12 +95,19 @@ fn current_pid() -> u32 {
 /// fetched the instruction at `rip` from user mode, so its page is mapped
 /// and user-readable; only when the second byte lies on the next page is
 /// that page checked like any user pointer before it is read.
+#[inline(always)]
 fn faulting_bytes_are_int80(rip: u64) -> bool {
     if rip & (PAGE_SIZE - 1) != PAGE_SIZE - 1 {
         // SAFETY: both bytes lie in the page the CPU fetched the faulting
         // instruction from (see above), in the address space in CR3.
         return unsafe { (rip as *const [u8; 2]).read_unaligned() } == INT80;
     }
+    int80_across_pages(rip)
+}
+
+#[cold]
+#[inline(never)]
+fn int80_across_pages(rip: u64) -> bool {
     let Some(slot) = process::current() else {
         return false;
     };
@@ -100,6 +125,8 @@ fn faulting_bytes_are_int80(rip: u64) -> bool {
 }
 
 /// A user process did something only the kernel may do: end it.
+#[cold]
+#[inline(never)]
 fn kill(tf: &TrapFrame) -> ! {
     let cr2 = if tf.vector == PF {
         x86_64::registers::control::Cr2::read_raw()
@@ -115,7 +142,7 @@ fn kill(tf: &TrapFrame) -> ! {
         None => (0, "?"),
     };
     let what = vector_name(tf.vector);
-    if tf.vector == PF {
+    let address = (tf.vector == PF).then(|| {
         let stack_guard = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
         let hint = if (stack_guard..stack_guard + PAGE_SIZE).contains(&cr2) {
             " (stack overflow)"
@@ -126,36 +153,33 @@ fn kill(tf: &TrapFrame) -> ! {
         } else {
             " (protection)"
         };
-        say!(
-            "lde kernel: pid ",
-            pid,
-            " (",
-            name,
-            ") killed: ",
-            what,
-            " at rip ",
-            Hex(tf.rip),
-            ", address ",
-            Hex(cr2),
-            hint,
-            ", error ",
-            Hex(tf.error)
-        );
-    } else {
-        say!(
-            "lde kernel: pid ",
-            pid,
-            " (",
-            name,
-            ") killed: ",
-            what,
-            " at rip ",
-            Hex(tf.rip),
-            ", error ",
-            Hex(tf.error)
-        );
-    }
+        FaultAddress(cr2, hint)
+    });
+    say!(
+        "lde kernel: pid ",
+        pid,
+        " (",
+        name,
+        ") killed: ",
+        what,
+        " at rip ",
+        Hex(tf.rip),
+        address,
+        ", error ",
+        Hex(tf.error)
+    );
     sched::kill_current(kill_reason::FAULT, [tf.vector, tf.rip, tf.error, cr2])
+}
+
+/// ", address 0x… (hint)" of a page fault's kill message.
+struct FaultAddress(u64, &'static str);
+
+impl Say for FaultAddress {
+    fn say(&self) {
+        ", address ".say();
+        Hex(self.0).say();
+        self.1.say();
+    }
 }
 
 /// An exception in kernel mode: a kernel bug. Print the frame and panic.
