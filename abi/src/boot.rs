@@ -56,6 +56,15 @@ pub const SCHED_RR: u32 = 0;
 pub const SCHED_FIFO: u32 = 1;
 pub const SCHED_COOP: u32 = 2;
 
+/// The policies' names, indexed by `SCHED_*`, as `lde run --sched` spells
+/// them and traces record them.
+pub const SCHED_NAMES: [&str; 3] = ["rr", "fifo", "coop"];
+
+/// The name of policy `sched`, if the kernel knows it.
+pub fn sched_name(sched: u32) -> Option<&'static str> {
+    SCHED_NAMES.get(sched as usize).copied()
+}
+
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct BootInfo {

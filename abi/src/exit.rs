@@ -38,6 +38,6 @@ pub mod status {
     pub const GUEST_ERROR: i32 = 104;
     /// The watchdog stopped a guest that ran past `--timeout`.
     pub const TIMEOUT: i32 = 124;
-    /// `lde run` got SIGINT (Ctrl-C) or SIGTERM.
+    /// `lde run` got SIGINT (Ctrl-C), SIGTERM or SIGHUP.
     pub const INTERRUPTED: i32 = 130;
 }

@@ -58,6 +58,9 @@ pub const USER_STACK_TOP: u64 = 0x0000_7fff_ffff_0000;
 /// Pages of user stack mapped at start. Below it one guard page stays
 /// unmapped so an overflow faults.
 pub const USER_STACK_PAGES: u64 = 16;
+/// The unmapped guard page below the user stack: a fault here is a stack
+/// overflow, and user segments must end below it.
+pub const USER_STACK_GUARD: u64 = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
 
 /// Guest physical RAM is one slot starting at 0.
 pub const RAM_START: u64 = 0;

@@ -1,7 +1,8 @@
 //! The contract between the lde VMM and the lde guest kernel.
 //!
 //! Everything both sides must agree on lives here and nowhere else: I/O
-//! ports, the console buffer, the guest-physical memory layout, the boot-info structure, the
+//! ports, the console buffer, the guest-physical memory layout, segment selectors and trap vectors,
+//! the boot-info structure, the
 //! ELF note that marks an lde kernel, exit statuses, system-call numbers and
 //! the layout of the guest's event ring, and the benchmark loop both guest
 //! and host programs run (`work`). The crate is `no_std` and has no
@@ -11,10 +12,12 @@
 
 pub mod boot;
 pub mod console;
+pub mod cpu;
 pub mod exit;
 pub mod layout;
 pub mod note;
 pub mod ports;
+pub mod program;
 pub mod syscall;
 pub mod trace;
 pub mod work;

@@ -50,7 +50,6 @@ pub struct Clock {
 pub mod errno {
     pub const EBADF: i64 = 9;
     pub const EFAULT: i64 = 14;
-    pub const EINVAL: i64 = 22;
     pub const ENOSYS: i64 = 38;
 }
 

@@ -44,7 +44,8 @@ pub struct RingHeader {
     pub _reserved: [u64; 2],
 }
 
-/// One guest event. `kind` says what the arguments mean (see [`kind`]).
+/// One guest event as it sits in a ring slot. `kind` says what the
+/// arguments mean (see [`kind`]); [`KernelEvent`] writes and reads them.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Event {
@@ -88,25 +89,6 @@ pub mod kind {
     /// Final figures of a process: [cpu ticks, arrival tick, first-run
     /// tick, end tick, ticks waiting while runnable, `stats_end` word].
     pub const PROC_STATS: u16 = 13;
-
-    pub fn name(kind: u16) -> Option<&'static str> {
-        Some(match kind {
-            BOOT => "boot",
-            TRAP => "trap",
-            SYSCALL => "syscall",
-            TICK => "tick",
-            SWITCH => "switch",
-            PROC_CREATE => "proc_create",
-            PROC_FIRST_RUN => "proc_first_run",
-            PROC_EXIT => "proc_exit",
-            PROC_KILL => "proc_kill",
-            SLEEP => "sleep",
-            WAKE => "wake",
-            IDLE => "idle",
-            PROC_STATS => "proc_stats",
-            _ => return None,
-        })
-    }
 }
 
 /// The last `PROC_STATS` argument: bit 32 set = killed, low 32 bits = the
@@ -189,9 +171,378 @@ pub fn vector_name(vector: u64) -> &'static str {
         19 => "#XM SIMD floating point",
         20 => "#VE virtualization",
         21 => "#CP control protection",
-        0x80 => "syscall",
-        0x20 => "timer",
-        0xff => "spurious",
+        v if v == crate::cpu::vector::SYSCALL as u64 => "syscall",
+        v if v == crate::cpu::vector::TIMER as u64 => "timer",
+        v if v == crate::cpu::vector::SPURIOUS as u64 => "spurious",
         _ => "reserved",
+    }
+}
+
+/// A guest event, typed: the one definition of what each kind carries.
+/// The kernel builds one and [`encode`](KernelEvent::encode)s it into a
+/// ring slot; the VMM [`decode`](KernelEvent::decode)s the slot back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KernelEvent {
+    /// The kernel booted: `sched` is a `boot::SCHED_*`.
+    Boot {
+        tsc_khz: u64,
+        quantum_us: u64,
+        sched: u32,
+        timer: bool,
+    },
+    /// A trap that is not a system call (a breakpoint, a fault).
+    Trap {
+        vector: u64,
+        rip: u64,
+        error: u64,
+        from_user: bool,
+        cr2: u64,
+    },
+    /// A system call was served; it arrived by `path` (`syscall::path`)
+    /// from code segment `cs` (RPL 3: from user mode).
+    Syscall {
+        nr: u64,
+        args: [u64; 3],
+        result: u64,
+        path: u64,
+        cs: u64,
+    },
+    /// Timer tick number `tick`.
+    Tick { tick: u64 },
+    /// Context switch from the event's pid to `to`, for `reason`
+    /// ([`switch_reason`]).
+    Switch { to: u32, reason: u64 },
+    /// A process was created from boot module `module`.
+    ProcCreate { module: u64, arrival: u64 },
+    /// A process ran for the first time.
+    ProcFirstRun { tick: u64 },
+    /// A process exited.
+    ProcExit { code: i32, tick: u64 },
+    /// A process was killed for `reason` ([`kill_reason`]); a fault's
+    /// vector, RIP, error code and address.
+    ProcKill {
+        reason: u64,
+        vector: u64,
+        rip: u64,
+        error: u64,
+        addr: u64,
+        tick: u64,
+    },
+    /// A process went to sleep until tick `wake`.
+    Sleep { wake: u64 },
+    /// A process woke up.
+    Wake { tick: u64 },
+    /// The CPU starts (`true`) or stops idling.
+    Idle { starts: bool },
+    /// The final figures of a process: `code` is its exit code, or its
+    /// kill reason when `killed`.
+    ProcStats {
+        cpu_ticks: u64,
+        arrival: u64,
+        first_run: u64,
+        end: u64,
+        wait_ticks: u64,
+        killed: bool,
+        code: i32,
+    },
+}
+
+impl KernelEvent {
+    /// The slot's kind and arguments. Inlined so that the kernel's call
+    /// sites store constants straight into the slot (every kernel
+    /// instruction is emulated on PVM hosts).
+    #[inline(always)]
+    pub fn encode(self) -> (u16, [u64; 6]) {
+        use KernelEvent::*;
+        match self {
+            Boot {
+                tsc_khz,
+                quantum_us,
+                sched,
+                timer,
+            } => (
+                kind::BOOT,
+                [tsc_khz, quantum_us, sched as u64, timer as u64, 0, 0],
+            ),
+            Trap {
+                vector,
+                rip,
+                error,
+                from_user,
+                cr2,
+            } => (kind::TRAP, [vector, rip, error, from_user as u64, cr2, 0]),
+            Syscall {
+                nr,
+                args,
+                result,
+                path,
+                cs,
+            } => (
+                kind::SYSCALL,
+                [nr, args[0], args[1], args[2], result, path | cs << 16],
+            ),
+            Tick { tick } => (kind::TICK, [tick, 0, 0, 0, 0, 0]),
+            Switch { to, reason } => (kind::SWITCH, [to as u64, reason, 0, 0, 0, 0]),
+            ProcCreate { module, arrival } => (kind::PROC_CREATE, [module, arrival, 0, 0, 0, 0]),
+            ProcFirstRun { tick } => (kind::PROC_FIRST_RUN, [tick, 0, 0, 0, 0, 0]),
+            ProcExit { code, tick } => (kind::PROC_EXIT, [code as i64 as u64, tick, 0, 0, 0, 0]),
+            ProcKill {
+                reason,
+                vector,
+                rip,
+                error,
+                addr,
+                tick,
+            } => (kind::PROC_KILL, [reason, vector, rip, error, addr, tick]),
+            Sleep { wake } => (kind::SLEEP, [wake, 0, 0, 0, 0, 0]),
+            Wake { tick } => (kind::WAKE, [tick, 0, 0, 0, 0, 0]),
+            Idle { starts } => (kind::IDLE, [starts as u64, 0, 0, 0, 0, 0]),
+            ProcStats {
+                cpu_ticks,
+                arrival,
+                first_run,
+                end,
+                wait_ticks,
+                killed,
+                code,
+            } => (
+                kind::PROC_STATS,
+                [
+                    cpu_ticks,
+                    arrival,
+                    first_run,
+                    end,
+                    wait_ticks,
+                    stats_end(killed, code),
+                ],
+            ),
+        }
+    }
+
+    /// The event in a slot; `None` for an unknown kind or a value outside
+    /// a closed set (a policy or a switch reason the contract does not
+    /// know): the guest is untrusted.
+    pub fn decode(ev: &Event) -> Option<KernelEvent> {
+        use KernelEvent::*;
+        let a = ev.args;
+        Some(match ev.kind {
+            kind::BOOT => Boot {
+                tsc_khz: a[0],
+                quantum_us: a[1],
+                sched: crate::boot::sched_name(a[2] as u32).and(u32::try_from(a[2]).ok())?,
+                timer: a[3] != 0,
+            },
+            kind::TRAP => Trap {
+                vector: a[0],
+                rip: a[1],
+                error: a[2],
+                from_user: a[3] != 0,
+                cr2: a[4],
+            },
+            kind::SYSCALL => Syscall {
+                nr: a[0],
+                args: [a[1], a[2], a[3]],
+                result: a[4],
+                path: a[5] & 0xffff,
+                cs: a[5] >> 16,
+            },
+            kind::TICK => Tick { tick: a[0] },
+            kind::SWITCH if a[1] <= switch_reason::START => Switch {
+                to: a[0] as u32,
+                reason: a[1],
+            },
+            kind::PROC_CREATE => ProcCreate {
+                module: a[0],
+                arrival: a[1],
+            },
+            kind::PROC_FIRST_RUN => ProcFirstRun { tick: a[0] },
+            kind::PROC_EXIT => ProcExit {
+                code: a[0] as i64 as i32,
+                tick: a[1],
+            },
+            kind::PROC_KILL => ProcKill {
+                reason: a[0],
+                vector: a[1],
+                rip: a[2],
+                error: a[3],
+                addr: a[4],
+                tick: a[5],
+            },
+            kind::SLEEP => Sleep { wake: a[0] },
+            kind::WAKE => Wake { tick: a[0] },
+            kind::IDLE => Idle { starts: a[0] != 0 },
+            kind::PROC_STATS => {
+                let (killed, code) = split_stats_end(a[5]);
+                ProcStats {
+                    cpu_ticks: a[0],
+                    arrival: a[1],
+                    first_run: a[2],
+                    end: a[3],
+                    wait_ticks: a[4],
+                    killed,
+                    code,
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(ev: KernelEvent) {
+        let (kind, args) = ev.encode();
+        let slot = Event {
+            tsc: 7,
+            kind,
+            _pad: 0,
+            pid: 3,
+            args,
+        };
+        assert_eq!(KernelEvent::decode(&slot), Some(ev), "{ev:?}");
+    }
+
+    #[test]
+    fn boot_round_trips() {
+        for sched in [
+            crate::boot::SCHED_RR,
+            crate::boot::SCHED_FIFO,
+            crate::boot::SCHED_COOP,
+        ] {
+            round_trip(KernelEvent::Boot {
+                tsc_khz: 2_445_404,
+                quantum_us: 10_000,
+                sched,
+                timer: sched != crate::boot::SCHED_COOP,
+            });
+        }
+    }
+
+    #[test]
+    fn trap_round_trips() {
+        round_trip(KernelEvent::Trap {
+            vector: 14,
+            rip: 0x40_1000,
+            error: 6,
+            from_user: true,
+            cr2: 0xdead_b000,
+        });
+    }
+
+    #[test]
+    fn syscall_round_trips() {
+        round_trip(KernelEvent::Syscall {
+            nr: crate::syscall::WRITE,
+            args: [1, 0x40_2000, u64::MAX],
+            result: -14i64 as u64,
+            path: crate::syscall::path::UD,
+            cs: 0x33,
+        });
+    }
+
+    #[test]
+    fn tick_round_trips() {
+        round_trip(KernelEvent::Tick { tick: u64::MAX });
+    }
+
+    #[test]
+    fn switch_round_trips_for_every_reason() {
+        for reason in 0..=switch_reason::START {
+            round_trip(KernelEvent::Switch { to: 16, reason });
+        }
+    }
+
+    #[test]
+    fn proc_create_round_trips() {
+        round_trip(KernelEvent::ProcCreate {
+            module: 15,
+            arrival: 0,
+        });
+    }
+
+    #[test]
+    fn proc_first_run_round_trips() {
+        round_trip(KernelEvent::ProcFirstRun { tick: 3 });
+    }
+
+    #[test]
+    fn proc_exit_round_trips_negative_codes() {
+        round_trip(KernelEvent::ProcExit { code: -1, tick: 9 });
+        round_trip(KernelEvent::ProcExit {
+            code: i32::MAX,
+            tick: 0,
+        });
+    }
+
+    #[test]
+    fn proc_kill_round_trips() {
+        round_trip(KernelEvent::ProcKill {
+            reason: kill_reason::FAULT,
+            vector: 13,
+            rip: 0x40_006e,
+            error: 0,
+            addr: 0,
+            tick: 3,
+        });
+    }
+
+    #[test]
+    fn sleep_wake_idle_round_trip() {
+        round_trip(KernelEvent::Sleep { wake: 12 });
+        round_trip(KernelEvent::Wake { tick: 12 });
+        round_trip(KernelEvent::Idle { starts: true });
+        round_trip(KernelEvent::Idle { starts: false });
+    }
+
+    #[test]
+    fn proc_stats_round_trips() {
+        round_trip(KernelEvent::ProcStats {
+            cpu_ticks: 50,
+            arrival: 0,
+            first_run: 2,
+            end: 59,
+            wait_ticks: 8,
+            killed: true,
+            code: kill_reason::LAST_HOG as i32,
+        });
+        round_trip(KernelEvent::ProcStats {
+            cpu_ticks: 4,
+            arrival: 0,
+            first_run: 0,
+            end: 13,
+            wait_ticks: 8,
+            killed: false,
+            code: -3,
+        });
+    }
+
+    #[test]
+    fn garbage_does_not_decode() {
+        let slot = |kind, args| Event {
+            tsc: 0,
+            kind,
+            _pad: 0,
+            pid: 1,
+            args,
+        };
+        assert_eq!(KernelEvent::decode(&slot(0, [0; 6])), None);
+        assert_eq!(KernelEvent::decode(&slot(999, [0; 6])), None);
+        assert_eq!(
+            KernelEvent::decode(&slot(kind::BOOT, [1, 1, 3, 1, 0, 0])),
+            None
+        );
+        assert_eq!(
+            KernelEvent::decode(&slot(kind::BOOT, [1, 1, 1 << 32, 1, 0, 0])),
+            None
+        );
+        assert_eq!(
+            KernelEvent::decode(&slot(
+                kind::SWITCH,
+                [1, switch_reason::START + 1, 0, 0, 0, 0]
+            )),
+            None
+        );
     }
 }

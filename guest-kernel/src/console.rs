@@ -24,35 +24,39 @@ static BUFFER: KernelCell<ConsoleBuffer> = KernelCell::new(ConsoleBuffer::EMPTY)
 
 /// Append `bytes`; a full buffer goes to the VMM at once.
 pub fn write_bytes(mut bytes: &[u8]) {
-    let b = BUFFER.get();
-    while !bytes.is_empty() {
-        let len = b.len as usize;
-        let n = bytes.len().min(CAPACITY - len);
-        // SAFETY: `len + n <= CAPACITY`, so the copy stays inside `bytes`
-        // of the buffer; the source is a valid slice of at least `n` bytes.
-        unsafe { crate::memops::copy(b.bytes.as_mut_ptr().add(len), bytes.as_ptr(), n) };
-        b.len += n as u32;
-        bytes = &bytes[n..];
-        if b.len as usize == CAPACITY {
-            send(b);
+    BUFFER.with(|b| {
+        while !bytes.is_empty() {
+            let len = b.len as usize;
+            let n = bytes.len().min(CAPACITY - len);
+            // SAFETY: `len + n <= CAPACITY`, so the copy stays inside
+            // `bytes` of the buffer; the source is a valid slice of at least
+            // `n` bytes.
+            unsafe { crate::memops::copy(b.bytes.as_mut_ptr().add(len), bytes.as_ptr(), n) };
+            b.len += n as u32;
+            bytes = &bytes[n..];
+            if b.len as usize == CAPACITY {
+                send(b);
+            }
         }
-    }
+    })
 }
 
 /// Hand whatever is buffered to the VMM now.
 pub fn flush() {
-    let b = BUFFER.get();
-    if b.len != 0 {
-        send(b);
-    }
+    BUFFER.with(|b| {
+        if b.len != 0 {
+            send(b);
+        }
+    })
 }
 
 /// The end of one print: the buffer goes out if it ends a line.
 fn end_print() {
-    let b = BUFFER.get();
-    if b.len != 0 && b.bytes[b.len as usize - 1] == b'\n' {
-        send(b);
-    }
+    BUFFER.with(|b| {
+        if b.len != 0 && b.bytes[b.len as usize - 1] == b'\n' {
+            send(b);
+        }
+    })
 }
 
 fn send(b: &mut ConsoleBuffer) {

@@ -13,7 +13,7 @@
 
 use lde_abi::ports::NULL_PORT;
 
-use crate::trace::rdtsc;
+use crate::time::rdtsc;
 use crate::{println, vmexit};
 
 /// `out` instructions per loop iteration.

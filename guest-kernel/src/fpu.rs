@@ -14,7 +14,7 @@ impl FpuState {
 
     /// The state a new process starts with (after `fninit`).
     pub fn initial() -> FpuState {
-        *INITIAL.get()
+        INITIAL.with(|s| *s)
     }
 }
 
@@ -47,7 +47,7 @@ pub fn init() {
             options(nostack, nomem)
         );
     }
-    save(INITIAL.get());
+    INITIAL.with(save);
 }
 
 /// Save the FPU/SSE registers into `state`.

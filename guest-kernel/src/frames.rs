@@ -32,15 +32,19 @@ pub fn init(info: &BootInfo) {
         .filter(|r| r.kind == REGION_USABLE)
         .max_by_key(|r| r.len)
     {
-        let f = FRAMES.get();
-        f.next = r.base.next_multiple_of(PAGE_SIZE);
-        f.end = (r.base + r.len) & !(PAGE_SIZE - 1);
+        FRAMES.with(|f| {
+            f.next = r.base.next_multiple_of(PAGE_SIZE);
+            f.end = (r.base + r.len) & !(PAGE_SIZE - 1);
+        });
     }
 }
 
 /// A zeroed 4 KiB frame (physical address), or `None` when memory is out.
 pub fn alloc() -> Option<u64> {
-    let f = FRAMES.get();
+    FRAMES.with(alloc_from)
+}
+
+fn alloc_from(f: &mut Frames) -> Option<u64> {
     let frame = if f.free_list != 0 {
         let frame = f.free_list;
         // SAFETY: a frame on the free list holds the next list entry in its
@@ -63,8 +67,10 @@ pub fn alloc() -> Option<u64> {
 
 /// Give a frame back.
 pub fn free(frame: u64) {
-    let f = FRAMES.get();
-    // SAFETY: the caller no longer uses the frame; store the list link in it.
-    unsafe { (phys_to_virt(frame) as *mut u64).write(f.free_list) };
-    f.free_list = frame;
+    FRAMES.with(|f| {
+        // SAFETY: the caller no longer uses the frame; store the list link
+        // in it.
+        unsafe { (phys_to_virt(frame) as *mut u64).write(f.free_list) };
+        f.free_list = frame;
+    });
 }

@@ -2,7 +2,8 @@
 //!
 //! The privilege level the CPU runs at is the low two bits of CS. The GDT
 //! holds the code and data segments for ring 0 (kernel) and ring 3 (user) in
-//! the Linux x86-64 layout (kvm-host.md: PVM insists on user CS 0x33):
+//! the Linux x86-64 layout (lde-abi `cpu::selector`: PVM hosts insist on
+//! user CS 0x33, and the VMM's boot GDT uses the same kernel selectors):
 //!
 //! | selector | segment                                  |
 //! |----------|------------------------------------------|
@@ -25,13 +26,9 @@ use x86_64::registers::segmentation::SegmentSelector;
 use x86_64::structures::gdt::Descriptor;
 use x86_64::structures::tss::TaskStateSegment;
 use x86_64::structures::DescriptorTablePointer;
-use x86_64::{PrivilegeLevel, VirtAddr};
+use x86_64::VirtAddr;
 
-pub const KERNEL_CS: u16 = 0x10;
-pub const KERNEL_DS: u16 = 0x18;
-pub const USER_DS: u16 = 0x2b;
-pub const USER_CS: u16 = 0x33;
-const TSS_SEL: u16 = 0x38;
+use lde_abi::cpu::selector::{KERNEL_CS, KERNEL_DS, TSS as TSS_SEL};
 
 /// IST slot (1-based in the IDT gate) of the double-fault stack.
 pub const DOUBLE_FAULT_IST: u8 = 1;
@@ -89,7 +86,7 @@ pub fn init() {
             limit: (core::mem::size_of::<[u64; 9]>() - 1) as u16,
             base: VirtAddr::new(gdt.as_ptr() as u64),
         });
-        CS::set_reg(SegmentSelector::new(2, PrivilegeLevel::Ring0));
+        CS::set_reg(SegmentSelector(KERNEL_CS));
         let data = SegmentSelector(KERNEL_DS);
         DS::set_reg(data);
         ES::set_reg(data);

@@ -19,16 +19,12 @@
 //! process. `int3` is the bare trap the kernel returns from at once.
 
 use core::ptr::{addr_of, addr_of_mut};
+use lde_abi::cpu::selector::KERNEL_CS;
+use lde_abi::cpu::vector::{BREAKPOINT, DOUBLE_FAULT, SPURIOUS, SYSCALL, TIMER};
 use lde_abi::trace::vector_name;
 
 use crate::gdt;
 use crate::trap_entry;
-
-pub const TIMER_VECTOR: u8 = 0x20;
-pub const SYSCALL_VECTOR: u8 = lde_abi::syscall::VECTOR;
-pub const SPURIOUS_VECTOR: u8 = 0xff;
-const BREAKPOINT: u8 = 3;
-const DOUBLE_FAULT: u8 = 8;
 
 const GATE_PRESENT: u8 = 0x80;
 const GATE_INTERRUPT: u8 = 0xe;
@@ -60,7 +56,7 @@ impl Gate {
     fn new(handler: u64, dpl: u8, ist: u8) -> Gate {
         Gate {
             offset_low: handler as u16,
-            selector: gdt::KERNEL_CS,
+            selector: KERNEL_CS,
             ist,
             type_attr: GATE_PRESENT | (dpl << 5) | GATE_INTERRUPT,
             offset_mid: (handler >> 16) as u16,
@@ -94,9 +90,9 @@ pub fn init() {
             let dpl = if v == BREAKPOINT { 3 } else { 0 };
             idt[v as usize] = Gate::new(trap_entry::stub(v), dpl, ist);
         }
-        idt[TIMER_VECTOR as usize] = Gate::new(trap_entry::stub(TIMER_VECTOR), 0, 0);
-        idt[SYSCALL_VECTOR as usize] = Gate::new(trap_entry::stub(SYSCALL_VECTOR), 3, 0);
-        idt[SPURIOUS_VECTOR as usize] = Gate::new(trap_entry::stub(SPURIOUS_VECTOR), 0, 0);
+        idt[TIMER as usize] = Gate::new(trap_entry::stub(TIMER), 0, 0);
+        idt[SYSCALL as usize] = Gate::new(trap_entry::stub(SYSCALL), 3, 0);
+        idt[SPURIOUS as usize] = Gate::new(trap_entry::stub(SPURIOUS), 0, 0);
         let ptr = x86_64::structures::DescriptorTablePointer {
             limit: (core::mem::size_of::<Idt>() - 1) as u16,
             base: x86_64::VirtAddr::new(addr_of!(IDT) as u64),

@@ -9,7 +9,8 @@ use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
 use elf::endian::LittleEndian;
 use elf::file::Class;
 use elf::ElfBytes;
-use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::program::{self, LoadError};
 
 use crate::paging::{self, AddressSpace, WRITABLE};
 
@@ -26,6 +27,7 @@ pub struct Loaded {
 /// Load `image` (a boot module at physical address `image_phys`, page
 /// aligned) and build its stack with `argv`. On error the address space is
 /// freed and the reason returned.
+#[inline(always)]
 pub fn load(image: &[u8], image_phys: u64, argv: &[&[u8]]) -> Result<Loaded, &'static str> {
     let mut space = AddressSpace::new().ok_or("out of memory")?;
     match load_into(&mut space, image, image_phys, argv) {
@@ -49,9 +51,15 @@ fn load_into(
         return Err("not a static x86-64 executable");
     }
     let segments = file.segments().ok_or("no program headers")?;
-    let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
+    // The loader's limits first, before a page is mapped or a header past
+    // the limit is read (lde-abi `program`, the VMM's check before boot).
+    let loads = || segments.iter().filter(|p| p.p_type == PT_LOAD);
+    program::footprint(segments.len(), || loads().map(|p| (p.p_vaddr, p.p_memsz)))
+        .and_then(program::Footprint::within_limits)
+        .map_err(LoadError::reason)?;
+    let stack_bottom = USER_STACK_GUARD;
     let mut entry_ok = false;
-    for ph in segments.iter().filter(|p| p.p_type == PT_LOAD) {
+    for ph in loads() {
         let end = ph
             .p_vaddr
             .checked_add(ph.p_memsz)

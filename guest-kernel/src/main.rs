@@ -3,10 +3,13 @@
 //! Boot in kernel mode (`boot.rs`), install the GDT/TSS (`gdt.rs`) and the
 //! trap table (`idt.rs`), load each user program into its own address space
 //! (`loader.rs`, `paging.rs`, `process.rs`), and hand the CPU to the
-//! scheduler (`sched.rs`), which runs them directly in user mode. The kernel
-//! gets the CPU back only through traps (`trap_entry.rs`, `trap.rs`): system
-//! calls (`syscall.rs`), faults, and the timer (`apic.rs`). When every
-//! process has ended it ends the VM through the exit device (`vmexit.rs`).
+//! scheduler (`sched.rs`, policies in `sched/`), which runs them directly in
+//! user mode. The kernel gets the CPU back only through traps
+//! (`trap_entry.rs`, `trap.rs`): system calls (`syscall.rs`), faults, and
+//! the timer (`timer.rs`). Processes are created, sleep, wake and end in
+//! `process.rs`; what is measured and narrated on the way is `observe.rs`.
+//! When every process has ended it ends the VM through the exit device
+//! (`vmexit.rs`).
 #![no_std]
 #![no_main]
 
@@ -23,6 +26,7 @@ mod idt;
 mod kcell;
 mod loader;
 mod memops;
+mod observe;
 mod paging;
 mod panic;
 mod process;
@@ -31,14 +35,16 @@ mod serial;
 mod switch;
 mod syscall;
 mod time;
+mod timer;
 mod trace;
 mod trap;
 mod trap_entry;
+mod user_range;
 mod vmexit;
 
 use cmdline::Crash;
 use lde_abi::boot::{c_str, SCHED_COOP};
-use lde_abi::trace::kind;
+use lde_abi::trace::KernelEvent;
 use x86_64::registers::model_specific::{Efer, EferFlags};
 
 /// Rust entry, called by `_start` with the boot info's physical address.
@@ -53,16 +59,13 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     trace::init(info.trace_ring_addr, info.trace_ring_size);
     let timer = info.sched != SCHED_COOP;
     trace::record(
-        kind::BOOT,
         0,
-        [
-            info.tsc_khz,
-            info.quantum_us,
-            info.sched as u64,
-            timer as u64,
-            0,
-            0,
-        ],
+        KernelEvent::Boot {
+            tsc_khz: info.tsc_khz,
+            quantum_us: info.quantum_us,
+            sched: info.sched,
+            timer,
+        },
     );
     trace::flush();
 
@@ -140,10 +143,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");
         match process::create(slot, module, 0) {
-            Ok(pid) => {
-                trace::record(kind::PROC_CREATE, pid, [slot as u64, 0, 0, 0, 0, 0]);
-                say!("process ", pid, ": ", name, " ", args);
-            }
+            Ok(pid) => observe::process_created(pid, slot, name, args),
             Err(why) => say!("lde kernel: cannot load program ", name, ": ", why),
         }
     }

@@ -81,11 +81,10 @@ fn index(vaddr: u64, level: u32) -> usize {
 }
 
 /// Most page-table frames (below the PML4) and mapped ranges an address
-/// space keeps track of; plenty for a static program and its stack (which
-/// use six tables and a handful of ranges). Kept small: the address space
-/// is moved around by value, and every byte moved is emulated on PVM hosts.
-const MAX_TABLES: usize = 16;
-const MAX_RANGES: usize = 16;
+/// space keeps track of; the loader refuses a program that needs more
+/// (lde-abi `program`, which the VMM checks before boot too).
+const MAX_TABLES: usize = lde_abi::program::MAX_PAGE_TABLES;
+const MAX_RANGES: usize = lde_abi::program::MAX_MAPPED_RANGES;
 
 /// A process's page tables.
 ///
@@ -214,52 +213,7 @@ impl AddressSpace {
     /// The frame and the effective flags (user and writable only if every
     /// level allows it) of the page holding `vaddr`.
     pub fn translate(&self, vaddr: u64) -> Option<(u64, u64)> {
-        if vaddr >= USER_END {
-            return None;
-        }
-        // Within the 2 MiB of the last table `entry` reached, start there:
-        // the levels above it are ones `entry` made (present, user,
-        // writable), so they change nothing in the flags.
-        let (mut t, top) = if vaddr >> 21 == self.leaf.0 {
-            (self.leaf.1, 0)
-        } else {
-            (self.pml4, 3)
-        };
-        let mut flags = USER | WRITABLE;
-        for level in (0..=top).rev() {
-            let e = table(t)[index(vaddr, level)];
-            if e & PRESENT == 0 || (level > 0 && e & HUGE != 0) {
-                return None;
-            }
-            flags &= e;
-            t = e & ADDR_MASK;
-        }
-        Some((t, flags))
-    }
-
-    /// Is `[addr, addr + len)` inside the user half, mapped and user
-    /// accessible (and writable if `write`)? The check a system call makes
-    /// before touching a user pointer.
-    pub fn user_range_ok(&self, addr: u64, len: u64, write: bool) -> bool {
-        if len == 0 {
-            return addr < USER_END;
-        }
-        let Some(end) = addr.checked_add(len) else {
-            return false;
-        };
-        if end > USER_END {
-            return false;
-        }
-        let need = USER | if write { WRITABLE } else { 0 };
-        let mut page = addr & !(PAGE_SIZE - 1);
-        while page < end {
-            match self.translate(page) {
-                Some((_, flags)) if flags & need == need => {}
-                _ => return false,
-            }
-            page += PAGE_SIZE;
-        }
-        true
+        translate(self.pml4, vaddr)
     }
 
     /// Copy `bytes` to user address `vaddr` through the direct map (the pages
@@ -303,4 +257,43 @@ impl AddressSpace {
         }
         frames::free(self.pml4);
     }
+}
+
+/// The frame and the effective flags of user page `vaddr` in the address
+/// space whose root table is at `pml4` (physical).
+#[inline]
+fn translate(pml4: u64, vaddr: u64) -> Option<(u64, u64)> {
+    if vaddr >= USER_END {
+        return None;
+    }
+    let mut t = pml4;
+    let mut flags = USER | WRITABLE;
+    for level in (0..4).rev() {
+        let e = table(t)[index(vaddr, level)];
+        if e & PRESENT == 0 || (level > 0 && e & HUGE != 0) {
+            return None;
+        }
+        flags &= e;
+        t = e & ADDR_MASK;
+    }
+    Some((t, flags))
+}
+
+/// Is `[addr, addr + len)` inside the user half, mapped and user accessible
+/// (and writable if `write`) in the address space whose root table is at
+/// `pml4`? The check a system call makes before touching a user pointer.
+#[inline]
+pub fn user_range_ok(pml4: u64, addr: u64, len: u64, write: bool) -> bool {
+    let Some((mut page, end)) = crate::user_range::pages(addr, len) else {
+        return false;
+    };
+    let need = USER | if write { WRITABLE } else { 0 };
+    while page < end {
+        match translate(pml4, page) {
+            Some((_, flags)) if flags & need == need => {}
+            _ => return false,
+        }
+        page += PAGE_SIZE;
+    }
+    true
 }

@@ -1,5 +1,6 @@
 //! Processes: the process table, each entry with its state, its own kernel
-//! stack, its address space, and its accounting in ticks.
+//! stack, its address space and its accounting (observe.rs); and their
+//! lifecycle: create, sleep, wake, exit, kill, reap.
 //!
 //! A process is born with a kernel stack that looks as if it had trapped
 //! into the kernel and then switched away: at the top a [`TrapFrame`] that
@@ -7,17 +8,18 @@
 //! [`Context`] whose return address is `trap_return`. The first switch to it
 //! therefore "returns from a trap" into user mode, like every later one.
 
-use lde_abi::boot::{c_str, Module, MAX_MODULES, MODULE_NAME_LEN};
+use lde_abi::boot::{c_str, Module, MODULE_NAME_LEN};
+use lde_abi::cpu::selector::{USER_CS, USER_DS};
+use lde_abi::trace::switch_reason;
 
 use crate::fpu::FpuState;
-use crate::gdt::{USER_CS, USER_DS};
 use crate::kcell::KernelCell;
-use crate::loader;
+use crate::observe::{self, Accounting};
 use crate::paging::AddressSpace;
+use crate::sched::{self, MAX_PROCS};
 use crate::switch::Context;
 use crate::trap_entry::{self, TrapFrame};
-
-pub const MAX_PROCS: usize = MAX_MODULES;
+use crate::{loader, time};
 const KSTACK_SIZE: usize = 16 * 1024;
 /// RFLAGS for a new process: interrupts on (bit 9), reserved bit 1.
 const USER_RFLAGS: u64 = 0x202;
@@ -45,28 +47,18 @@ pub struct Process {
     /// Saved kernel stack pointer while switched out (see switch.rs).
     pub context: u64,
     pub space: Option<AddressSpace>,
-    /// Accounting, in ticks (time.rs).
-    pub cpu_ticks: u64,
-    pub arrival: u64,
-    pub first_run: Option<u64>,
-    pub end: u64,
-    pub wait_ticks: u64,
-    /// When it last became runnable (for `wait_ticks`).
-    pub ready_since: u64,
-    /// Ticks used of the current time slice.
+    /// Ticks used of the current time slice (timer.rs, sched.rs).
     pub slice_used: u64,
-    /// Ticks on the CPU since its last system call (the hog rule, sched.rs).
-    pub ticks_since_trap: u64,
     pub wake_tick: u64,
-    /// End with status 0 once `cpu_ticks` reaches this (0 = no budget).
+    /// End with status 0 once its CPU time reaches this many ticks (0 = no
+    /// budget).
     pub cpu_budget: u64,
     pub exit_code: i32,
     pub kill_reason: u64,
-    /// TSC time on the CPU, and when its current run started.
-    pub cpu_tsc: u64,
-    pub run_start_tsc: u64,
     /// Its FPU/SSE registers while it is off the CPU (fpu.rs).
     pub fpu: FpuState,
+    /// What observe.rs measures of it.
+    pub acct: Accounting,
 }
 
 impl Process {
@@ -76,25 +68,22 @@ impl Process {
         state: State::Unused,
         context: 0,
         space: None,
-        cpu_ticks: 0,
-        arrival: 0,
-        first_run: None,
-        end: 0,
-        wait_ticks: 0,
-        ready_since: 0,
         slice_used: 0,
-        ticks_since_trap: 0,
         wake_tick: 0,
         cpu_budget: 0,
         exit_code: 0,
         kill_reason: 0,
-        cpu_tsc: 0,
-        run_start_tsc: 0,
         fpu: FpuState::ZERO,
+        acct: Accounting::ZERO,
     };
 
     pub fn name(&self) -> &str {
         core::str::from_utf8(c_str(&self.name)).unwrap_or("?")
+    }
+
+    /// Has it used the CPU budget it asked for?
+    pub fn budget_spent(&self) -> bool {
+        self.cpu_budget != 0 && self.acct.cpu_ticks >= self.cpu_budget
     }
 }
 
@@ -107,6 +96,15 @@ pub struct ProcessTable {
     pub sleeping: usize,
 }
 
+impl ProcessTable {
+    pub fn alive_count(&self) -> usize {
+        self.procs[..self.count]
+            .iter()
+            .filter(|p| p.state.is_alive())
+            .count()
+    }
+}
+
 static TABLE: KernelCell<ProcessTable> = KernelCell::new(ProcessTable {
     procs: [Process::UNUSED; MAX_PROCS],
     count: 0,
@@ -117,22 +115,44 @@ static TABLE: KernelCell<ProcessTable> = KernelCell::new(ProcessTable {
 #[repr(C, align(16))]
 struct KernelStack([u8; KSTACK_SIZE]);
 
+/// Only ever used by address (the CPU and `swtch` use the stacks).
 static KSTACKS: KernelCell<[KernelStack; MAX_PROCS]> =
     KernelCell::new([const { KernelStack([0; KSTACK_SIZE]) }; MAX_PROCS]);
 
-/// The process table (see kcell.rs for the rules).
-pub fn table() -> &'static mut ProcessTable {
-    TABLE.get()
+/// Lend the process table to `f` (see kcell.rs for the rules).
+#[inline(always)]
+pub fn with_table<R>(f: impl FnOnce(&mut ProcessTable) -> R) -> R {
+    TABLE.with(f)
+}
+
+/// Lend the running process to `f`; `None` when no process runs.
+#[inline(always)]
+pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
+    TABLE.with(|t| t.current.map(|slot| f(&mut t.procs[slot])))
 }
 
 /// Top of slot `i`'s kernel stack: TSS.RSP0 while it runs.
 pub fn kstack_top(i: usize) -> u64 {
-    KSTACKS.get()[i].0.as_ptr() as u64 + KSTACK_SIZE as u64
+    KSTACKS.as_ptr() as u64 + (i * KSTACK_SIZE + KSTACK_SIZE) as u64
 }
 
 /// Slot of the running process.
 pub fn current() -> Option<usize> {
-    table().current
+    TABLE.with(|t| t.current)
+}
+
+/// Root page table of the running process's address space.
+#[inline(always)]
+pub fn current_pml4() -> Option<u64> {
+    TABLE.with(|t| {
+        t.current
+            .and_then(|slot| t.procs[slot].space.as_ref().map(|s| s.pml4))
+    })
+}
+
+/// Pid of the running process (0 = none: the kernel).
+pub fn current_pid() -> u32 {
+    TABLE.with(|t| t.current.map_or(0, |slot| t.procs[slot].pid))
 }
 
 /// Create a process from boot module `module` (slot = module index, pid =
@@ -191,18 +211,105 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         (ctx_addr as *mut Context).write(ctx);
     }
 
-    let t = table();
-    let p = &mut t.procs[slot];
-    *p = Process::UNUSED;
-    p.pid = slot as u32 + 1;
-    p.name[..name.len().min(MODULE_NAME_LEN - 1)]
-        .copy_from_slice(&name[..name.len().min(MODULE_NAME_LEN - 1)]);
-    p.state = State::Runnable;
-    p.fpu = FpuState::initial();
-    p.context = ctx_addr;
-    p.space = Some(loaded.space);
-    p.arrival = arrival;
-    p.ready_since = arrival;
-    t.count = t.count.max(slot + 1);
-    Ok(p.pid)
+    TABLE.with(|t| {
+        let p = &mut t.procs[slot];
+        *p = Process::UNUSED;
+        p.pid = slot as u32 + 1;
+        p.name[..name.len().min(MODULE_NAME_LEN - 1)]
+            .copy_from_slice(&name[..name.len().min(MODULE_NAME_LEN - 1)]);
+        p.state = State::Runnable;
+        p.fpu = FpuState::initial();
+        p.context = ctx_addr;
+        p.space = Some(loaded.space);
+        p.acct = Accounting::arrived(arrival);
+        t.count = t.count.max(slot + 1);
+        Ok(p.pid)
+    })
+}
+
+/// Block the running process until tick `wake`.
+pub fn sleep_until(wake: u64) {
+    let Some(slot) = current() else { return };
+    TABLE.with(|t| {
+        t.sleeping += 1;
+        let p = &mut t.procs[slot];
+        p.state = State::Sleeping;
+        p.wake_tick = wake;
+        observe::sleeping(p, wake);
+    });
+    sched::give_up(slot, switch_reason::SLEEP);
+}
+
+/// Move sleepers whose time has come to the run queue.
+pub fn wake_sleepers() {
+    TABLE.with(|t| {
+        if t.sleeping == 0 {
+            return;
+        }
+        let now = time::now();
+        for slot in 0..t.count {
+            let p = &mut t.procs[slot];
+            if p.state == State::Sleeping && now >= p.wake_tick {
+                observe::woke(p, now);
+                t.sleeping -= 1;
+                sched::make_runnable(slot, p);
+            }
+        }
+    })
+}
+
+/// When the first sleeper is due (0 if nobody sleeps).
+pub fn next_wake() -> u64 {
+    TABLE.with(|t| {
+        t.procs[..t.count]
+            .iter()
+            .filter(|p| p.state == State::Sleeping)
+            .map(|p| p.wake_tick)
+            .min()
+            .unwrap_or(0)
+    })
+}
+
+/// Is any process still alive (runnable, running or sleeping)?
+pub fn any_alive() -> bool {
+    TABLE.with(|t| t.alive_count() > 0)
+}
+
+/// `exit(code)`: never returns.
+pub fn exit_current(code: i32) -> ! {
+    let slot = current().expect("exit without a process");
+    TABLE.with(|t| {
+        let p = &mut t.procs[slot];
+        p.state = State::Exited;
+        p.exit_code = code;
+        observe::exited(p, code);
+    });
+    sched::give_up(slot, switch_reason::EXIT);
+    unreachable!("an exited process was scheduled again");
+}
+
+/// Kill the running process for `reason` (`kill_reason`): never returns to
+/// it. `fault` = (vector, rip, error code, address) for fault kills.
+pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
+    let slot = current().expect("kill without a process");
+    TABLE.with(|t| {
+        let p = &mut t.procs[slot];
+        p.state = State::Killed;
+        p.kill_reason = reason;
+        observe::killed(p, reason, fault);
+    });
+    sched::give_up(slot, switch_reason::KILL);
+    unreachable!("a killed process was scheduled again");
+}
+
+/// A process has ended and is off the CPU: free its memory.
+#[inline(always)]
+pub fn reap(slot: usize) {
+    TABLE.with(|t| {
+        let p = &mut t.procs[slot];
+        if let Some(space) = p.space.take() {
+            space.free();
+        }
+        observe::reaped(p);
+    })
 }

@@ -7,106 +7,53 @@
 //! accessible and (for output) writable, so the kernel never faults on a
 //! user's behalf.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
-use lde_abi::syscall::{self as nr, errno, path, Clock};
-use lde_abi::trace::kind;
+use lde_abi::syscall::{self as nr, errno, Clock};
 
 use crate::trap_entry::TrapFrame;
-use crate::{console, process, say, sched, time, trace};
+use crate::{console, observe, paging, process, sched, time};
 
 /// Most bytes one `write` prints (the rest is left for the next call, as a
 /// short write).
 const WRITE_MAX: u64 = 64 * 1024;
 
-static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
-
 /// Serve the system call in `tf`, which arrived by `how` (`path::GATE` or
 /// `path::UD`).
 pub fn dispatch(tf: &mut TrapFrame, how: u64) {
-    if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
-        report_path(how);
-    }
-    sched::note_trap();
-    let call = tf.rax;
-    let result = serve(tf, how);
-    tf.rax = result as u64;
-    trace::record(
-        kind::SYSCALL,
-        current().pid,
-        [
-            call,
-            tf.rdi,
-            tf.rsi,
-            tf.rdx,
-            result as u64,
-            how | tf.cs << 16,
-        ],
-    );
-}
-
-/// Run the call: number in RAX, arguments in RDI, RSI, RDX. Kept apart from
-/// `dispatch` so the common calls do not pay for the rare ones' registers.
-#[inline(never)]
-fn serve(tf: &TrapFrame, how: u64) -> i64 {
+    observe::syscall_path(how);
+    observe::entered_kernel();
     let (call, a0, a1, a2) = (tf.rax, tf.rdi, tf.rsi, tf.rdx);
-    match call {
-        nr::GETPID => current().pid as i64,
+    let pid = process::current_pid();
+    let result: i64 = match call {
         nr::WRITE => write(a0, a1, a2),
+        nr::GETPID => pid as i64,
         nr::SCHED_YIELD => {
             sched::yield_now();
             0
         }
-        nr::EXIT => exit(tf, how),
+        nr::EXIT => {
+            observe::syscall(pid, call, [a0, a1, a2], 0, how, tf.cs);
+            process::exit_current(a0 as i32)
+        }
         nr::CLOCK => clock(a0),
         nr::SLEEP_TICKS => sleep_ticks(a0),
         nr::SLEEP_NS => sleep_ticks(a0.div_ceil(time::tick_ns())),
-        nr::CPU_TICKS => cpu_ticks() as i64,
+        nr::CPU_TICKS => process::with_current(|p| p.acct.cpu_ticks_now()).unwrap_or(0) as i64,
         nr::CPU_BUDGET => {
-            current().cpu_budget = a0;
+            process::with_current(|p| p.cpu_budget = a0);
             0
         }
         _ => -errno::ENOSYS,
-    }
-}
-
-/// `exit(code)`: recorded now, as the call never returns.
-#[inline(never)]
-fn exit(tf: &TrapFrame, how: u64) -> ! {
-    trace::record(
-        kind::SYSCALL,
-        current().pid,
-        [tf.rax, tf.rdi, tf.rsi, tf.rdx, 0, how | tf.cs << 16],
-    );
-    sched::exit_current(tf.rdi as i32)
-}
-
-#[cold]
-fn report_path(how: u64) {
-    say!(
-        "lde kernel: system calls arrive ",
-        if how == path::GATE {
-            "through the int 0x80 gate"
-        } else {
-            "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
-        }
-    );
-}
-
-fn current() -> &'static mut process::Process {
-    let slot = process::current().expect("system call without a process");
-    &mut process::table().procs[slot]
+    };
+    tf.rax = result as u64;
+    observe::syscall(pid, call, [a0, a1, a2], result as u64, how, tf.cs);
 }
 
 /// Is `[addr, addr + len)` a valid user range for the caller?
+#[inline(always)]
 fn user_ok(addr: u64, len: u64, write: bool) -> bool {
-    current()
-        .space
-        .as_ref()
-        .is_some_and(|s| s.user_range_ok(addr, len, write))
+    process::current_pml4().is_some_and(|pml4| paging::user_range_ok(pml4, addr, len, write))
 }
 
-#[inline(never)]
 fn write(fd: u64, buf: u64, len: u64) -> i64 {
     if fd != 1 && fd != 2 {
         return -errno::EBADF;
@@ -126,7 +73,6 @@ fn write(fd: u64, buf: u64, len: u64) -> i64 {
     n as i64
 }
 
-#[inline(never)]
 fn clock(out: u64) -> i64 {
     let size = core::mem::size_of::<Clock>() as u64;
     if !user_ok(out, size, true) || out % 8 != 0 {
@@ -135,7 +81,7 @@ fn clock(out: u64) -> i64 {
     let c = Clock {
         ticks: time::now(),
         tick_ns: time::tick_ns(),
-        tsc: trace::rdtsc(),
+        tsc: time::rdtsc(),
         tsc_khz: time::tsc_khz(),
     };
     // SAFETY: the range is mapped, user-writable and aligned (checked above).
@@ -143,22 +89,10 @@ fn clock(out: u64) -> i64 {
     0
 }
 
-#[inline(never)]
 fn sleep_ticks(n: u64) -> i64 {
     if n == 0 {
         return 0;
     }
-    sched::sleep_until(time::now().saturating_add(n));
+    process::sleep_until(time::now().saturating_add(n));
     0
-}
-
-/// The caller's CPU time in ticks, including the current run under `coop`.
-#[inline(never)]
-fn cpu_ticks() -> u64 {
-    let p = current();
-    if time::timer_on() {
-        p.cpu_ticks
-    } else {
-        time::tsc_to_ticks(p.cpu_tsc + (trace::rdtsc() - p.run_start_tsc))
-    }
 }

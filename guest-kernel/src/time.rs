@@ -6,7 +6,12 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use crate::trace::rdtsc;
+/// Read the TSC.
+#[inline(always)]
+pub fn rdtsc() -> u64 {
+    // SAFETY: RDTSC has no side effects; CR4.TSD is clear so it works.
+    unsafe { core::arch::x86_64::_rdtsc() }
+}
 
 static TICKS: AtomicU64 = AtomicU64::new(0);
 static TIMER: AtomicBool = AtomicBool::new(false);
@@ -25,11 +30,13 @@ pub fn start(tsc_khz: u64, quantum_us: u64, timer: bool) {
 }
 
 /// One timer interrupt; returns the new tick count.
+#[inline]
 pub fn tick() -> u64 {
     TICKS.fetch_add(1, Ordering::Relaxed) + 1
 }
 
 /// Ticks since the scheduler started.
+#[inline]
 pub fn now() -> u64 {
     if TIMER.load(Ordering::Relaxed) {
         TICKS.load(Ordering::Relaxed)
@@ -38,14 +45,17 @@ pub fn now() -> u64 {
     }
 }
 
+#[inline]
 pub fn timer_on() -> bool {
     TIMER.load(Ordering::Relaxed)
 }
 
+#[inline]
 pub fn tsc_to_ticks(tsc: u64) -> u64 {
     tsc / TSC_PER_TICK.load(Ordering::Relaxed)
 }
 
+#[inline]
 pub fn tsc_per_tick() -> u64 {
     TSC_PER_TICK.load(Ordering::Relaxed)
 }

@@ -7,18 +7,13 @@
 
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
 use core::sync::atomic::{compiler_fence, Ordering};
-use lde_abi::trace::{ring_capacity, Event, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION};
+use lde_abi::trace::{
+    ring_capacity, Event, KernelEvent, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION,
+};
 use x86_64::instructions::port::Port;
 
 use crate::kcell::KernelCell;
-
-// `store` writes events word by word; this is the layout it relies on.
-const _: () = assert!(
-    core::mem::offset_of!(Event, kind) == 8
-        && core::mem::offset_of!(Event, pid) == 12
-        && core::mem::offset_of!(Event, args) == 16
-        && core::mem::size_of::<Event>() == 64
-);
+use crate::time::rdtsc;
 
 struct Ring {
     header: *mut RingHeader,
@@ -28,8 +23,8 @@ struct Ring {
     /// usual path never reads the shared header.
     head: u64,
     /// The next `head` at which the usual path must stop and look: the
-    /// ring may be full there (the VMM may have drained it meanwhile) or
-    /// half full (ring the doorbell).
+    /// ring may be full there (unless the VMM drained it meanwhile) or half
+    /// full (ring the doorbell).
     check_at: u64,
 }
 
@@ -62,94 +57,64 @@ pub fn init(addr: u64, size: u64) {
     // memory map marks them so no allocator hands them out) and the direct
     // map covers them.
     unsafe { write_volatile(header, h) };
-    let r = RING.get();
-    r.header = header;
-    r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
-    r.capacity = capacity;
-    r.head = 0;
-    r.check_at = capacity / 2;
-}
-
-/// Read the TSC.
-pub fn rdtsc() -> u64 {
-    // SAFETY: RDTSC has no side effects; CR4.TSD is clear so it works.
-    unsafe { core::arch::x86_64::_rdtsc() }
+    RING.with(|r| {
+        r.header = header;
+        r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
+        r.capacity = capacity;
+        r.head = 0;
+        r.check_at = capacity / 2;
+    });
 }
 
 /// Record one event (a no-op when tracing is off). Kernel code runs with
 /// interrupts off (kcell.rs), so nothing can record in between; this path
 /// is kept short because every kernel instruction counts on PVM hosts.
-/// The "tracing off" test is inlined into the caller, so with tracing off
-/// an event costs two instructions and its arguments are never computed.
 #[inline(always)]
-pub fn record(kind: u16, pid: u32, args: [u64; 6]) {
-    if !RING.get().header.is_null() {
-        // The arguments one by one, in registers and on the stack, rather
-        // than as an array the caller would build before the test.
-        let [a0, a1, a2, a3, a4, a5] = args;
-        store(kind, pid, a0, a1, a2, a3, a4, a5);
-    }
+pub fn record(pid: u32, event: KernelEvent) {
+    let (kind, args) = event.encode();
+    write(kind, pid, args)
 }
 
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn store(kind: u16, pid: u32, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) {
-    let r = RING.get();
-    if r.head == r.check_at {
-        // A tail call: the usual path keeps no registers for later.
-        return store_after_check(kind, pid, a0, a1, a2, a3, a4, a5);
-    }
-    write_slot(r, kind, pid, a0, a1, a2, a3, a4, a5);
+fn write(kind: u16, pid: u32, args: [u64; 6]) {
+    RING.with(|r| write_event(r, kind, pid, args))
 }
 
-#[cold]
-#[inline(never)]
-#[allow(clippy::too_many_arguments)]
-fn store_after_check(kind: u16, pid: u32, a0: u64, a1: u64, a2: u64, a3: u64, a4: u64, a5: u64) {
-    let r = RING.get();
-    if room(r) {
-        write_slot(r, kind, pid, a0, a1, a2, a3, a4, a5);
+fn write_event(r: &mut Ring, kind: u16, pid: u32, args: [u64; 6]) {
+    if r.header.is_null() {
+        return;
     }
-}
-
-/// Write the event into the slot at `head` and publish it.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn write_slot(
-    r: &mut Ring,
-    kind: u16,
-    pid: u32,
-    a0: u64,
-    a1: u64,
-    a2: u64,
-    a3: u64,
-    a4: u64,
-    a5: u64,
-) {
     let head = r.head;
-    // SAFETY: `head - tail < capacity` (checked at `check_at`, and no
-    // event is added past it without checking again), so the slot is a
-    // free one inside the initialised ring; the kernel is its only writer.
+    if head == r.check_at && !room(r) {
+        return;
+    }
+    // SAFETY: `head - tail < capacity` (checked at `check_at`, and no event
+    // is added past it without checking again), so the slot is a free one
+    // inside the initialised ring; the kernel is its only writer.
     unsafe {
         let slot = r.slots.add((head & (r.capacity - 1)) as usize);
         // Word by word (lde-abi's `Event` is `repr(C)`: TSC, then kind,
-        // padding and pid in one word, then the six arguments): one store
-        // per word.
+        // padding and pid in one word, then the six arguments; checked at
+        // compile time below): one store per word.
         let w = slot as *mut u64;
         w.write(rdtsc());
         w.add(1).write(kind as u64 | (pid as u64) << 32);
-        w.add(2).write(a0);
-        w.add(3).write(a1);
-        w.add(4).write(a2);
-        w.add(5).write(a3);
-        w.add(6).write(a4);
-        w.add(7).write(a5);
+        for (i, a) in args.iter().enumerate() {
+            w.add(2 + i).write(*a);
+        }
         // Publish the slot only after it is written.
         compiler_fence(Ordering::Release);
         r.head = head + 1;
         write_volatile(addr_of_mut!((*r.header).head), head + 1);
     }
 }
+
+// `write_event` stores events word by word; this is the layout it relies on.
+const _: () = assert!(
+    core::mem::offset_of!(Event, kind) == 8
+        && core::mem::offset_of!(Event, pid) == 12
+        && core::mem::offset_of!(Event, args) == 16
+        && core::mem::size_of::<Event>() == 64
+);
 
 /// At `check_at`: is there room for one more event? Rings the doorbell
 /// when the ring is half full, counts a dropped event when it is full, and
@@ -186,7 +151,7 @@ fn room(r: &mut Ring) -> bool {
 
 /// Ask the VMM to drain the ring now.
 pub fn flush() {
-    if !RING.get().header.is_null() {
+    if !RING.with(|r| r.header.is_null()) {
         doorbell();
     }
 }

@@ -72,7 +72,7 @@ core::arch::global_asm!(
     .endm
 
     .section .text
-    .irp n, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31,32,128,255
+    .irp n, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31,{timer},{syscall},{spurious}
     TRAP_NOERR \n
     .endr
     .irp n, 8,10,11,12,13,14,17,21,29,30
@@ -133,9 +133,12 @@ core::arch::global_asm!(
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
         .quad trap_stub_\n
     .endr
-    .quad trap_stub_32, trap_stub_128, trap_stub_255
+    .quad trap_stub_{timer}, trap_stub_{syscall}, trap_stub_{spurious}
     "#,
     dispatch = sym crate::trap::dispatch,
+    timer = const lde_abi::cpu::vector::TIMER,
+    syscall = const lde_abi::cpu::vector::SYSCALL,
+    spurious = const lde_abi::cpu::vector::SPURIOUS,
 );
 
 extern "C" {
@@ -143,13 +146,15 @@ extern "C" {
     fn trap_return();
 }
 
-/// Address of the entry stub for `vector` (0..=31, 0x20, 0x80, 0xff).
+/// Address of the entry stub for `vector` (0..=31, timer, system call,
+/// spurious).
 pub fn stub(vector: u8) -> u64 {
+    use lde_abi::cpu::vector::{SPURIOUS, SYSCALL, TIMER};
     let i = match vector {
         0..=31 => vector as usize,
-        0x20 => 32,
-        0x80 => 33,
-        0xff => 34,
+        TIMER => 32,
+        SYSCALL => 33,
+        SPURIOUS => 34,
         _ => panic!("no trap stub for vector {vector}"),
     };
     // SAFETY: the table is defined above, 35 entries, never written.

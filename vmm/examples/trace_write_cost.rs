@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     };
     let path =
         std::env::temp_dir().join(format!("lde-trace-write-cost-{}.jsonl", std::process::id()));
-    let mut w = match TraceWriter::create(&path) {
+    let mut w = match TraceWriter::create(&path, u64::MAX) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("trace_write_cost: {e}");

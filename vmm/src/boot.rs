@@ -1,6 +1,6 @@
 //! Start the vCPU directly in 64-bit long mode.
 //!
-//! PVM hosts only run guests in long mode (kvm-host.md), so instead of a
+//! PVM hosts (KVM without VMX/SVM) only run guests in long mode, so instead of a
 //! real-mode boot the VMM does what a boot loader would: it writes a GDT and
 //! page tables into guest RAM, sets CR0/CR3/CR4/EFER and the segment
 //! registers, and points RIP at the kernel entry with RDI = boot info.
@@ -28,10 +28,9 @@ const PTE_PRESENT: u64 = 1 << 0;
 const PTE_WRITABLE: u64 = 1 << 1;
 const PTE_HUGE: u64 = 1 << 7;
 
-/// Kernel code and data selectors in the Linux layout the guest kernel
-/// keeps (kvm-host.md: PVM wants user CS 0x33, so kernel CS is 0x10).
-pub const KERNEL_CS: u16 = 0x10;
-pub const KERNEL_DS: u16 = 0x18;
+/// Kernel code and data selectors: the guest kernel's own GDT keeps them
+/// (lde-abi `cpu::selector`, Linux's layout).
+pub use lde_abi::cpu::selector::{KERNEL_CS, KERNEL_DS};
 
 /// The boot GDT: null, unused, 64-bit kernel code (0x10), kernel data (0x18).
 pub const BOOT_GDT_ENTRIES: [u64; 4] = [0, 0, 0x00af_9a00_0000_ffff, 0x00cf_9200_0000_ffff];

@@ -1,5 +1,6 @@
 //! The command line: `lde run ...` and `lde trace ...`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -29,9 +30,15 @@ Examples:
 Kernel arguments (after --): exit=N, crash=triple, crash=panic, crash=fault,
 spin, show-idt.
 
+Programs: a bare NAME is an embedded program (lde run --list-programs), even
+if a file of that name is in the current directory; a file needs a path with a
+'/' in it (./prog).
+
 Exit status: the guest's status (0-99); 2 bad input; 100 triple fault;
 101 KVM internal error; 102 failed VM entry; 103 kernel panic; 104 guest broke
-the contract; 124 watchdog timeout; 130 interrupted (Ctrl-C); 1 host error.";
+the contract; 124 watchdog timeout; 130 interrupted (Ctrl-C, SIGTERM, SIGHUP);
+1 host error (an I/O error writing the trace or timeline, unless the run
+ended with another non-zero status, which is kept).";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -86,6 +93,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 
+    /// Largest trace file (e.g. 100M, 2G). Past it exit and event records
+    /// are counted but not written (the footer says how many).
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_trace_max)]
+    pub trace_max: u64,
+
     /// Draw the run as an SVG timeline into FILE.
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<PathBuf>,
@@ -94,11 +106,13 @@ pub struct RunArgs {
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// A user program to run: an embedded NAME or a PATH to a static x86-64
-    /// ELF, with arguments after a colon, separated by spaces or commas
-    /// (`worker:A,5`). Repeat for several; they run concurrently.
+    /// A user program to run: an embedded NAME, or a PATH (anything with a
+    /// `/`, e.g. ./prog) to a static x86-64 ELF, with arguments after a
+    /// colon, separated by spaces or commas (`worker:A,5`). A bare name is
+    /// always an embedded program, even if a file of that name is in the
+    /// current directory. Repeat for several; they run concurrently.
     #[arg(long = "program", short = 'p', value_name = "NAME[:ARGS]")]
-    pub programs: Vec<String>,
+    pub programs: Vec<OsString>,
 
     /// List the embedded user programs and exit.
     #[arg(long)]
@@ -228,6 +242,19 @@ pub fn parse_ring_size(s: &str) -> Result<u64, String> {
         ));
     }
     Ok(bytes.next_multiple_of(lde_abi::trace::EVENT_SIZE))
+}
+
+/// Parse `--trace-max`: at least 64K, room for the header and the closing
+/// records with exits to spare.
+pub fn parse_trace_max(s: &str) -> Result<u64, String> {
+    let cfg = parse_size::Config::new().with_binary();
+    let bytes = cfg
+        .parse_size(s)
+        .map_err(|e| format!("'{s}' is not a size like 100M or 2G ({e})"))?;
+    if bytes < 64 << 10 {
+        return Err(format!("trace size {s} is too small: at least 64K"));
+    }
+    Ok(bytes)
 }
 
 /// Parse a duration such as 30s, 500ms, 1m.

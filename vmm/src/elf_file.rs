@@ -26,6 +26,8 @@ pub struct Segment {
 pub struct ElfFile<'a> {
     pub parsed: ElfBytes<'a, LittleEndian>,
     pub entry: u64,
+    /// Program headers of any type.
+    pub headers: usize,
     pub segments: Vec<Segment>,
 }
 
@@ -83,6 +85,7 @@ pub fn parse<'a>(bytes: &'a [u8], what: &str) -> Result<ElfFile<'a>> {
     Ok(ElfFile {
         parsed,
         entry: ehdr.e_entry,
+        headers: table.len(),
         segments,
     })
 }

@@ -37,3 +37,33 @@ pub fn exit_status(err: &anyhow::Error) -> i32 {
 pub fn one_line(err: &anyhow::Error) -> String {
     format!("{err:#}").replace('\n', " ")
 }
+
+/// Write `text` to stderr, ignoring failure: a closed or broken stderr
+/// (`lde run 2>&1 | head -1`) must not stop the run or lose its files, and
+/// `eprint!` would panic on it.
+pub fn to_stderr(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// The same for stdout.
+pub fn to_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+}
+
+/// Report I/O problems that came after the run itself ended (writing the
+/// trace or the timeline): each is printed, and they turn the status into
+/// a host error (1) only when the run ended with 0, so they never hide how
+/// the guest ended.
+pub fn with_io_problems(status: i32, problems: &[anyhow::Error]) -> i32 {
+    for p in problems {
+        to_stderr(&format!("lde: error: {}\n", one_line(p)));
+    }
+    if problems.is_empty() || status != 0 {
+        status
+    } else {
+        lde_abi::exit::status::HOST_ERROR
+    }
+}

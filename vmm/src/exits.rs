@@ -119,6 +119,7 @@ impl Machine {
             log_events,
             ..
         } = self;
+        let before = ring.events;
         ring.drain(ram, now_ns, |ev| {
             procs.observe(&ev);
             if *log_events {
@@ -128,6 +129,11 @@ impl Machine {
                 t.write(&Record::Event(ev));
             }
         });
+        // Whatever ends the run later, what the guest reported so far is in
+        // the file (writer.rs).
+        if let Some(t) = trace.as_mut().filter(|_| ring.events != before) {
+            t.flush();
+        }
     }
 
     fn record_exit(&mut self, t_ns: u64, handle_ns: u64, exit: ExitKind) {
@@ -213,6 +219,152 @@ fn in_com1(port: u16) -> bool {
     (ports::COM1..ports::COM1 + ports::COM1_LEN).contains(&port)
 }
 
+/// The port devices an exit can reach (COM1's registers, and the console
+/// the console port's text goes to), behind a trait so that
+/// [`handle_exit`] can be tested without a VM.
+pub trait Uart {
+    fn write(&mut self, offset: u8, value: u8);
+    fn read(&mut self, offset: u8) -> u8;
+    /// Text from the console port, to the same output.
+    fn print(&mut self, bytes: &[u8]);
+}
+
+impl Uart for Com1 {
+    fn write(&mut self, offset: u8, value: u8) {
+        Com1::write(self, offset, value)
+    }
+    fn read(&mut self, offset: u8) -> u8 {
+        Com1::read(self, offset)
+    }
+    fn print(&mut self, bytes: &[u8]) {
+        Com1::print(self, bytes)
+    }
+}
+
+/// What handling one exit came to.
+#[derive(Debug, PartialEq)]
+pub struct Handled {
+    /// What to record (string I/O sizes and internal-error details are
+    /// filled in by the caller, which owns the vCPU).
+    pub exit: ExitKind,
+    /// The run ends with this.
+    pub ending: Option<Ending>,
+}
+
+/// Handle one return of `KVM_RUN`: serve the device it reached and say
+/// what to record and whether the run ends. Pure apart from `uart` (and
+/// reading guest RAM for the console port), like Firecracker's
+/// `handle_kvm_exit`; `Err` is a host failure that ends the run at once.
+pub fn handle_exit(
+    result: Result<VcpuExit<'_>, kvm_ioctls::Error>,
+    uart: &mut impl Uart,
+    ram: &GuestRam,
+) -> Result<Handled, Ending> {
+    let mut ending = None;
+    let exit = match result {
+        Ok(VcpuExit::IoOut(port, data)) => {
+            if port == ports::COM1 {
+                // The data register: one byte, or a `rep outsb` string.
+                for &b in data.iter() {
+                    uart.write(0, b);
+                }
+            } else if in_com1(port) && data.len() == 1 {
+                uart.write((port - ports::COM1) as u8, data[0]);
+            } else if port == ports::CONSOLE {
+                match console::text(ram, data) {
+                    Ok(text) => uart.print(&text),
+                    Err(why) => ending = Some(Ending::GuestError(why)),
+                }
+            } else if port == ports::EXIT {
+                ending = Some(match exit_device::decode(data) {
+                    GuestExit::Status(s) => Ending::Exit(s),
+                    GuestExit::Panic => Ending::Panic,
+                    GuestExit::Invalid(v) => Ending::GuestError(format!(
+                        "the guest wrote {v:#x} ({} bytes) to the exit device, which the contract does not define",
+                        data.len()
+                    )),
+                });
+            }
+            // The doorbell needs nothing more: the ring is drained at every
+            // exit.
+            ExitKind::IoOut {
+                port,
+                size: data.len() as u8,
+                count: 1,
+                value: value_of(data),
+            }
+        }
+        Ok(VcpuExit::IoIn(port, data)) => {
+            if in_com1(port) && data.len() == 1 {
+                data[0] = uart.read((port - ports::COM1) as u8);
+            } else {
+                data.fill(0xff);
+            }
+            ExitKind::IoIn {
+                port,
+                size: data.len() as u8,
+                count: 1,
+                value: value_of(data),
+            }
+        }
+        Ok(VcpuExit::MmioRead(addr, data)) => {
+            // Nothing is mapped there: reads float high, like a PC bus.
+            data.fill(0xff);
+            ExitKind::MmioRead {
+                addr,
+                len: data.len() as u8,
+                value: value_of(data),
+            }
+        }
+        Ok(VcpuExit::MmioWrite(addr, data)) => ExitKind::MmioWrite {
+            addr,
+            len: data.len() as u8,
+            value: value_of(data),
+        },
+        Ok(VcpuExit::Hlt) => ExitKind::Hlt,
+        Ok(VcpuExit::Shutdown) => {
+            ending = Some(Ending::TripleFault);
+            ExitKind::Shutdown
+        }
+        Ok(VcpuExit::FailEntry(hardware_reason, cpu)) => {
+            ending = Some(Ending::FailEntry { hardware_reason });
+            ExitKind::FailEntry {
+                hardware_reason,
+                cpu,
+            }
+        }
+        Ok(VcpuExit::InternalError) => {
+            // Details come from the vCPU's run area (the caller's).
+            ending = Some(Ending::InternalError {
+                suberror: 0,
+                data: Vec::new(),
+            });
+            ExitKind::InternalError {
+                suberror: 0,
+                data: Vec::new(),
+            }
+        }
+        Ok(VcpuExit::SystemEvent(event, data)) => {
+            ending = Some(Ending::GuestError(format!(
+                "the guest raised system event {event}"
+            )));
+            ExitKind::SystemEvent {
+                event,
+                data: data.to_vec(),
+            }
+        }
+        Ok(VcpuExit::Intr) => ExitKind::Intr,
+        Ok(other) => {
+            let what = format!("{other:?}");
+            ending = Some(Ending::GuestError(format!("unexpected exit {what}")));
+            ExitKind::Unexpected { what }
+        }
+        Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => ExitKind::Intr,
+        Err(e) => return Err(Ending::HostError(format!("KVM_RUN failed: {e}"))),
+    };
+    Ok(Handled { exit, ending })
+}
+
 /// Run the guest until it ends. `stop` is set by the main thread (watchdog,
 /// Ctrl-C) before it kicks this thread out of `KVM_RUN`.
 pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
@@ -225,137 +377,45 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
         let result = m.vcpu.run();
         let entered = Instant::now();
         let t_ns = entered.duration_since(m.start).as_nanos() as u64;
-        let mut ending = None;
-        let mut internal_error = false;
-        // Each arm handles the exit and says what to record.
-        let exit = {
-            let com1 = &mut m.com1;
-            let ram = &m.ram;
-            match result {
-                Ok(VcpuExit::IoOut(port, data)) => {
-                    let value = value_of(data);
-                    if port == ports::COM1 {
-                        // The data register: one byte, or a `rep outsb` string.
-                        for &b in data.iter() {
-                            com1.write(0, b);
-                        }
-                    } else if in_com1(port) && data.len() == 1 {
-                        com1.write((port - ports::COM1) as u8, data[0]);
-                    } else if port == ports::CONSOLE {
-                        if let Err(why) = console::print(ram, com1, data) {
-                            ending = Some(Ending::GuestError(why));
-                        }
-                    } else if port == ports::EXIT {
-                        ending = Some(match exit_device::decode(data) {
-                            GuestExit::Status(s) => Ending::Exit(s),
-                            GuestExit::Panic => Ending::Panic,
-                            GuestExit::Invalid(v) => Ending::GuestError(format!(
-                                "the guest wrote {v:#x} ({} bytes) to the exit device, which the contract does not define",
-                                data.len()
-                            )),
-                        });
-                    }
-                    // The doorbell needs nothing more: the ring is drained at
-                    // every exit below.
-                    ExitKind::IoOut {
-                        port,
-                        size: data.len() as u8,
-                        count: 1,
-                        value,
-                    }
-                }
-                Ok(VcpuExit::IoIn(port, data)) => {
-                    if in_com1(port) && data.len() == 1 {
-                        data[0] = com1.read((port - ports::COM1) as u8);
-                    } else {
-                        data.fill(0xff);
-                    }
-                    ExitKind::IoIn {
-                        port,
-                        size: data.len() as u8,
-                        count: 1,
-                        value: value_of(data),
-                    }
-                }
-                Ok(VcpuExit::MmioRead(addr, data)) => {
-                    // Nothing is mapped there: reads float high, like a PC bus.
-                    data.fill(0xff);
-                    ExitKind::MmioRead {
-                        addr,
-                        len: data.len() as u8,
-                        value: value_of(data),
-                    }
-                }
-                Ok(VcpuExit::MmioWrite(addr, data)) => ExitKind::MmioWrite {
-                    addr,
-                    len: data.len() as u8,
-                    value: value_of(data),
-                },
-                Ok(VcpuExit::Hlt) => ExitKind::Hlt,
-                Ok(VcpuExit::Shutdown) => {
-                    ending = Some(Ending::TripleFault);
-                    ExitKind::Shutdown
-                }
-                Ok(VcpuExit::FailEntry(hardware_reason, cpu)) => {
-                    ending = Some(Ending::FailEntry { hardware_reason });
-                    ExitKind::FailEntry {
-                        hardware_reason,
-                        cpu,
-                    }
-                }
-                Ok(VcpuExit::InternalError) => {
-                    internal_error = true;
-                    ExitKind::InternalError {
-                        suberror: 0,
-                        data: Vec::new(),
-                    }
-                }
-                Ok(VcpuExit::SystemEvent(event, data)) => {
-                    ending = Some(Ending::GuestError(format!(
-                        "the guest raised system event {event}"
-                    )));
-                    ExitKind::SystemEvent {
-                        event,
-                        data: data.to_vec(),
-                    }
-                }
-                Ok(VcpuExit::Intr) => ExitKind::Intr,
-                Ok(other) => {
-                    let what = format!("{other:?}");
-                    ending = Some(Ending::GuestError(format!("unexpected exit {what}")));
-                    ExitKind::Unexpected { what }
-                }
-                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => ExitKind::Intr,
-                Err(e) => return Ending::HostError(format!("KVM_RUN failed: {e}")),
-            }
+        let Handled {
+            mut exit,
+            mut ending,
+        } = match handle_exit(result, &mut m.com1, &m.ram) {
+            Ok(handled) => handled,
+            Err(ending) => return ending,
         };
-        let mut exit = exit;
-        if let ExitKind::IoOut { size, count, .. } | ExitKind::IoIn { size, count, .. } = &mut exit
-        {
-            // A string instruction moves `count` items of `size` bytes.
-            let run = m.vcpu.get_kvm_run();
-            // SAFETY: the exit was KVM_EXIT_IO, so `io` is the union member
-            // KVM filled in.
-            let io = unsafe { run.__bindgen_anon_1.io };
-            *size = io.size;
-            *count = io.count;
-        }
-        let exit = if internal_error {
-            let (suberror, data) = internal_error_details(&mut m.vcpu);
-            ending = Some(Ending::InternalError {
-                suberror,
-                data: data.clone(),
-            });
-            ExitKind::InternalError { suberror, data }
-        } else {
-            exit
-        };
+        complete_from_run_area(&mut m.vcpu, &mut exit, &mut ending);
         m.drain_ring(t_ns);
         let handle_ns = entered.elapsed().as_nanos() as u64;
         m.record_exit(t_ns, handle_ns, exit);
         if let Some(ending) = ending {
             return ending;
         }
+    }
+}
+
+/// Fill in what only the vCPU's run area knows: the item size and count of
+/// string I/O, and an internal error's suberror and data.
+fn complete_from_run_area(vcpu: &mut VcpuFd, exit: &mut ExitKind, ending: &mut Option<Ending>) {
+    match exit {
+        ExitKind::IoOut { size, count, .. } | ExitKind::IoIn { size, count, .. } => {
+            // A string instruction moves `count` items of `size` bytes.
+            let run = vcpu.get_kvm_run();
+            // SAFETY: the exit was KVM_EXIT_IO, so `io` is the union member
+            // KVM filled in.
+            let io = unsafe { run.__bindgen_anon_1.io };
+            *size = io.size;
+            *count = io.count;
+        }
+        ExitKind::InternalError { .. } => {
+            let (suberror, data) = internal_error_details(vcpu);
+            *ending = Some(Ending::InternalError {
+                suberror,
+                data: data.clone(),
+            });
+            *exit = ExitKind::InternalError { suberror, data };
+        }
+        _ => {}
     }
 }
 
@@ -370,4 +430,223 @@ fn internal_error_details(vcpu: &mut VcpuFd) -> (u32, Vec<u64>) {
     let internal = unsafe { run.__bindgen_anon_1.internal };
     let n = (internal.ndata as usize).min(internal.data.len());
     (internal.suberror, internal.data[..n].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lde_abi::exit::{encode, KIND_EXIT, KIND_PANIC};
+
+    /// A UART that records what was written and answers reads with a
+    /// fixed line status.
+    #[derive(Default)]
+    struct FakeUart {
+        written: Vec<(u8, u8)>,
+        reads: Vec<u8>,
+        printed: Vec<u8>,
+    }
+
+    impl Uart for FakeUart {
+        fn write(&mut self, offset: u8, value: u8) {
+            self.written.push((offset, value));
+        }
+        fn read(&mut self, offset: u8) -> u8 {
+            self.reads.push(offset);
+            0x60
+        }
+        fn print(&mut self, bytes: &[u8]) {
+            self.printed.extend_from_slice(bytes);
+        }
+    }
+
+    fn handle(exit: VcpuExit<'_>) -> (Handled, FakeUart) {
+        handle_with(exit, &GuestRam::new(1 << 20).expect("guest RAM"))
+    }
+
+    fn handle_with(exit: VcpuExit<'_>, ram: &GuestRam) -> (Handled, FakeUart) {
+        let mut uart = FakeUart::default();
+        let handled = handle_exit(Ok(exit), &mut uart, ram).expect("not a host error");
+        (handled, uart)
+    }
+
+    #[test]
+    fn console_port_prints_the_buffer_it_points_at() {
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        ram.write(0x2000, &5u32.to_le_bytes()).unwrap();
+        ram.write(0x2000 + lde_abi::console::BYTES_OFFSET, b"hello")
+            .unwrap();
+        let (h, uart) = handle_with(
+            VcpuExit::IoOut(ports::CONSOLE, &0x2000u32.to_le_bytes()),
+            &ram,
+        );
+        assert_eq!(h.ending, None);
+        assert_eq!(uart.printed, b"hello");
+    }
+
+    #[test]
+    fn console_port_refuses_a_bad_length_or_address() {
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        ram.write(0x2000, &10_000u32.to_le_bytes()).unwrap();
+        for addr in [0x2000u32, (1 << 20) - 4, u32::MAX] {
+            let (h, uart) = handle_with(VcpuExit::IoOut(ports::CONSOLE, &addr.to_le_bytes()), &ram);
+            assert!(
+                matches!(h.ending, Some(Ending::GuestError(_))),
+                "{addr:#x}: {h:?}"
+            );
+            assert!(uart.printed.is_empty());
+        }
+        let (h, _) = handle_with(VcpuExit::IoOut(ports::CONSOLE, &[0, 0x20]), &ram);
+        assert!(matches!(h.ending, Some(Ending::GuestError(_))));
+    }
+
+    #[test]
+    fn com1_data_bytes_go_to_the_uart() {
+        let (h, uart) = handle(VcpuExit::IoOut(ports::COM1, b"hi"));
+        assert_eq!(uart.written, [(0, b'h'), (0, b'i')]);
+        assert_eq!(h.ending, None);
+        assert!(
+            matches!(h.exit, ExitKind::IoOut { port, size: 2, value, .. }
+            if port == ports::COM1 && value == 0x6968)
+        );
+    }
+
+    #[test]
+    fn com1_register_writes_reach_their_register() {
+        let (h, uart) = handle(VcpuExit::IoOut(ports::COM1 + 3, &[0x03]));
+        assert_eq!(uart.written, [(3, 0x03)]);
+        assert_eq!(h.ending, None);
+    }
+
+    #[test]
+    fn exit_device_status_ends_the_run() {
+        let value = encode(KIND_EXIT, 7).to_le_bytes();
+        let (h, _) = handle(VcpuExit::IoOut(ports::EXIT, &value));
+        assert_eq!(h.ending, Some(Ending::Exit(7)));
+    }
+
+    #[test]
+    fn exit_device_panic_ends_the_run() {
+        let value = encode(KIND_PANIC, 0).to_le_bytes();
+        let (h, _) = handle(VcpuExit::IoOut(ports::EXIT, &value));
+        assert_eq!(h.ending, Some(Ending::Panic));
+    }
+
+    #[test]
+    fn exit_device_garbage_is_a_guest_error() {
+        let (h, _) = handle(VcpuExit::IoOut(ports::EXIT, &[9]));
+        assert!(matches!(h.ending, Some(Ending::GuestError(m)) if m.contains("exit device")));
+    }
+
+    #[test]
+    fn doorbell_and_unknown_ports_are_recorded_only() {
+        for port in [ports::TRACE_DOORBELL, ports::NULL_PORT, 0x80] {
+            let (h, uart) = handle(VcpuExit::IoOut(port, &[0]));
+            assert_eq!(h.ending, None);
+            assert!(uart.written.is_empty());
+            assert!(matches!(h.exit, ExitKind::IoOut { port: p, .. } if p == port));
+        }
+    }
+
+    #[test]
+    fn com1_reads_come_from_the_uart() {
+        let mut data = [0u8];
+        let (h, uart) = handle(VcpuExit::IoIn(ports::COM1 + 5, &mut data));
+        assert_eq!(uart.reads, [5]);
+        assert!(matches!(h.exit, ExitKind::IoIn { value: 0x60, .. }));
+        assert_eq!(h.ending, None);
+    }
+
+    #[test]
+    fn reads_of_nothing_float_high() {
+        let mut data = [0u8; 2];
+        let (h, uart) = handle(VcpuExit::IoIn(0x60, &mut data));
+        assert!(uart.reads.is_empty());
+        assert!(matches!(
+            h.exit,
+            ExitKind::IoIn {
+                value: 0xffff,
+                size: 2,
+                ..
+            }
+        ));
+        let mut data = [0u8; 4];
+        let (h, _) = handle(VcpuExit::MmioRead(0xfee0_0000, &mut data));
+        assert!(matches!(
+            h.exit,
+            ExitKind::MmioRead {
+                addr: 0xfee0_0000,
+                len: 4,
+                value: 0xffff_ffff
+            }
+        ));
+        assert_eq!(h.ending, None);
+    }
+
+    #[test]
+    fn mmio_writes_are_recorded_only() {
+        let (h, _) = handle(VcpuExit::MmioWrite(0x1000_0000, &[1, 2]));
+        assert!(matches!(
+            h.exit,
+            ExitKind::MmioWrite {
+                len: 2,
+                value: 0x0201,
+                ..
+            }
+        ));
+        assert_eq!(h.ending, None);
+    }
+
+    #[test]
+    fn hlt_and_intr_go_on() {
+        assert_eq!(handle(VcpuExit::Hlt).0.ending, None);
+        assert_eq!(handle(VcpuExit::Intr).0.exit, ExitKind::Intr);
+    }
+
+    #[test]
+    fn shutdown_is_a_triple_fault() {
+        let (h, _) = handle(VcpuExit::Shutdown);
+        assert_eq!(h.exit, ExitKind::Shutdown);
+        assert_eq!(h.ending, Some(Ending::TripleFault));
+    }
+
+    #[test]
+    fn fail_entry_ends_the_run() {
+        let (h, _) = handle(VcpuExit::FailEntry(0x80000021, 0));
+        assert_eq!(
+            h.ending,
+            Some(Ending::FailEntry {
+                hardware_reason: 0x80000021
+            })
+        );
+    }
+
+    #[test]
+    fn internal_error_ends_the_run() {
+        let (h, _) = handle(VcpuExit::InternalError);
+        assert!(matches!(h.exit, ExitKind::InternalError { .. }));
+        assert!(matches!(h.ending, Some(Ending::InternalError { .. })));
+    }
+
+    #[test]
+    fn system_event_is_a_guest_error() {
+        let (h, _) = handle(VcpuExit::SystemEvent(1, &[]));
+        assert!(matches!(h.ending, Some(Ending::GuestError(m)) if m.contains("system event 1")));
+    }
+
+    #[test]
+    fn an_unexpected_exit_is_a_guest_error() {
+        let (h, _) = handle(VcpuExit::Unknown);
+        assert!(matches!(h.exit, ExitKind::Unexpected { .. }));
+        assert!(matches!(h.ending, Some(Ending::GuestError(m)) if m.contains("unexpected exit")));
+    }
+
+    #[test]
+    fn interrupted_kvm_run_goes_on_and_a_failed_one_ends() {
+        let mut uart = FakeUart::default();
+        let h = handle_exit(Err(kvm_ioctls::Error::new(libc::EINTR)), &mut uart).unwrap();
+        assert_eq!(h.exit, ExitKind::Intr);
+        assert_eq!(h.ending, None);
+        let end = handle_exit(Err(kvm_ioctls::Error::new(libc::EBADF)), &mut uart).unwrap_err();
+        assert!(matches!(end, Ending::HostError(m) if m.contains("KVM_RUN failed")));
+    }
 }

@@ -18,6 +18,8 @@ pub mod exits;
 pub mod host;
 pub mod kernel;
 pub mod memory;
+pub mod paths;
+pub mod plausible;
 pub mod programs;
 pub mod run;
 pub mod stats;

@@ -23,7 +23,7 @@ fn main() {
             // One line: clap's first line, without the usage block.
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("lde: {first} (see lde --help)");
+            error::to_stderr(&format!("lde: {first} (see lde --help)\n"));
             std::process::exit(lde_abi::exit::status::BAD_INPUT);
         }
     };
@@ -40,7 +40,10 @@ fn main() {
         .format_timestamp_micros()
         .init();
 
-    let argv: Vec<String> = std::env::args().collect();
+    // Paths need not be UTF-8: the header records them as best it can.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let result = match command {
         Command::Run(args) => lde::run::run(&args, argv),
         Command::Trace(cmd) => lde::trace::inspect::run(cmd),
@@ -48,7 +51,7 @@ fn main() {
     match result {
         Ok(status) => std::process::exit(status),
         Err(e) => {
-            eprintln!("lde: error: {}", error::one_line(&e));
+            error::to_stderr(&format!("lde: error: {}\n", error::one_line(&e)));
             std::process::exit(error::exit_status(&e));
         }
     }

@@ -3,11 +3,14 @@
 //! kernel to load into fresh address spaces.
 
 use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use anyhow::Result;
 use lde_abi::boot::{Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
-use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_PAGES, USER_STACK_TOP};
+use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD};
+use lde_abi::program::{self, LoadError, MAX_LOAD_SEGMENTS, MAX_PAGE_TABLES, MAX_PROGRAM_HEADERS};
 
 use crate::elf_file;
 use crate::embedded;
@@ -27,32 +30,40 @@ pub struct Program {
     pub elf: Cow<'static, [u8]>,
 }
 
-/// Resolve one `--program` value.
-pub fn resolve(spec: &str) -> Result<Program> {
-    let (what, args) = match spec.split_once(':') {
-        Some((w, a)) => (w, a),
-        None => (spec, ""),
-    };
+/// Resolve one `--program` value for a guest with `mem` bytes of RAM.
+///
+/// The rule for names: a value with a `/` in it is a path (`./hello`,
+/// `/bin/x`); a bare name is always an embedded program, even when a file of
+/// that name is in the current directory.
+pub fn resolve(spec: &OsStr, mem: u64) -> Result<Program> {
+    let shown = spec.to_string_lossy();
+    let (what, args) = split_spec(spec);
     if what.is_empty() {
-        return Err(bad_input(format!("--program '{spec}': no program name")));
+        return Err(bad_input(format!("--program '{shown}': no program name")));
     }
+    let args = std::str::from_utf8(args).map_err(|_| {
+        bad_input(format!(
+            "--program '{shown}': the arguments are not UTF-8 text"
+        ))
+    })?;
     let args: Vec<String> = args
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|a| !a.is_empty())
         .map(str::to_string)
         .collect();
-    let looks_like_path = what.contains('/') || Path::new(what).exists();
-    let (name, elf): (String, Cow<'static, [u8]>) = if looks_like_path {
-        let bytes = crate::elf_file::read_limited(Path::new(what), "program")?;
-        let name = Path::new(what)
+    let path = Path::new(OsStr::from_bytes(what));
+    let what = path.to_string_lossy();
+    let (name, elf): (String, Cow<'static, [u8]>) = if is_path(path) {
+        let bytes = crate::elf_file::read_limited(path, "program")?;
+        let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| what.to_string());
         (name, Cow::Owned(bytes))
     } else {
-        let (name, elf) = embedded::program(what).ok_or_else(|| {
+        let (name, elf) = embedded::program(&what).ok_or_else(|| {
             bad_input(format!(
-                "unknown program '{what}' (see lde run --list-programs, or give a path)"
+                "unknown program '{what}' (see lde run --list-programs; a file needs a path with a '/', e.g. ./{what})"
             ))
         })?;
         (name.to_string(), Cow::Borrowed(elf))
@@ -65,27 +76,50 @@ pub fn resolve(spec: &str) -> Result<Program> {
     let name = name[..cut].to_string();
     if args.len() > MAX_ARGS {
         return Err(bad_input(format!(
-            "--program '{spec}': {} arguments; at most {MAX_ARGS}",
+            "--program '{shown}': {} arguments; at most {MAX_ARGS}",
             args.len()
         )));
     }
     let argv_len: usize = args.iter().map(|a| a.len() + 1).sum();
     if argv_len > MODULE_ARGS_LEN - 1 {
         return Err(bad_input(format!(
-            "--program '{spec}': arguments are {argv_len} bytes; at most {}",
+            "--program '{shown}': arguments are {argv_len} bytes; at most {}",
             MODULE_ARGS_LEN - 1
         )));
     }
-    check(&elf, &format!("program '{what}'"))?;
+    check(&elf, &format!("program '{what}'"), mem)?;
     Ok(Program { name, args, elf })
 }
 
-/// Is `elf` a static x86-64 executable the kernel can load: every segment in
-/// the user half, clear of the first page and of the stack area?
-pub fn check(bytes: &[u8], what: &str) -> Result<()> {
+/// The file a `--program` value names, if it names one.
+pub fn file_of(spec: &OsStr) -> Option<&Path> {
+    let path = Path::new(OsStr::from_bytes(split_spec(spec).0));
+    is_path(path).then_some(path)
+}
+
+/// `NAME[:ARGS]` as the name and the arguments (bytes: paths need not be
+/// UTF-8).
+fn split_spec(spec: &OsStr) -> (&[u8], &[u8]) {
+    let raw = spec.as_bytes();
+    match raw.iter().position(|&b| b == b':') {
+        Some(i) => (&raw[..i], &raw[i + 1..]),
+        None => (raw, &[]),
+    }
+}
+
+/// Whether a `--program` value names a file rather than an embedded program.
+pub fn is_path(what: &Path) -> bool {
+    what.as_os_str().as_bytes().contains(&b'/')
+}
+
+/// Is `elf` a static x86-64 executable the kernel can load into a guest
+/// with `mem` bytes of RAM: every segment in the user half, clear of the
+/// first page and of the stack area, within the loader's limits (lde-abi
+/// `program`, the very check the kernel makes again)?
+pub fn check(bytes: &[u8], what: &str, mem: u64) -> Result<()> {
     let elf = elf_file::parse(bytes, what)?;
     // The stack, and one guard page below it, are the kernel's.
-    let stack_bottom = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
+    let stack_bottom = USER_STACK_GUARD;
     let mut entry_ok = false;
     for s in &elf.segments {
         let end = s.vaddr + s.memsz;
@@ -104,6 +138,20 @@ pub fn check(bytes: &[u8], what: &str) -> Result<()> {
             elf.entry
         )));
     }
+    let footprint = program::footprint(elf.headers, || {
+        elf.segments.iter().map(|s| (s.vaddr, s.memsz))
+    })
+    .map_err(|e| bad_input(load_error(what, e)))?;
+    if footprint.bytes > mem {
+        return Err(bad_input(format!(
+            "{what}: its segments and stack need {} bytes of memory, more than the guest's RAM ({} MiB, --mem)",
+            footprint.bytes,
+            mem >> 20
+        )));
+    }
+    footprint
+        .within_limits()
+        .map_err(|e| bad_input(load_error(what, e)))?;
     Ok(())
 }
 
@@ -145,6 +193,25 @@ pub fn place(
     Ok((modules, next))
 }
 
+/// The loader's refusal as one line.
+fn load_error(what: &str, e: LoadError) -> String {
+    match e {
+        LoadError::TooManyHeaders(n) => format!(
+            "{what}: {n} program headers; the kernel's loader reads at most {MAX_PROGRAM_HEADERS}"
+        ),
+        LoadError::TooManySegments(n) => format!(
+            "{what}: {n} loadable segments; the kernel's loader takes at most {MAX_LOAD_SEGMENTS}"
+        ),
+        LoadError::Wraps(a) => format!("{what}: segment at {a:#x} wraps around"),
+        LoadError::Unordered(a) => format!(
+            "{what}: segment at {a:#x} overlaps the one before it or is out of order (segments must ascend)"
+        ),
+        LoadError::TooManyPageTables(n) => format!(
+            "{what}: mapping it takes {n} page tables; the kernel's loader has at most {MAX_PAGE_TABLES} per process"
+        ),
+    }
+}
+
 /// `lde run --list-programs`.
 pub fn list() -> String {
     let width = embedded::PROGRAMS
@@ -166,9 +233,11 @@ pub fn list() -> String {
 mod tests {
     use super::*;
 
+    const MEM: u64 = 64 << 20;
+
     #[test]
     fn args_split_on_spaces_and_commas() {
-        let p = resolve("hello:a,b c").unwrap();
+        let p = resolve(OsStr::new("hello:a,b c"), MEM).unwrap();
         assert_eq!(p.name, "hello");
         assert_eq!(p.args, ["a", "b", "c"]);
     }
@@ -179,7 +248,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("é".repeat(20));
         std::fs::write(&path, embedded::program("hello").unwrap().1).unwrap();
-        let p = resolve(path.to_str().unwrap()).unwrap();
+        let p = resolve(path.as_os_str(), MEM).unwrap();
         assert!(p.name.len() < MODULE_NAME_LEN && p.name.chars().all(|c| c == 'é'));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -187,7 +256,7 @@ mod tests {
     #[test]
     fn too_many_arguments_are_refused() {
         let spec = format!("hello:{}", vec!["x"; MAX_ARGS + 1].join(","));
-        assert!(resolve(&spec)
+        assert!(resolve(OsStr::new(&spec), MEM)
             .unwrap_err()
             .to_string()
             .contains("arguments"));
@@ -195,21 +264,21 @@ mod tests {
 
     #[test]
     fn unknown_program_is_bad_input() {
-        let e = resolve("no-such-program").unwrap_err();
+        let e = resolve(OsStr::new("no-such-program"), MEM).unwrap_err();
         assert!(e.to_string().contains("unknown program"));
     }
 
     #[test]
     fn default_demo_programs_exist() {
         for spec in DEFAULT_DEMO {
-            resolve(spec).unwrap();
+            resolve(OsStr::new(spec), MEM).unwrap();
         }
     }
 
     #[test]
     fn embedded_programs_pass_the_check() {
         for (name, _, elf) in embedded::PROGRAMS {
-            check(elf, name).unwrap();
+            check(elf, name, MEM).unwrap();
         }
     }
 }

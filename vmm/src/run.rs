@@ -5,6 +5,7 @@
 //! the watchdog and listens for Ctrl-C -> drain, count, summarise, flush.
 
 use std::borrow::Cow;
+use std::ffi::OsString;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
@@ -16,7 +17,7 @@ use lde_abi::layout::KERNEL_PHYS;
 
 use crate::cli::{RunArgs, Sched};
 use crate::devices::serial::Com1;
-use crate::error::bad_input;
+use crate::error::{self, bad_input, to_stderr, to_stdout};
 use crate::exits::{self, Ending, Machine};
 use crate::programs::{self, Program};
 use crate::stats::{self, KvmStats};
@@ -24,15 +25,15 @@ use crate::summary::{self, RunReport};
 use crate::trace::processes::ProcessTable;
 use crate::trace::record::{Footer, Header, ProgramInfo, Record};
 use crate::trace::ring::RingReader;
-use crate::trace::writer::TraceWriter;
+use crate::trace::writer::{Flusher, TraceWriter};
 use crate::trace::SCHEMA_VERSION;
 use crate::vm::{self, Vm};
-use crate::{boot as vm_boot, embedded, host, kernel, watchdog};
+use crate::{boot as vm_boot, embedded, host, kernel, paths, watchdog};
 
 /// Run the VM; returns `lde`'s exit status.
 pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     if args.list_programs {
-        print!("{}", programs::list());
+        to_stdout(&programs::list());
         return Ok(0);
     }
 
@@ -44,19 +45,16 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         ),
         None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
     };
-    let specs: Vec<String> = if !args.programs.is_empty() {
+    let specs: Vec<OsString> = if !args.programs.is_empty() {
         args.programs.clone()
     } else if args.kernel_args.is_empty() {
-        programs::DEFAULT_DEMO
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
+        programs::DEFAULT_DEMO.iter().map(OsString::from).collect()
     } else {
         Vec::new()
     };
     let progs: Vec<Program> = specs
         .iter()
-        .map(|s| programs::resolve(s))
+        .map(|s| programs::resolve(s, args.mem))
         .collect::<Result<_>>()?;
     let ring_size = if args.no_guest_events {
         0
@@ -76,13 +74,24 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
             .as_ref()
             .map(|_| std::env::temp_dir().join(format!("lde-{}.jsonl", std::process::id())))
     });
-    // Refuse unwritable outputs now, but truncate the trace file only once
-    // the VM is built, so an error before the run leaves an old trace alone.
+    // Refuse unwritable outputs, and outputs that are the run's own input,
+    // now; but truncate the trace file only once the VM is built, so an
+    // error before the run leaves an old trace alone.
+    let mut inputs: Vec<(&str, &Path)> = Vec::new();
+    if let Some(k) = &args.kernel {
+        inputs.push(("kernel", k));
+    }
+    for spec in &specs {
+        if let Some(file) = programs::file_of(spec) {
+            inputs.push(("program", file));
+        }
+    }
     if let Some(path) = &args.trace {
-        check_writable(path, "trace file")?;
+        paths::check_output(path, "trace file", &inputs)?;
+        inputs.push(("trace file", path));
     }
     if let Some(path) = &args.timeline {
-        check_writable(path, "timeline")?;
+        paths::check_output(path, "timeline", &inputs)?;
     }
 
     let kvm = vm::open_kvm()?;
@@ -126,7 +135,11 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
     vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
 
-    let mut trace = trace_path.as_deref().map(TraceWriter::create).transpose()?;
+    let mut trace = trace_path
+        .as_deref()
+        .map(|p| TraceWriter::create(p, args.trace_max))
+        .transpose()?;
+    let flusher = trace.as_ref().map(TraceWriter::flusher);
     let header = Header {
         schema: SCHEMA_VERSION,
         lde_version: env!("CARGO_PKG_VERSION").into(),
@@ -178,41 +191,40 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         totals: Default::default(),
     };
 
-    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop)?;
+    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, flusher)?;
     let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
     let delta = stats::delta(&stats_start, &stats_end);
-    let result = finish(args, machine, ending, wall, delta, &header);
+    let (status, mut problems) = finish(args, machine, ending, wall, delta, &header);
     if let (Some(svg), Some(path)) = (&args.timeline, &trace_path) {
-        let drawn = crate::trace::timeline::draw_file(path, svg);
+        match crate::trace::timeline::draw_file(path, svg) {
+            Ok(()) => to_stderr(&format!("timeline: {}\n", svg.display())),
+            Err(e) => problems.push(e.context("drawing the timeline")),
+        }
         if args.trace.is_none() {
             let _ = std::fs::remove_file(path);
         }
-        drawn?;
-        eprintln!("timeline: {}", svg.display());
     }
-    result
-}
-
-/// Refuse an output path we will not be able to write, before the VM runs.
-fn check_writable(path: &Path, what: &str) -> Result<()> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map(|_| ())
-        .map_err(|e| bad_input(format!("cannot write {what} '{}': {e}", path.display())))
+    Ok(error::with_io_problems(status, &problems))
 }
 
 /// Run the vCPU on its own thread; this thread enforces `timeout` and turns
-/// SIGINT/SIGTERM into an orderly stop.
+/// SIGINT/SIGTERM/SIGHUP into an orderly stop, and flushes the trace
+/// every so often (writer.rs) even while the guest makes no exits.
 fn run_vcpu(
     mut machine: Machine,
     timeout: Duration,
     stop: Arc<AtomicU8>,
+    flusher: Option<Flusher>,
 ) -> Result<(Machine, Ending, Duration)> {
     watchdog::install().context("installing the vCPU kick signal")?;
     let interrupted = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // A closed terminal (SIGHUP) ends the run like Ctrl-C: the trace is
+    // completed instead of the process dying mid-write.
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         signal_hook::flag::register(sig, interrupted.clone())
             .context("installing the Ctrl-C handler")?;
     }
@@ -239,6 +251,9 @@ fn run_vcpu(
             watchdog::stop(&vcpu_thread, &stop, watchdog::STOP_TIMEOUT);
             break;
         }
+        if let Some(f) = &flusher {
+            f.tick();
+        }
         let wait = (deadline - now).min(Duration::from_millis(20));
         match done_rx.recv_timeout(wait) {
             Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
@@ -253,7 +268,8 @@ fn run_vcpu(
 }
 
 /// After the guest: last events, register dump, process table, footer,
-/// summary. Returns the exit status.
+/// summary. Returns the exit status and the I/O problems met writing the
+/// trace.
 fn finish(
     args: &RunArgs,
     mut m: Machine,
@@ -261,12 +277,12 @@ fn finish(
     wall: Duration,
     kvm_delta: std::collections::BTreeMap<String, u64>,
     header: &Header,
-) -> Result<i32> {
+) -> (i32, Vec<anyhow::Error>) {
     let now = m.now_ns();
     m.drain_ring(now);
     let console_dropped = m.com1.finish();
     if console_dropped > 0 {
-        eprintln!("lde: {console_dropped} bytes of guest console output dropped: stdout did not take them before the run stopped");
+        to_stderr(&format!("lde: {console_dropped} bytes of guest console output dropped: stdout did not take them before the run stopped\n"));
     }
     let dump = (ending.is_crash() || ending == Ending::Timeout)
         .then(|| m.register_dump())
@@ -274,7 +290,7 @@ fn finish(
     let processes = m.procs.records();
     let message = summary::ending_message(&ending, args, &m, dump.as_ref());
     let status = ending.status();
-    let mut trace_result = Ok(());
+    let mut problems = Vec::new();
     if let Some(mut t) = m.trace.take() {
         if let Some(d) = &dump {
             t.write(&Record::Registers(d.clone()));
@@ -298,9 +314,19 @@ fn finish(
             dropped_events: m.ring.dropped,
             bad_events: m.ring.bad,
             records: t.records(),
+            not_written: t.not_written(),
         };
         t.write(&Record::Footer(footer));
-        trace_result = t.finish().map(|_| ());
+        let not_written = t.not_written();
+        if let Err(e) = t.finish() {
+            problems.push(e);
+        }
+        if not_written > 0 {
+            to_stderr(&format!(
+                "lde: the trace reached --trace-max ({} bytes): {not_written} exit and event records were counted but not written\n",
+                args.trace_max
+            ));
+        }
     }
     let explanation = summary::explain(
         &m.procs,
@@ -323,7 +349,6 @@ fn finish(
         ring_broken: m.ring.broken.as_deref(),
         header,
     };
-    eprint!("{}", summary::render(&report));
-    trace_result?;
-    Ok(status)
+    to_stderr(&summary::render(&report));
+    (status, problems)
 }

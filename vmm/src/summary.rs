@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::exits::{Ending, Machine};
+use crate::plausible;
 use crate::stats::SHOWN;
 use crate::trace::processes::ProcessTable;
 use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
@@ -134,8 +135,11 @@ pub fn render(r: &RunReport) -> String {
     if r.events > 0 || r.dropped > 0 || r.bad > 0 {
         writeln!(
             o,
-            "guest events: {} recorded, {} dropped (ring full), {} malformed",
-            r.events, r.dropped, r.bad
+            "guest events: {} recorded, {} dropped (ring full){}, {} malformed",
+            r.events,
+            r.dropped,
+            plausible::dropped_mark(r.dropped, r.wall.as_nanos() as u64, r.header.tsc_khz),
+            r.bad
         )
         .unwrap();
     }
@@ -216,6 +220,13 @@ pub fn render(r: &RunReport) -> String {
                 avg(|p| p.wait_ticks)
             )
             .unwrap();
+        }
+        for p in r.processes {
+            let mark =
+                plausible::cpu_ticks_mark(p.pid, p.cpu_ticks, r.wall.as_nanos() as u64, p.tick_ns);
+            if !mark.is_empty() {
+                writeln!(o, "  ! {mark}").unwrap();
+            }
         }
     }
     o

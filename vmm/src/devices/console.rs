@@ -3,13 +3,12 @@
 
 use lde_abi::console::{BYTES_OFFSET, CAPACITY};
 
-use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
 
-/// Print the buffer whose guest-physical address the guest wrote (`data`,
-/// the `out`'s bytes). The guest is untrusted: a bad address or length is a
-/// broken contract, described in the error.
-pub fn print(ram: &GuestRam, com1: &mut Com1, data: &[u8]) -> Result<(), String> {
+/// The text of the buffer whose guest-physical address the guest wrote
+/// (`data`, the `out`'s bytes). The guest is untrusted: a bad address or
+/// length is a broken contract, described in the error.
+pub fn text(ram: &GuestRam, data: &[u8]) -> Result<Vec<u8>, String> {
     let Ok(addr) = <[u8; 4]>::try_from(data).map(u32::from_le_bytes) else {
         return Err(format!(
             "the guest wrote {} bytes to the console port, which takes a 32-bit address",
@@ -29,6 +28,5 @@ pub fn print(ram: &GuestRam, com1: &mut Com1, data: &[u8]) -> Result<(), String>
     let mut bytes = vec![0u8; len];
     ram.read(addr + BYTES_OFFSET, &mut bytes)
         .map_err(|e| format!("console buffer: {e}"))?;
-    com1.print(&bytes);
-    Ok(())
+    Ok(bytes)
 }

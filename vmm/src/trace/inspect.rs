@@ -14,6 +14,7 @@ use super::show::{show, ShowFilter};
 use super::stats_table::TraceStats;
 use super::timeline::draw_file;
 use crate::cli::TraceCommand;
+use crate::error::to_stderr;
 
 pub fn run(cmd: TraceCommand) -> Result<i32> {
     match run_command(cmd) {
@@ -43,7 +44,7 @@ fn run_command(cmd: TraceCommand) -> Result<()> {
         }
         TraceCommand::Timeline { file, svg } => {
             draw_file(&file, &svg)?;
-            eprintln!("lde: wrote {}", svg.display());
+            to_stderr(&format!("lde: wrote {}\n", svg.display()));
             Ok(())
         }
         TraceCommand::Export { file, perfetto } => {
@@ -51,12 +52,12 @@ fn run_command(cmd: TraceCommand) -> Result<()> {
             if !counts.complete {
                 warn(&file, NO_FOOTER);
             }
-            eprintln!(
-                "lde: wrote {}: {} runs, {} events; open it in ui.perfetto.dev",
+            to_stderr(&format!(
+                "lde: wrote {}: {} runs, {} events; open it in ui.perfetto.dev\n",
                 perfetto.display(),
                 counts.slices,
                 counts.instants
-            );
+            ));
             Ok(())
         }
     }
@@ -76,7 +77,7 @@ fn summary(file: &Path) -> Result<()> {
 }
 
 fn warn(file: &Path, what: &str) {
-    eprintln!("lde: warning: {}: {what}", file.display());
+    to_stderr(&format!("lde: warning: {}: {what}\n", file.display()));
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -30,6 +30,10 @@ pub struct TraceReader<R> {
     buf: Vec<u8>,
     header: Header,
     footer_seen: bool,
+    /// Whether the line last read ended with a line end.
+    terminated: bool,
+    /// Whether the last line was cut and skipped.
+    torn: bool,
 }
 
 impl TraceReader<BufReader<File>> {
@@ -54,6 +58,8 @@ impl<R: BufRead> TraceReader<R> {
             buf: Vec::new(),
             header: placeholder_header(),
             footer_seen: false,
+            terminated: true,
+            torn: false,
         };
         if !reader.next_line()? {
             return Err(bad_input(format!("{name}: empty file, not an lde trace")));
@@ -77,7 +83,13 @@ impl<R: BufRead> TraceReader<R> {
         self.footer_seen
     }
 
-    /// The next record after the header, `None` at the end of the file.
+    /// Whether the file's last line was cut off and skipped.
+    pub fn torn(&self) -> bool {
+        self.torn
+    }
+
+    /// The next record after the header, `None` at the end of the file (or
+    /// at a cut last line).
     pub fn next_record(&mut self) -> Result<Option<Record>> {
         if !self.next_line()? {
             return Ok(None);
@@ -85,7 +97,20 @@ impl<R: BufRead> TraceReader<R> {
         if self.footer_seen {
             return Err(self.error("a record after the footer"));
         }
-        let record: Record = serde_json::from_slice(&self.buf).map_err(|e| self.json_error(&e))?;
+        let record: Record = match serde_json::from_slice(&self.buf) {
+            Ok(r) => r,
+            // A last line without its line end, in a trace without footer:
+            // the run was killed while writing it. The rest is good.
+            Err(_) if !self.terminated => {
+                self.torn = true;
+                crate::error::to_stderr(&format!(
+                    "lde: warning: {}:{}: the last line is cut (the run was killed while writing it?); skipped\n",
+                    self.name, self.line
+                ));
+                return Ok(None);
+            }
+            Err(e) => return Err(self.json_error(&e)),
+        };
         match record {
             Record::Header(_) => Err(self.error("a second header")),
             Record::Footer(_) => {
@@ -114,7 +139,8 @@ impl<R: BufRead> TraceReader<R> {
             return Ok(false);
         }
         self.line += 1;
-        if self.buf.last() == Some(&b'\n') {
+        self.terminated = self.buf.last() == Some(&b'\n');
+        if self.terminated {
             self.buf.pop();
         } else if self.buf.len() > MAX_LINE {
             return Err(self.error(format!(
@@ -177,14 +203,11 @@ impl<R: BufRead> TraceReader<R> {
 /// Refuse to write `out` over the trace being read (the same file by
 /// another name included): the trace would be lost.
 pub fn check_output(trace: &Path, out: &Path) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    if let (Ok(a), Ok(b)) = (std::fs::metadata(trace), std::fs::metadata(out)) {
-        if a.dev() == b.dev() && a.ino() == b.ino() {
-            return Err(bad_input(format!(
-                "'{}' is the trace being read; write the output to another file",
-                out.display()
-            )));
-        }
+    if crate::paths::same_file(trace, out) {
+        return Err(bad_input(format!(
+            "'{}' is the trace being read; write the output to another file",
+            out.display()
+        )));
     }
     Ok(())
 }
@@ -384,6 +407,7 @@ pub(crate) mod testing {
             dropped_events: 0,
             bad_events: 0,
             records: records.len() as u64,
+            not_written: 0,
         })
     }
 
@@ -612,9 +636,9 @@ mod tests {
             error_for(&text),
             ":4: not a trace record (expected value at column 1)"
         );
-        // Cut in the middle, as when the run is killed while writing.
+        // Cut in the middle but followed by more: damage, not a kill.
         let cut = &good[3][..good[3].len() / 2];
-        let text = format!("{}\n{}\n{cut}", good[0], good[1]);
+        let text = format!("{}\n{}\n{cut}\n{}\n", good[0], good[1], good[2]);
         assert!(error_for(&text).starts_with(":3: truncated record (EOF while parsing"));
         let text = format!("{}\n{{\"type\":\"nonsense\"}}\n", good[0]);
         assert!(error_for(&text).starts_with(":2: not a trace record (unknown variant `nonsense`"));
@@ -663,6 +687,28 @@ mod tests {
         }
         assert_eq!(n, 10);
         assert!(!reader.complete());
+    }
+
+    #[test]
+    fn a_cut_last_line_is_skipped_when_there_is_no_footer() {
+        let (records, _) = round_robin();
+        let mut text: String = records[..10]
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        let next = serde_json::to_string(&records[10]).unwrap();
+        text.push_str(&next[..next.len() / 2]);
+        let path = write_text("torn.jsonl", &text);
+        let mut reader = TraceReader::open(&path.0).unwrap();
+        let mut n = 1;
+        while reader.next_record().unwrap().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 10);
+        assert!(reader.torn() && !reader.complete());
+        // A cut line with its line end is damage, not a kill: an error.
+        let path = write_text("cut.jsonl", &format!("{text}\n"));
+        assert!(read_all(&path.0).is_err());
     }
 
     #[test]

@@ -306,4 +306,8 @@ pub struct Footer {
     pub bad_events: u64,
     /// Records in this file before the footer.
     pub records: u64,
+    /// Exit and event records counted but not written: the file reached
+    /// `--trace-max`.
+    #[serde(default)]
+    pub not_written: u64,
 }

@@ -6,7 +6,7 @@
 //! and skipped. Nothing here can make the VMM read outside the ring.
 
 use lde_abi::syscall;
-use lde_abi::trace::{self as abi, kill_reason, kind, switch_reason, Event, RingHeader};
+use lde_abi::trace::{self as abi, kill_reason, switch_reason, Event, KernelEvent, RingHeader};
 
 use super::record::{EventRecord, GuestEvent};
 use crate::memory::GuestRam;
@@ -99,7 +99,7 @@ impl RingReader {
                 self.bad += 1;
                 continue;
             }
-            if ev.kind == kind::BOOT && self.sync.is_none() {
+            if ev.kind == abi::kind::BOOT && self.sync.is_none() {
                 self.sync = Some((ev.tsc, now_ns));
             }
             match self.decode(&ev) {
@@ -149,80 +149,96 @@ impl RingReader {
 
     /// Turn a raw event into its schema form; `None` for garbage.
     fn decode(&self, ev: &Event) -> Option<GuestEvent> {
-        let a = ev.args;
-        Some(match ev.kind {
-            kind::BOOT => GuestEvent::Boot {
-                tsc_khz: a[0],
-                quantum_us: a[1],
-                sched: match a[2] as u32 {
-                    lde_abi::boot::SCHED_RR => "rr",
-                    lde_abi::boot::SCHED_FIFO => "fifo",
-                    lde_abi::boot::SCHED_COOP => "coop",
-                    _ => return None,
-                }
-                .into(),
-                timer: a[3] != 0,
+        Some(match KernelEvent::decode(ev)? {
+            KernelEvent::Boot {
+                tsc_khz,
+                quantum_us,
+                sched,
+                timer,
+            } => GuestEvent::Boot {
+                tsc_khz,
+                quantum_us,
+                sched: lde_abi::boot::sched_name(sched)?.into(),
+                timer,
             },
-            kind::TRAP => GuestEvent::Trap {
-                vector: a[0],
-                name: abi::vector_name(a[0]).into(),
-                rip: a[1],
-                error: a[2],
-                user: a[3] != 0,
-                cr2: a[4],
+            KernelEvent::Trap {
+                vector,
+                rip,
+                error,
+                from_user,
+                cr2,
+            } => GuestEvent::Trap {
+                vector,
+                name: abi::vector_name(vector).into(),
+                rip,
+                error,
+                user: from_user,
+                cr2,
             },
-            kind::SYSCALL => GuestEvent::Syscall {
-                nr: a[0],
-                name: syscall::name(a[0]).unwrap_or("unknown").into(),
-                args: [a[1], a[2], a[3]],
-                result: a[4] as i64,
-                path: syscall::path::name(a[5] & 0xffff).into(),
-                cs: a[5] >> 16,
+            KernelEvent::Syscall {
+                nr,
+                args,
+                result,
+                path,
+                cs,
+            } => GuestEvent::Syscall {
+                nr,
+                name: syscall::name(nr).unwrap_or("unknown").into(),
+                args,
+                result: result as i64,
+                path: syscall::path::name(path).into(),
+                cs,
             },
-            kind::TICK => GuestEvent::Tick { tick: a[0] },
-            kind::SWITCH => {
-                if a[1] > switch_reason::START {
-                    return None;
-                }
-                GuestEvent::Switch {
-                    to: a[0] as u32,
-                    reason: switch_reason::name(a[1]).into(),
-                }
-            }
-            kind::PROC_CREATE => GuestEvent::ProcCreate {
-                name: self.name(a[0]),
-                arrival_tick: a[1],
+            KernelEvent::Tick { tick } => GuestEvent::Tick { tick },
+            KernelEvent::Switch { to, reason } => GuestEvent::Switch {
+                to,
+                reason: switch_reason::name(reason).into(),
             },
-            kind::PROC_FIRST_RUN => GuestEvent::ProcFirstRun { tick: a[0] },
-            kind::PROC_EXIT => GuestEvent::ProcExit {
-                code: a[0] as i64,
-                tick: a[1],
+            KernelEvent::ProcCreate { module, arrival } => GuestEvent::ProcCreate {
+                name: self.name(module),
+                arrival_tick: arrival,
             },
-            kind::PROC_KILL => GuestEvent::ProcKill {
-                reason: kill_reason::name(a[0]).into(),
-                vector: a[1],
-                vector_name: abi::vector_name(a[1]).into(),
-                rip: a[2],
-                error: a[3],
-                addr: a[4],
-                tick: a[5],
+            KernelEvent::ProcFirstRun { tick } => GuestEvent::ProcFirstRun { tick },
+            KernelEvent::ProcExit { code, tick } => GuestEvent::ProcExit {
+                code: code as i64,
+                tick,
             },
-            kind::SLEEP => GuestEvent::Sleep { until_tick: a[0] },
-            kind::WAKE => GuestEvent::Wake { tick: a[0] },
-            kind::IDLE => GuestEvent::Idle { start: a[0] != 0 },
-            kind::PROC_STATS => {
-                let (killed, code) = abi::split_stats_end(a[5]);
-                GuestEvent::ProcStats {
-                    cpu_ticks: a[0],
-                    arrival_tick: a[1],
-                    first_run_tick: a[2],
-                    end_tick: a[3],
-                    wait_ticks: a[4],
-                    killed,
-                    code: code as i64,
-                }
-            }
-            _ => return None,
+            KernelEvent::ProcKill {
+                reason,
+                vector,
+                rip,
+                error,
+                addr,
+                tick,
+            } => GuestEvent::ProcKill {
+                reason: kill_reason::name(reason).into(),
+                vector,
+                vector_name: abi::vector_name(vector).into(),
+                rip,
+                error,
+                addr,
+                tick,
+            },
+            KernelEvent::Sleep { wake } => GuestEvent::Sleep { until_tick: wake },
+            KernelEvent::Wake { tick } => GuestEvent::Wake { tick },
+            KernelEvent::Idle { starts } => GuestEvent::Idle { start: starts },
+            KernelEvent::ProcStats {
+                cpu_ticks,
+                arrival,
+                first_run,
+                end,
+                wait_ticks,
+                killed,
+                code,
+            } => GuestEvent::ProcStats {
+                cpu_ticks,
+                arrival_tick: arrival,
+                first_run_tick: first_run,
+                end_tick: end,
+                wait_ticks,
+                killed,
+                code: code as i64,
+            },
         })
     }
 }
@@ -234,6 +250,7 @@ fn tail_offset() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lde_abi::trace::kind;
 
     const RING: u64 = 0x10000;
     const SIZE: u64 = abi::HEADER_SIZE + 4 * abi::EVENT_SIZE;

@@ -207,6 +207,42 @@ impl TraceStats {
             ];
         };
         let mut w = Vec::new();
+        if f.not_written > 0 {
+            // Capped: only the sum can be checked.
+            w.push(format!(
+                "the file reached --trace-max: {} exit and event records were counted but not written; counts from records are low",
+                f.not_written
+            ));
+            if f.exits + f.guest_events != self.exit_count + self.events + f.not_written {
+                w.push(format!(
+                    "the footer counts {} exits and {} guest events, {} of them not written, the file has {}",
+                    f.exits,
+                    f.guest_events,
+                    f.not_written,
+                    self.exit_count + self.events
+                ));
+            }
+        } else {
+            w.extend(self.count_warnings(f));
+        }
+        if f.records != self.records {
+            w.push(format!(
+                "the footer counts {} records before it, the file has {}",
+                f.records, self.records
+            ));
+        }
+        if f.dropped_events > 0 {
+            w.push(format!(
+                "the guest dropped {} events (its ring was full): counts from events are low",
+                f.dropped_events
+            ));
+        }
+        w
+    }
+
+    /// Where the footer's exit and event counts differ from the records.
+    fn count_warnings(&self, f: &Footer) -> Vec<String> {
+        let mut w = Vec::new();
         if f.exits != self.exit_count {
             w.push(format!(
                 "the footer counts {} exits, the file has {}",
@@ -229,18 +265,6 @@ impl TraceStats {
             w.push(format!(
                 "the footer counts {} guest events, the file has {}",
                 f.guest_events, self.events
-            ));
-        }
-        if f.records != self.records {
-            w.push(format!(
-                "the footer counts {} records before it, the file has {}",
-                f.records, self.records
-            ));
-        }
-        if f.dropped_events > 0 {
-            w.push(format!(
-                "the guest dropped {} events (its ring was full): counts from events are low",
-                f.dropped_events
             ));
         }
         w
@@ -452,8 +476,11 @@ impl TraceStats {
         match &self.footer {
             Some(f) => writeln!(
                 o,
-                "\nGuest events: {} in the file, {} dropped (ring full), {} malformed",
-                self.events, f.dropped_events, f.bad_events
+                "\nGuest events: {} in the file, {} dropped (ring full){}, {} malformed",
+                self.events,
+                f.dropped_events,
+                crate::plausible::dropped_mark(f.dropped_events, f.wall_ns, self.header.tsc_khz),
+                f.bad_events
             )
             .unwrap(),
             None => writeln!(
@@ -521,6 +548,15 @@ impl TraceStats {
                 end_text(&p.end)
             )
             .unwrap();
+        }
+        if let Some(f) = &self.footer {
+            for p in &self.processes {
+                let mark =
+                    crate::plausible::cpu_ticks_mark(p.pid, p.cpu_ticks, f.wall_ns, p.tick_ns);
+                if !mark.is_empty() {
+                    writeln!(o, "  ! {mark}").unwrap();
+                }
+            }
         }
         if let Some(avg) = self.averages() {
             writeln!(
@@ -740,6 +776,41 @@ mod tests {
         assert!(w[0].contains("footer counts 4 exits, the file has 3"));
         assert!(w[1].starts_with("io_out exits"));
         assert!(w[2].contains("1 guest events, the file has 21"));
+    }
+
+    #[test]
+    fn guest_counts_that_cannot_be_true_are_marked() {
+        let (mut records, _) = round_robin();
+        let Some(Record::Footer(f)) = records.last_mut() else {
+            panic!()
+        };
+        f.dropped_events = 281_474_976_710_655;
+        let text = stats(&records).render();
+        assert!(
+            text.contains("281474976710655 dropped (ring full) [cannot be true"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_capped_trace_is_a_warning_not_a_disagreement() {
+        let (mut records, _) = round_robin();
+        // Drop two exit records, as --trace-max would, and say so.
+        let exits: Vec<usize> = (0..records.len())
+            .filter(|&i| matches!(records[i], Record::Exit(_)))
+            .take(2)
+            .collect();
+        for i in exits.into_iter().rev() {
+            records.remove(i);
+        }
+        let Some(Record::Footer(f)) = records.last_mut() else {
+            panic!()
+        };
+        f.not_written = 2;
+        f.records -= 2;
+        let w = stats(&records).warnings();
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("--trace-max: 2 exit and event records"));
     }
 
     #[test]

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::BufRead;
+use std::io::{BufRead, Write as _};
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::names::ProcessNames;
 use super::reader::{check_output, TraceReader};
@@ -26,13 +26,17 @@ pub fn draw_file(trace: &Path, svg: &Path) -> Result<()> {
     check_output(trace, svg)?;
     let timeline = Timeline::read(TraceReader::open(trace)?)?;
     if !timeline.complete {
-        eprintln!(
-            "lde: warning: {}: no footer: the trace is incomplete",
+        crate::error::to_stderr(&format!(
+            "lde: warning: {}: no footer: the trace is incomplete\n",
             trace.display()
-        );
+        ));
     }
-    std::fs::write(svg, timeline.svg())
-        .map_err(|e| bad_input(format!("cannot write '{}': {e}", svg.display())))
+    // Not being able to create the file is the user's path (bad input);
+    // failing to write it once created is an I/O error (a full disk).
+    let mut file = std::fs::File::create(svg)
+        .map_err(|e| bad_input(format!("cannot write '{}': {e}", svg.display())))?;
+    file.write_all(timeline.svg().as_bytes())
+        .with_context(|| format!("writing '{}'", svg.display()))
 }
 
 /// Most buckets a series of marks keeps before its buckets double in width.

@@ -1,0 +1,191 @@
+//! What the kernel's program loader can load: the limits, and the
+//! arithmetic that checks a program against them.
+//!
+//! The VMM runs [`footprint`] on every `--program` before boot (so a program
+//! the kernel would refuse is refused with its reason, in a line on the
+//! host), and the kernel runs it again before it maps a page (it trusts no
+//! one). Both use this one definition.
+//!
+//! A process's address space keeps a fixed table of the page-table frames it
+//! allocated and of the user ranges it mapped (so freeing it touches only
+//! those). Segments in ascending order, overlapping at most on one shared
+//! page, each add at most one range; the stack adds one more.
+
+use crate::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP};
+
+/// Most program headers (of any type) a program may have. Real static
+/// executables have about ten; reading each costs the emulated kernel
+/// microseconds, so 65,534 of them would stall the VM for a minute.
+pub const MAX_PROGRAM_HEADERS: usize = 64;
+/// Most page-table frames (below the PML4) one address space may use.
+pub const MAX_PAGE_TABLES: usize = 64;
+/// Most mapped ranges one address space keeps track of.
+pub const MAX_MAPPED_RANGES: usize = 32;
+/// Most `PT_LOAD` segments: one range each, and one for the stack.
+pub const MAX_LOAD_SEGMENTS: usize = MAX_MAPPED_RANGES - 1;
+
+/// Why a program cannot be loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadError {
+    /// More program headers than [`MAX_PROGRAM_HEADERS`] (the count).
+    TooManyHeaders(usize),
+    /// More `PT_LOAD` segments than [`MAX_LOAD_SEGMENTS`] (the count).
+    TooManySegments(usize),
+    /// A segment (its address) wraps around the address space.
+    Wraps(u64),
+    /// A segment (its address) starts before the previous one ends, beyond
+    /// a shared page.
+    Unordered(u64),
+    /// The mapping needs more page-table frames than [`MAX_PAGE_TABLES`].
+    TooManyPageTables(u64),
+}
+
+impl LoadError {
+    /// A short reason, for the kernel's messages.
+    pub fn reason(self) -> &'static str {
+        match self {
+            LoadError::TooManyHeaders(_) => "too many program headers",
+            LoadError::TooManySegments(_) => "too many loadable segments",
+            LoadError::Wraps(_) => "segment wraps around",
+            LoadError::Unordered(_) => "segments not in ascending order or overlapping",
+            LoadError::TooManyPageTables(_) => "needs too many page tables",
+        }
+    }
+}
+
+/// What loading a program takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    /// Bytes of memory its segments and its stack map (whole pages).
+    pub bytes: u64,
+    /// Page-table frames below the PML4.
+    pub page_tables: u64,
+}
+
+/// Check a program with `headers` program headers and the `PT_LOAD`
+/// segments `(vaddr, memsz)` (in file order; `segments` gives them anew
+/// each time it is called) against the loader's limits, and say what it needs.
+/// Memory is not compared with anything here: the caller knows the RAM.
+pub fn footprint<I: Iterator<Item = (u64, u64)>>(
+    headers: usize,
+    segments: impl Fn() -> I,
+) -> Result<Footprint, LoadError> {
+    if headers > MAX_PROGRAM_HEADERS {
+        return Err(LoadError::TooManyHeaders(headers));
+    }
+    let count = segments().count();
+    if count > MAX_LOAD_SEGMENTS {
+        return Err(LoadError::TooManySegments(count));
+    }
+    // Page ranges [first, end) in ascending order, the stack last.
+    let stack = (
+        USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE,
+        USER_STACK_TOP,
+    );
+    let ranges = segments()
+        .filter(|&(_, memsz)| memsz > 0)
+        .map(|(vaddr, memsz)| {
+            let first = vaddr & !(PAGE_SIZE - 1);
+            let end = vaddr
+                .checked_add(memsz)
+                .and_then(|e| e.checked_next_multiple_of(PAGE_SIZE))
+                .ok_or(LoadError::Wraps(vaddr))?;
+            Ok((first, end))
+        })
+        .chain(core::iter::once(Ok(stack)));
+    let mut bytes = 0u64;
+    // Per level (PDPT, PD, PT): how far up tables are counted already.
+    let shifts = [39u32, 30, 21];
+    let mut counted_to = [0u64; 3];
+    let mut tables = 0u64;
+    let mut prev_end = 0u64;
+    for range in ranges {
+        let (first, end) = range?;
+        // Sharing the previous segment's last page is fine; more is not.
+        if prev_end > first.saturating_add(PAGE_SIZE) {
+            return Err(LoadError::Unordered(first));
+        }
+        bytes = bytes.saturating_add(end - first.max(prev_end.min(end)));
+        prev_end = prev_end.max(end);
+        for (level, shift) in shifts.iter().enumerate() {
+            // Table number k covers [k << shift, (k + 1) << shift); count
+            // from 1 so that 0 means "none counted yet".
+            let lo = (first >> shift) + 1;
+            let hi = ((end - 1) >> shift) + 1;
+            let from = lo.max(counted_to[level] + 1);
+            if hi >= from {
+                tables += hi - from + 1;
+                counted_to[level] = hi;
+            }
+        }
+    }
+    Ok(Footprint {
+        bytes,
+        page_tables: tables,
+    })
+}
+
+impl Footprint {
+    /// Whether the loader's page-table budget covers it (the VMM checks the
+    /// memory against the guest's RAM first, the more telling reason).
+    pub fn within_limits(self) -> Result<Footprint, LoadError> {
+        if self.page_tables > MAX_PAGE_TABLES as u64 {
+            return Err(LoadError::TooManyPageTables(self.page_tables));
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn a_small_program_needs_six_tables() {
+        // Text and data at 0x400000 (one PDPT, PD, PT) and the stack (three).
+        let segs = [(0x40_0000, 0x1234), (0x40_1234, 0x100), (0x40_2000, 0x3000)];
+        let f = footprint(8, || segs.into_iter()).unwrap();
+        assert_eq!(f.page_tables, 6);
+        assert_eq!(f.bytes, 5 * PAGE_SIZE + USER_STACK_PAGES * PAGE_SIZE);
+        assert!(f.within_limits().is_ok());
+    }
+
+    #[test]
+    fn limits() {
+        let one = [(0x40_0000u64, 0x1000u64)];
+        assert_eq!(
+            footprint(65_534, || one.into_iter()),
+            Err(LoadError::TooManyHeaders(65_534))
+        );
+        let many = (0..40u64).map(|i| (0x40_0000 + i * 0x2000, 0x1000));
+        assert_eq!(
+            footprint(40, || many.clone()),
+            Err(LoadError::TooManySegments(40))
+        );
+        let down = [(0x80_0000u64, 0x1000u64), (0x40_0000, 0x1000)];
+        assert_eq!(
+            footprint(2, || down.into_iter()),
+            Err(LoadError::Unordered(0x40_0000))
+        );
+        // 2^40 bytes: its size is known without a page mapped, and it needs
+        // far more page tables than the loader keeps.
+        let huge = footprint(1, || [(0x40_0000u64, 1u64 << 40)].into_iter()).unwrap();
+        assert!(huge.bytes > 1 << 40);
+        assert!(matches!(
+            huge.within_limits(),
+            Err(LoadError::TooManyPageTables(_))
+        ));
+        // 100 MiB fits the table budget (50 PTs); 200 MiB does not.
+        let ok = footprint(1, || [(0x40_0000u64, 100 * MIB)].into_iter()).unwrap();
+        assert!(ok.within_limits().is_ok());
+        let big = footprint(1, || [(0x40_0000u64, 200 * MIB)].into_iter()).unwrap();
+        assert!(big.within_limits().is_err());
+        let wraps = [(u64::MAX - 0x1000, 0x2000u64)];
+        assert!(matches!(
+            footprint(1, || wraps.into_iter()),
+            Err(LoadError::Wraps(_))
+        ));
+    }
+}
