@@ -643,10 +643,12 @@ mod tests {
     #[test]
     fn interrupted_kvm_run_goes_on_and_a_failed_one_ends() {
         let mut uart = FakeUart::default();
-        let h = handle_exit(Err(kvm_ioctls::Error::new(libc::EINTR)), &mut uart).unwrap();
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        let h = handle_exit(Err(kvm_ioctls::Error::new(libc::EINTR)), &mut uart, &ram).unwrap();
         assert_eq!(h.exit, ExitKind::Intr);
         assert_eq!(h.ending, None);
-        let end = handle_exit(Err(kvm_ioctls::Error::new(libc::EBADF)), &mut uart).unwrap_err();
+        let end =
+            handle_exit(Err(kvm_ioctls::Error::new(libc::EBADF)), &mut uart, &ram).unwrap_err();
         assert!(matches!(end, Ending::HostError(m) if m.contains("KVM_RUN failed")));
     }
 }
