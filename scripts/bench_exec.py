@@ -231,8 +231,13 @@ def record_fast_path(kernel):
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    m = re.search(r"<lde_kernel::trace::record>:\n(.*?)\n\n", dis, re.S)
-    if not m:
+    # The function that stores an event (its name has changed with the
+    # kernel's layout; the first one found is the one).
+    for name in ("lde_kernel::trace::write_event", "lde_kernel::trace::write", "lde_kernel::trace::record"):
+        m = re.search(r"<" + re.escape(name) + r">:\n(.*?)\n\n", dis, re.S)
+        if m:
+            break
+    else:
         return None
     insns = []  # (address, mnemonic, text)
     for line in m.group(1).splitlines():
