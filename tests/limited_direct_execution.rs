@@ -336,7 +336,8 @@ fn a_fault_in_the_kernel_is_a_panic_with_the_frame() {
 #[test]
 fn user_state_cannot_mislead_or_leak_through_the_kernel() {
     // DF set across a system call: the kernel clears it on trap entry.
-    // x87 registers: saved and restored per process, nothing leaks.
+    // x87, FS/GS bases, YMM and ZMM registers: saved and restored per
+    // process, nothing leaks (fpu-secret skips only what the machine lacks).
     let r = lde_run(&[
         "-p",
         "fpu-secret:plant",
@@ -353,14 +354,44 @@ fn user_state_cannot_mislead_or_leak_through_the_kernel() {
         r.stdout
     );
     assert!(r.exited(3, 0), "dir-flag's write returned its length");
+    for (what, must_run) in [
+        ("x87 st0", true),
+        ("fs/gs base", host_cpu_has(7, 1, 0)),
+        // Under PVM user mode runs with the host's XCR0, so AVX is usable
+        // wherever the host has it; on VMX/SVM the kernel leaves it off.
+        ("ymm15 upper half", on_pvm() && host_cpu_has(1, 2, 28)),
+        ("zmm31", false),
+    ] {
+        let kept = format!("fpu-secret: plant {what}: kept");
+        let clean = format!("fpu-secret: peek {what}: clean");
+        let skipped = format!("fpu-secret: plant {what}: skipped, ");
+        assert!(
+            r.stdout.contains(&kept) && r.stdout.contains(&clean)
+                || !must_run && r.stdout.contains(&skipped),
+            "{what}: planted and kept by plant, not seen by peek\n{}",
+            r.stdout
+        );
+    }
     assert!(
-        r.stdout.contains("fpu-secret: plant kept its value: true"),
+        r.stdout.contains("fpu-secret: plant kept its values: true"),
         "{}",
         r.stdout
     );
     assert!(
         r.exited(1, 0) && r.exited(2, 0),
-        "peek did not see the planted value\n{}",
+        "peek did not see the planted values\n{}",
         r.stdout
     );
+}
+
+/// Does the host CPU report CPUID `leaf` register `reg` (0 EAX .. 3 EDX)
+/// bit `bit`?
+fn host_cpu_has(leaf: u32, reg: usize, bit: u32) -> bool {
+    let r = std::arch::x86_64::__cpuid_count(leaf, 0);
+    [r.eax, r.ebx, r.ecx, r.edx][reg] & (1 << bit) != 0
+}
+
+/// Is /dev/kvm served by kvm_pvm (nested, no VMX/SVM)?
+fn on_pvm() -> bool {
+    std::path::Path::new("/sys/module/kvm_pvm").exists()
 }

@@ -259,3 +259,60 @@ fn a_hog_alone_is_left_to_the_watchdog() {
             > 20
     );
 }
+
+#[test]
+fn a_long_write_takes_ticks_and_cpu_limit_stops_it() {
+    // `writer` writes 64 KiB per call, forever. The kernel takes timer ticks
+    // during each call and charges them to the writer, so --cpu-limit ends
+    // it in the middle of its first call (on PVM a 64 KiB write takes far
+    // longer than two 1 ms ticks; with the interrupts off for the whole call,
+    // the first call always completed).
+    let r = lde_run(&["-p", "writer", "--quantum", "1ms", "--cpu-limit", "2ms"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    r.assert_no_panic();
+    let p = r.process(1);
+    assert_eq!(
+        p.end,
+        ProcessEnd::Killed("cpu-limit".into()),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        p.cpu_ticks >= 2,
+        "kernel time charged: {} ticks",
+        p.cpu_ticks
+    );
+    let written: usize = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.matches('#').count())
+        .sum();
+    assert!(
+        written < 64 * 1024 - 1024,
+        "killed during its first write, not after it: {written} bytes of it printed"
+    );
+}
+
+#[test]
+fn an_int3_loop_is_a_hog() {
+    // Bare traps are not system calls: a process that only traps is killed
+    // by the hog rule once the others are done, like one that never traps.
+    let r = lde_run(&["-p", "int3-loop", "-p", "hello", "--timeout", "60s"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.exited(2, 0));
+    assert_eq!(r.process(1).end, ProcessEnd::Killed("last-hog".into()));
+}
+
+#[test]
+fn a_sleep_beyond_the_longest_is_refused() {
+    // sleep_ticks(2^64 - 1) would never wake: -EINVAL (-22) at once.
+    let r = lde_run(&["-p", "sleeper:18446744073709551615", "--timeout", "60s"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("sleeper: sleep_ticks returned -22"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.exited(1, 1));
+}

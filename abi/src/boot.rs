@@ -51,6 +51,12 @@ impl Module {
     };
 }
 
+/// `BootInfo::flags`: a debugger is attached (`lde run --gdb`). The kernel
+/// then hands user-mode #DB and #BP to the VMM ([`crate::debug`]) instead
+/// of handling them itself, because KVM cannot single-step or break in user
+/// mode on every host.
+pub const FLAG_DEBUGGER: u32 = 1;
+
 /// Scheduling policies the kernel knows (`BootInfo::sched`).
 pub const SCHED_RR: u32 = 0;
 pub const SCHED_FIFO: u32 = 1;
@@ -90,7 +96,8 @@ pub struct BootInfo {
     pub quantum_us: u64,
     pub cpu_limit_us: u64,
     pub module_count: u32,
-    pub _pad2: u32,
+    /// `FLAG_*` bits.
+    pub flags: u32,
     pub modules: [Module; MAX_MODULES],
 }
 
@@ -118,7 +125,7 @@ impl BootInfo {
             quantum_us: 10_000,
             cpu_limit_us: 0,
             module_count: 0,
-            _pad2: 0,
+            flags: 0,
             modules: [Module::EMPTY; MAX_MODULES],
         }
     }

@@ -18,6 +18,8 @@ pub mod selector {
 
 /// Trap vectors the kernel handles by number.
 pub mod vector {
+    /// Debug exception (after a single step with RFLAGS.TF).
+    pub const DEBUG: u8 = 1;
     pub const NMI: u8 = 2;
     pub const BREAKPOINT: u8 = 3;
     pub const INVALID_OPCODE: u8 = 6;

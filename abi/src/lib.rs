@@ -13,6 +13,7 @@
 pub mod boot;
 pub mod console;
 pub mod cpu;
+pub mod debug;
 pub mod exit;
 pub mod layout;
 pub mod note;
@@ -20,6 +21,7 @@ pub mod ports;
 pub mod program;
 pub mod syscall;
 pub mod trace;
+pub mod trap_frame;
 pub mod work;
 
 /// Version of this contract. The kernel carries it in its ELF note and the

@@ -22,3 +22,9 @@ pub const TRACE_DOORBELL: u16 = 0xf8;
 /// kernel argument `exitbench=N`). An `out` here is a VM exit like any
 /// other port the VMM does not serve: logged and traced, nothing more.
 pub const NULL_PORT: u16 = 0xf6;
+
+/// The debug port: with a debugger attached, the kernel writes the vector
+/// (1 = #DB, 3 = #BP) here when user code single-stepped or hit `int3`, with
+/// RDI holding the kernel-virtual address of the trap frame
+/// ([`crate::trap_frame::TrapFrame`]). See [`crate::debug`].
+pub const DEBUG: u16 = 0xf9;

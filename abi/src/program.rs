@@ -9,9 +9,11 @@
 //! A process's address space keeps a fixed table of the page-table frames it
 //! allocated and of the user ranges it mapped (so freeing it touches only
 //! those). Segments in ascending order, overlapping at most on one shared
-//! page, each add at most one range; the stack adds one more.
+//! page, each add at most one range; the stack adds one more, and the
+//! kernel's extended-state pages above it ([`USER_XSTATE_BASE`]) one more.
+//! Those share the stack's page tables and own one page of memory.
 
-use crate::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP};
+use crate::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP, USER_XSTATE_BASE};
 
 /// Most program headers (of any type) a program may have. Real static
 /// executables have about ten; reading each costs the emulated kernel
@@ -21,8 +23,12 @@ pub const MAX_PROGRAM_HEADERS: usize = 64;
 pub const MAX_PAGE_TABLES: usize = 64;
 /// Most mapped ranges one address space keeps track of.
 pub const MAX_MAPPED_RANGES: usize = 32;
-/// Most `PT_LOAD` segments: one range each, and one for the stack.
-pub const MAX_LOAD_SEGMENTS: usize = MAX_MAPPED_RANGES - 1;
+/// Most `PT_LOAD` segments: one range each, one for the stack and one for
+/// the kernel's extended-state pages.
+pub const MAX_LOAD_SEGMENTS: usize = MAX_MAPPED_RANGES - 2;
+
+// The extended-state pages need no page table beyond the stack's.
+const _: () = assert!(USER_XSTATE_BASE >> 21 == (USER_STACK_TOP - 1) >> 21);
 
 /// Why a program cannot be loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,7 +126,8 @@ pub fn footprint<I: Iterator<Item = (u64, u64)>>(
         }
     }
     Ok(Footprint {
-        bytes,
+        // The extended-state save area.
+        bytes: bytes.saturating_add(PAGE_SIZE),
         page_tables: tables,
     })
 }
@@ -148,7 +155,10 @@ mod tests {
         let segs = [(0x40_0000, 0x1234), (0x40_1234, 0x100), (0x40_2000, 0x3000)];
         let f = footprint(8, || segs.into_iter()).unwrap();
         assert_eq!(f.page_tables, 6);
-        assert_eq!(f.bytes, 5 * PAGE_SIZE + USER_STACK_PAGES * PAGE_SIZE);
+        assert_eq!(
+            f.bytes,
+            5 * PAGE_SIZE + USER_STACK_PAGES * PAGE_SIZE + PAGE_SIZE
+        );
         assert!(f.within_limits().is_ok());
     }
 

@@ -20,11 +20,16 @@ pub const EXIT: u64 = 60;
 
 /// `clock(out: *mut Clock) -> 0`: ticks since boot and the tick length.
 pub const CLOCK: u64 = 1000;
-/// `sleep_ticks(n) -> 0`: block for `n` timer ticks.
+/// `sleep_ticks(n) -> 0`: block for `n` timer ticks; -EINVAL if that is
+/// longer than [`SLEEP_MAX_NS`].
 pub const SLEEP_TICKS: u64 = 1001;
 /// `sleep_ns(ns) -> 0`: block for at least `ns` nanoseconds (rounded up to
-/// whole ticks).
+/// whole ticks); -EINVAL if that is longer than [`SLEEP_MAX_NS`].
 pub const SLEEP_NS: u64 = 1002;
+/// The longest sleep, one hour: a longer one (`sleep_ticks(u64::MAX)`
+/// would never wake) is refused rather than left to hold the process, and
+/// with it the machine, for good.
+pub const SLEEP_MAX_NS: u64 = 3600 * 1_000_000_000;
 /// `cpu_ticks() -> n`: the caller's CPU time in timer ticks.
 pub const CPU_TICKS: u64 = 1003;
 /// `cpu_budget(n) -> 0`: end the caller with status 0 at the timer tick that
@@ -50,6 +55,7 @@ pub struct Clock {
 pub mod errno {
     pub const EBADF: i64 = 9;
     pub const EFAULT: i64 = 14;
+    pub const EINVAL: i64 = 22;
     pub const ENOSYS: i64 = 38;
 }
 

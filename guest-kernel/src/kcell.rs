@@ -1,8 +1,9 @@
 //! `KernelCell`: kernel state shared by trap handlers and the scheduler.
 //!
 //! The kernel runs on one CPU and always with interrupts off (every IDT gate
-//! is an interrupt gate; the idle loop enables them only around `hlt`), so
-//! no two pieces of kernel code ever run at the same time. That is the whole
+//! is an interrupt gate; the idle loop enables them only around `hlt`, and
+//! a long `write` between two chunks, where it holds no borrow: syscall.rs),
+//! so no two pieces of kernel code ever run at the same time. That is the whole
 //! locking story, and this type is where it is written down once.
 //!
 //! What remains is aliasing within one thread of kernel code: two `&mut` to

@@ -140,7 +140,8 @@ fn map_from_module(
 /// (16-byte aligned) argc, argv[0..argc], NULL, envp NULL — System V style.
 fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
     let data = WRITABLE | paging::nx_bit();
-    // Bottom up: consecutive pages make one range (paging.rs).
+    // Upwards, so that the stack is one mapped range (paging.rs), as the
+    // loader limits count it (lde-abi `program`).
     for i in (1..=USER_STACK_PAGES).rev() {
         space
             .map(USER_STACK_TOP - i * PAGE_SIZE, data)

@@ -17,9 +17,11 @@ mod apic;
 mod boot;
 mod cmdline;
 mod console;
+mod debug;
 mod exitbench;
 mod fpu;
 mod frames;
+mod fsgs;
 mod gdt;
 mod hypervisor;
 mod idt;
@@ -39,8 +41,10 @@ mod timer;
 mod trace;
 mod trap;
 mod trap_entry;
+mod upcall;
 mod user_range;
 mod vmexit;
+mod xstate;
 
 use cmdline::Crash;
 use lde_abi::boot::{c_str, SCHED_COOP};
@@ -57,6 +61,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         vmexit::panic_exit();
     };
     trace::init(info.trace_ring_addr, info.trace_ring_size);
+    debug::init(info.flags);
     let timer = info.sched != SCHED_COOP;
     trace::record(
         0,
@@ -139,6 +144,8 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     }
     apic::init();
     fpu::init();
+    fsgs::init();
+    xstate::init();
     for (slot, module) in info.modules[..count].iter().enumerate() {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");

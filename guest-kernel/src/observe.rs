@@ -14,10 +14,13 @@
 //! to it).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
-//! left alive of several and has run [`HOG_TICKS`] ticks without entering
-//! the kernel (a system call or a breakpoint) — under `rr` and `fifo`
-//! nothing else could ever stop it. `--cpu-limit` ends any process over its
-//! CPU time.
+//! left alive of several and has run [`HOG_TICKS`] ticks without a system
+//! call that could give up the CPU (`write`, which the timer may interrupt,
+//! `sched_yield`, `sleep_*`, `exit`) — under `rr` and `fifo` nothing else
+//! could ever stop it. Other system calls (`getpid`, `clock`, an unknown
+//! number, ...) and bare traps (`int3`) do not count: a loop of them holds
+//! the CPU just as a loop without any. `--cpu-limit` ends any process over
+//! its CPU time, time in the kernel on its behalf included.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -34,7 +37,8 @@ use crate::time::{self, rdtsc};
 use crate::trace::record;
 use crate::trap_entry::TrapFrame;
 
-/// Ticks without a trap after which the last process alive is a hog.
+/// Ticks without a system call that could give up the CPU after which the
+/// last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
 /// A process's figures, in ticks (time.rs) unless named `_tsc`.
@@ -47,7 +51,8 @@ pub struct Accounting {
     pub wait_ticks: u64,
     /// When it last became runnable (for `wait_ticks`).
     pub ready_since: u64,
-    /// Ticks on the CPU since it last entered the kernel (the hog rule).
+    /// Ticks on the CPU since its last system call that could give up the
+    /// CPU (the hog rule).
     pub ticks_since_trap: u64,
     /// TSC time on the CPU, and when its current run started.
     pub cpu_tsc: u64,
@@ -229,8 +234,8 @@ pub fn idle(starts: bool) {
     record(0, KernelEvent::Idle { starts });
 }
 
-/// The running process entered the kernel on purpose (a system call or a
-/// breakpoint): the hog rule's clock restarts.
+/// The running process made a system call that could give up the CPU, or
+/// `write` printed a piece: the hog rule's clock restarts.
 #[inline(always)]
 pub fn entered_kernel() {
     process::with_current(|p| p.acct.ticks_since_trap = 0);
@@ -392,7 +397,7 @@ pub fn verdict(slot: usize) -> Option<u64> {
                 p.name(),
                 ") killed: every other process is done and it has run ",
                 a.ticks_since_trap,
-                " ticks without entering the kernel"
+                " ticks without a system call that could give up the CPU"
             );
             return Some(kill_reason::LAST_HOG);
         }

@@ -13,13 +13,14 @@ use lde_abi::cpu::selector::{USER_CS, USER_DS};
 use lde_abi::trace::switch_reason;
 
 use crate::fpu::FpuState;
+use crate::fsgs::Segments;
 use crate::kcell::KernelCell;
 use crate::observe::{self, Accounting};
 use crate::paging::AddressSpace;
 use crate::sched::{self, MAX_PROCS};
 use crate::switch::Context;
 use crate::trap_entry::{self, TrapFrame};
-use crate::{loader, time};
+use crate::{loader, time, xstate};
 const KSTACK_SIZE: usize = 16 * 1024;
 /// RFLAGS for a new process: interrupts on (bit 9), reserved bit 1.
 const USER_RFLAGS: u64 = 0x202;
@@ -57,6 +58,8 @@ pub struct Process {
     pub kill_reason: u64,
     /// Its FPU/SSE registers while it is off the CPU (fpu.rs).
     pub fpu: FpuState,
+    /// Its FS and GS selectors and bases while it is off the CPU (fsgs.rs).
+    pub segments: Segments,
     /// What observe.rs measures of it.
     pub acct: Accounting,
 }
@@ -74,6 +77,7 @@ impl Process {
         exit_code: 0,
         kill_reason: 0,
         fpu: FpuState::ZERO,
+        segments: Segments::INITIAL,
         acct: Accounting::ZERO,
     };
 
@@ -181,7 +185,11 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         argv[argc] = arg;
         argc += 1;
     }
-    let loaded = loader::load(image, module.addr, &argv[..argc])?;
+    let mut loaded = loader::load(image, module.addr, &argv[..argc])?;
+    if let Err(why) = xstate::prepare(&mut loaded.space, slot) {
+        loaded.space.free();
+        return Err(why);
+    }
 
     // The first trap frame: "return" to the entry point in ring 3.
     let top = kstack_top(slot);
@@ -305,6 +313,7 @@ pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
 /// A process has ended and is off the CPU: free its memory.
 #[inline(always)]
 pub fn reap(slot: usize) {
+    xstate::forget(slot);
     TABLE.with(|t| {
         let p = &mut t.procs[slot];
         if let Some(space) = p.space.take() {

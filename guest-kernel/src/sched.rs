@@ -25,7 +25,7 @@ pub use policy::{Policy, RunQueue, MAX_PROCS};
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
 use crate::switch::swtch;
-use crate::{fpu, gdt, observe, paging, time, timer, vmexit};
+use crate::{fpu, fsgs, gdt, observe, paging, time, timer, vmexit, xstate};
 
 /// The policy in force: an enum, not a `dyn Policy`, so that every call
 /// compiles to that policy's own code, inlined (on PVM hosts every kernel
@@ -112,6 +112,8 @@ fn scheduler() -> ! {
 
 /// Switch to the process in `slot`; returns when it gives up the CPU.
 fn run(slot: usize) {
+    // Before any borrow: it may go to user mode and back (upcall.rs).
+    xstate::switch_to(slot);
     let target = process::with_table(|t| {
         let p = &mut t.procs[slot];
         observe::switching_in(p);
@@ -123,6 +125,7 @@ fn run(slot: usize) {
             paging::switch_to(space.pml4);
         }
         fpu::restore(&p.fpu);
+        fsgs::restore(&p.segments);
         p.context
     });
     let save = SCHED.with(|s| &mut s.context as *mut u64);
@@ -138,6 +141,7 @@ fn run(slot: usize) {
         t.current = None;
         let p = &mut t.procs[slot];
         fpu::save(&mut p.fpu);
+        fsgs::save(&mut p.segments);
         observe::switched_out(p);
         matches!(p.state, State::Exited | State::Killed)
     });

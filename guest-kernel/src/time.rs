@@ -19,6 +19,8 @@ static TSC_START: AtomicU64 = AtomicU64::new(0);
 static TSC_PER_TICK: AtomicU64 = AtomicU64::new(1);
 static TICK_NS: AtomicU64 = AtomicU64::new(10_000_000);
 static TSC_KHZ: AtomicU64 = AtomicU64::new(0);
+/// When the last timer tick was taken.
+static LAST_TICK_TSC: AtomicU64 = AtomicU64::new(0);
 
 /// Start the clock at tick 0, now.
 pub fn start(tsc_khz: u64, quantum_us: u64, timer: bool) {
@@ -27,12 +29,22 @@ pub fn start(tsc_khz: u64, quantum_us: u64, timer: bool) {
     TSC_PER_TICK.store((tsc_khz * quantum_us / 1000).max(1), Ordering::Relaxed);
     TIMER.store(timer, Ordering::Relaxed);
     TSC_START.store(rdtsc(), Ordering::Relaxed);
+    LAST_TICK_TSC.store(rdtsc(), Ordering::Relaxed);
 }
 
 /// One timer interrupt; returns the new tick count.
 #[inline]
 pub fn tick() -> u64 {
+    LAST_TICK_TSC.store(rdtsc(), Ordering::Relaxed);
     TICKS.fetch_add(1, Ordering::Relaxed) + 1
+}
+
+/// Is the timer's next interrupt due (a whole tick since the last one was
+/// taken)? Always false without a timer.
+pub fn tick_due() -> bool {
+    timer_on()
+        && rdtsc().saturating_sub(LAST_TICK_TSC.load(Ordering::Relaxed))
+            >= TSC_PER_TICK.load(Ordering::Relaxed)
 }
 
 /// Ticks since the scheduler started.

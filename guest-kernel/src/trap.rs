@@ -10,6 +10,9 @@
 //! user `int 0x80` arrives as #UD with RIP at the `CD 80` bytes; that is
 //! the system call too.
 //!
+//! With a debugger attached (`lde run --gdb`), a user-mode #DB or #BP goes
+//! to the VMM's gdb stub instead (`debug.rs`).
+//!
 //! From kernel mode, any exception is a kernel bug: panic.
 
 use lde_abi::cpu::vector;
@@ -19,13 +22,14 @@ use lde_abi::trace::{kill_reason, vector_name};
 use lde_abi::layout::PAGE_SIZE;
 
 use crate::trap_entry::TrapFrame;
-use crate::{observe, paging, println, process, syscall, timer};
+use crate::{debug, observe, paging, println, process, syscall, timer, upcall};
 
 const TIMER: u64 = vector::TIMER as u64;
 const SYSCALL: u64 = vector::SYSCALL as u64;
 const SPURIOUS: u64 = vector::SPURIOUS as u64;
 const UD: u64 = vector::INVALID_OPCODE as u64;
 const BP: u64 = vector::BREAKPOINT as u64;
+const DB: u64 = vector::DEBUG as u64;
 const NMI: u64 = vector::NMI as u64;
 const MC: u64 = vector::MACHINE_CHECK as u64;
 const PF: u64 = vector::PAGE_FAULT as u64;
@@ -34,10 +38,20 @@ const INT80: [u8; 2] = [0xcd, 0x80];
 /// Called by `trap_common` with the frame of the interrupted context.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
+    if user && upcall::active() {
+        // The kernel's own code in user mode (upcall.rs), not the process's.
+        match tf.vector {
+            BP => upcall::finish(tf),
+            TIMER => timer::on_tick(),
+            _ => kernel_fault(tf),
+        }
+        return;
+    }
     match tf.vector {
         TIMER => timer::on_tick(),
         SYSCALL if user => syscall::dispatch(tf, path::GATE),
         SPURIOUS => {}
+        DB | BP if user && debug::attached() => debug::forward(tf),
         UD if user && faulting_bytes_are_int80(tf.rip) => {
             tf.rip += 2;
             syscall::dispatch(tf, path::UD)
@@ -46,10 +60,9 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         // check is the machine's fault, not the program's.
         NMI => {}
         MC => kernel_fault(tf),
-        BP if user => {
-            observe::entered_kernel();
-            observe::trap(tf, 0)
-        }
+        // A bare trap: counted and resumed. It is not a system call, so it
+        // does not restart the hog rule's clock (observe.rs).
+        BP if user => observe::trap(tf, 0),
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }

@@ -14,43 +14,7 @@
 //! process starts by "returning" from a trap frame the kernel built by hand
 //! (see `process.rs`), entering at `trap_return`.
 
-/// The registers of an interrupted context, as laid out on its kernel stack.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default)]
-pub struct TrapFrame {
-    // Pushed by trap_common (RAX last, so it is first here).
-    pub rax: u64,
-    pub rbx: u64,
-    pub rcx: u64,
-    pub rdx: u64,
-    pub rsi: u64,
-    pub rdi: u64,
-    pub rbp: u64,
-    pub r8: u64,
-    pub r9: u64,
-    pub r10: u64,
-    pub r11: u64,
-    pub r12: u64,
-    pub r13: u64,
-    pub r14: u64,
-    pub r15: u64,
-    // Pushed by the vector's stub.
-    pub vector: u64,
-    pub error: u64,
-    // Pushed by the CPU.
-    pub rip: u64,
-    pub cs: u64,
-    pub rflags: u64,
-    pub rsp: u64,
-    pub ss: u64,
-}
-
-impl TrapFrame {
-    /// Did the trap come from user mode (CS RPL 3)?
-    pub fn is_from_user(&self) -> bool {
-        self.cs & 3 == 3
-    }
-}
+pub use lde_abi::trap_frame::TrapFrame;
 
 core::arch::global_asm!(
     r#"

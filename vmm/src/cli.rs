@@ -73,6 +73,21 @@ pub enum Command {
     /// Inspect a trace file written by `lde run --trace`.
     #[command(subcommand)]
     Trace(TraceCommand),
+    /// Write the embedded guest kernel's ELF (symbols and debug info, for
+    /// gdb) or a user program's to a file.
+    Kernel(KernelArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KernelArgs {
+    /// Write the embedded kernel ELF to FILE (e.g. for `gdb FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub extract: PathBuf,
+
+    /// Write this embedded user program instead (for gdb's
+    /// `add-symbol-file FILE`; every program is linked at 0x400000).
+    #[arg(long, value_name = "NAME")]
+    pub program: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -141,6 +156,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_ring_size)]
     pub guest_ring: u64,
 
+    /// Wait for gdb on [ADDR:]PORT before the first guest instruction
+    /// (default 127.0.0.1:1234; only loopback unless --gdb-any-interface).
+    #[arg(long, value_name = "[ADDR:]PORT", num_args = 0..=1,
+          default_missing_value = "127.0.0.1:1234", value_parser = parse_gdb_addr)]
+    pub gdb: Option<std::net::SocketAddr>,
+
+    /// Let --gdb listen on an address other than loopback. The stub can read
+    /// and write all guest memory: only for networks you trust.
+    #[arg(long, requires = "gdb")]
+    pub gdb_any_interface: bool,
+
     /// Arguments for the guest kernel (after `--`).
     #[arg(last = true, value_name = "KERNEL ARGS")]
     pub kernel_args: Vec<String>,
@@ -157,12 +183,18 @@ pub enum Sched {
 }
 
 impl Sched {
-    pub fn name(self) -> &'static str {
+    /// The kernel's number for it (`BootInfo::sched`).
+    pub fn id(self) -> u32 {
         match self {
-            Sched::Rr => "rr",
-            Sched::Fifo => "fifo",
-            Sched::Coop => "coop",
+            Sched::Rr => lde_abi::boot::SCHED_RR,
+            Sched::Fifo => lde_abi::boot::SCHED_FIFO,
+            Sched::Coop => lde_abi::boot::SCHED_COOP,
         }
+    }
+
+    /// Its name, as the kernel and the trace spell it.
+    pub fn name(self) -> &'static str {
+        lde_abi::boot::SCHED_NAMES[self.id() as usize]
     }
 }
 
@@ -227,6 +259,18 @@ pub fn parse_mem(s: &str) -> Result<u64, String> {
         return Err(format!("{s} is not a multiple of 2M"));
     }
     Ok(bytes)
+}
+
+/// Parse `--gdb`: `PORT` (on 127.0.0.1) or `ADDR:PORT`. Whether a
+/// non-loopback address is allowed is decided in `run` (it needs
+/// `--gdb-any-interface`).
+pub fn parse_gdb_addr(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let bad = || format!("'{s}' is not PORT or ADDR:PORT, e.g. 1234 or 127.0.0.1:1234");
+    if let Ok(port) = s.parse::<u16>() {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)));
+    }
+    s.parse::<SocketAddr>().map_err(|_| bad())
 }
 
 /// Parse the event-ring size: 128 bytes to 64M.
@@ -322,6 +366,26 @@ mod tests {
         assert_eq!(args.mem, 64 << 20);
         assert_eq!(args.timeout, Duration::from_secs(30));
         assert!(args.programs.is_empty() && args.kernel_args.is_empty());
+    }
+
+    #[test]
+    fn gdb_addresses() {
+        assert_eq!(
+            parse_gdb_addr("1234").unwrap().to_string(),
+            "127.0.0.1:1234"
+        );
+        assert_eq!(
+            parse_gdb_addr("0.0.0.0:99").unwrap().to_string(),
+            "0.0.0.0:99"
+        );
+        assert_eq!(parse_gdb_addr("[::1]:5").unwrap().to_string(), "[::1]:5");
+        assert!(parse_gdb_addr("host:x").is_err());
+        assert!(parse_gdb_addr("70000").is_err());
+        let Command::Run(args) = Cli::parse_from(["lde", "run", "--gdb"]).command_or_default()
+        else {
+            panic!("a run");
+        };
+        assert_eq!(args.gdb.unwrap().to_string(), "127.0.0.1:1234");
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub struct Machine {
     pub trace: Option<TraceWriter>,
     /// Print guest events as they are drained (-vv).
     pub log_events: bool,
+    /// The debugger, while gdb is attached (`lde run --gdb`).
+    pub debug: Option<Box<crate::gdb::session::Session>>,
     pub start: Instant,
     pub exits: u64,
     pub totals: BTreeMap<&'static str, ReasonTotals>,
@@ -354,6 +356,17 @@ pub fn handle_exit(
             }
         }
         Ok(VcpuExit::Intr) => ExitKind::Intr,
+        Ok(VcpuExit::Debug(arch)) => {
+            // Only a debugger asks for these; with one attached its hook
+            // (gdb/session.rs) takes the exit and clears this ending.
+            ending = Some(Ending::GuestError("a debug exit without a debugger".into()));
+            // Not dr7: garbage on PVM hosts.
+            ExitKind::Debug {
+                exception: arch.exception,
+                pc: arch.pc,
+                dr6: arch.dr6,
+            }
+        }
         Ok(other) => {
             let what = format!("{other:?}");
             ending = Some(Ending::GuestError(format!("unexpected exit {what}")));
@@ -365,13 +378,31 @@ pub fn handle_exit(
     Ok(Handled { exit, ending })
 }
 
+/// Why [`run_until_paused`] returned.
+pub enum Ran {
+    Ended(Ending),
+    /// The debugger takes over (only with gdb attached): its session says
+    /// why.
+    Paused,
+}
+
 /// Run the guest until it ends. `stop` is set by the main thread (watchdog,
 /// Ctrl-C) before it kicks this thread out of `KVM_RUN`.
 pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
     loop {
+        if let Ran::Ended(ending) = run_until_paused(m, stop) {
+            return ending;
+        }
+    }
+}
+
+/// Run the guest until it ends or, with gdb attached, until the debugger
+/// must take over (a breakpoint, a step, data from gdb).
+pub fn run_until_paused(m: &mut Machine, stop: &AtomicU8) -> Ran {
+    loop {
         match stop.load(Ordering::SeqCst) {
-            watchdog::STOP_TIMEOUT => return Ending::Timeout,
-            watchdog::STOP_INTERRUPTED => return Ending::Interrupted,
+            watchdog::STOP_TIMEOUT => return Ran::Ended(Ending::Timeout),
+            watchdog::STOP_INTERRUPTED => return Ran::Ended(Ending::Interrupted),
             _ => {}
         }
         let result = m.vcpu.run();
@@ -382,14 +413,19 @@ pub fn run(m: &mut Machine, stop: &AtomicU8) -> Ending {
             mut ending,
         } = match handle_exit(result, &mut m.com1, &m.ram) {
             Ok(handled) => handled,
-            Err(ending) => return ending,
+            Err(ending) => return Ran::Ended(ending),
         };
         complete_from_run_area(&mut m.vcpu, &mut exit, &mut ending);
+        // With gdb attached: a stop for the debugger? (gdb/session.rs)
+        let pause = crate::gdb::session::after_exit(m, &exit, &mut ending);
         m.drain_ring(t_ns);
         let handle_ns = entered.elapsed().as_nanos() as u64;
         m.record_exit(t_ns, handle_ns, exit);
         if let Some(ending) = ending {
-            return ending;
+            return Ran::Ended(ending);
+        }
+        if pause {
+            return Ran::Paused;
         }
     }
 }
@@ -638,6 +674,28 @@ mod tests {
         let (h, _) = handle(VcpuExit::Unknown);
         assert!(matches!(h.exit, ExitKind::Unexpected { .. }));
         assert!(matches!(h.ending, Some(Ending::GuestError(m)) if m.contains("unexpected exit")));
+    }
+
+    #[test]
+    fn a_debug_exit_without_a_debugger_is_a_guest_error() {
+        let arch = kvm_bindings::kvm_debug_exit_arch {
+            exception: 1,
+            pc: 0x1000,
+            dr6: 0xffff0ff1,
+            ..Default::default()
+        };
+        let (h, _) = handle(VcpuExit::Debug(arch));
+        assert_eq!(
+            h.exit,
+            ExitKind::Debug {
+                exception: 1,
+                pc: 0x1000,
+                dr6: 0xffff0ff1
+            }
+        );
+        assert!(
+            matches!(h.ending, Some(Ending::GuestError(m)) if m.contains("without a debugger"))
+        );
     }
 
     #[test]

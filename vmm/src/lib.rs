@@ -15,6 +15,7 @@ pub mod elf_file;
 pub mod embedded;
 pub mod error;
 pub mod exits;
+pub mod gdb;
 pub mod host;
 pub mod kernel;
 pub mod memory;

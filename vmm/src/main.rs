@@ -47,6 +47,7 @@ fn main() {
     let result = match command {
         Command::Run(args) => lde::run::run(&args, argv),
         Command::Trace(cmd) => lde::trace::inspect::run(cmd),
+        Command::Kernel(args) => lde::gdb::symbols::extract(&args.extract, args.program.as_deref()),
     };
     match result {
         Ok(status) => std::process::exit(status),

@@ -15,7 +15,7 @@ use anyhow::{anyhow, Context, Result};
 use lde_abi::boot::{self, BootInfo, MemRegion};
 use lde_abi::layout::KERNEL_PHYS;
 
-use crate::cli::{RunArgs, Sched};
+use crate::cli::RunArgs;
 use crate::devices::serial::Com1;
 use crate::error::{self, bad_input, to_stderr, to_stdout};
 use crate::exits::{self, Ending, Machine};
@@ -28,7 +28,7 @@ use crate::trace::ring::RingReader;
 use crate::trace::writer::{Flusher, TraceWriter};
 use crate::trace::SCHEMA_VERSION;
 use crate::vm::{self, Vm};
-use crate::{boot as vm_boot, embedded, host, kernel, paths, watchdog};
+use crate::{boot as vm_boot, embedded, gdb, host, kernel, paths, watchdog};
 
 /// Run the VM; returns `lde`'s exit status.
 pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
@@ -94,6 +94,8 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         paths::check_output(path, "timeline", &inputs)?;
     }
 
+    let gdb = args.gdb.map(|addr| prepare_gdb(args, addr)).transpose()?;
+
     let kvm = vm::open_kvm()?;
     let vm = Vm::new(kvm, args.mem)?;
     let nx = vm.host_has_nx();
@@ -103,6 +105,103 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let vcpu = vm.create_vcpu()?;
     let tsc_khz = vcpu.get_tsc_khz().map(u64::from).unwrap_or(0);
 
+    let mut info = boot_info(args, tsc_khz, &modules, free_start, ring_addr, ring_size);
+    if gdb.is_some() {
+        info.flags |= boot::FLAG_DEBUGGER;
+    }
+    vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
+    vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
+
+    let mut trace = trace_path
+        .as_deref()
+        .map(|p| TraceWriter::create(p, args.trace_max))
+        .transpose()?;
+    let flusher = trace.as_ref().map(TraceWriter::flusher);
+    let header = trace_header(args, argv, tsc_khz, kernel_name, cmdline, &progs);
+    if let Some(t) = trace.as_mut() {
+        t.write(&Record::Header(header.clone()));
+    }
+
+    // The run's stop flag: set by the watchdog or Ctrl-C (watchdog.rs).
+    let stop = Arc::new(AtomicU8::new(watchdog::RUNNING));
+    let kvm_stats = KvmStats::open(&vcpu);
+    let stats_start = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
+    let names = progs.iter().map(|p| p.name.clone()).collect();
+    let machine = Machine {
+        com1: Com1::new(&vm.fd, stop.clone())?,
+        vcpu,
+        ram: vm.ram.clone(),
+        ring: RingReader::new(info.trace_ring_addr, ring_size, tsc_khz, names),
+        procs: ProcessTable::new(info.quantum_us * 1000),
+        trace,
+        log_events: args.verbose >= 2,
+        debug: None,
+        start: Instant::now(),
+        exits: 0,
+        totals: Default::default(),
+    };
+
+    let gdb_clock = gdb.as_ref().map(|d| d.clock.clone());
+    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, flusher, gdb)?;
+    let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
+    let delta = stats::delta(&stats_start, &stats_end);
+    let (status, mut problems) = finish(args, machine, ending, wall, delta, &header);
+    if let Some(clock) = gdb_clock {
+        to_stderr(&format!(
+            "debugger: the guest was stopped {} times, {:.3} s in all (the watchdog does not count it)\n",
+            clock.pauses(),
+            clock.total().as_secs_f64()
+        ));
+    }
+    if let (Some(svg), Some(path)) = (&args.timeline, &trace_path) {
+        match crate::trace::timeline::draw_file(path, svg) {
+            Ok(()) => to_stderr(&format!("timeline: {}\n", svg.display())),
+            Err(e) => problems.push(e.context("drawing the timeline")),
+        }
+        if args.trace.is_none() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    Ok(error::with_io_problems(status, &problems))
+}
+
+/// `--gdb`: check the address, listen, and say how to attach.
+fn prepare_gdb(args: &RunArgs, addr: std::net::SocketAddr) -> Result<gdb::Debugger> {
+    if !addr.ip().is_loopback() && !args.gdb_any_interface {
+        return Err(bad_input(format!(
+            "--gdb {addr}: not a loopback address; the stub reads and writes all guest \
+             memory, so other interfaces need --gdb-any-interface"
+        )));
+    }
+    let symbols = match &args.kernel {
+        Some(path) => path.clone(),
+        None => gdb::symbols::embedded_kernel_file().context("writing the kernel ELF for gdb")?,
+    };
+    let kicker = Arc::new(gdb::kick::Kicker::default());
+    let (link, bound) = gdb::link::listen(addr, kicker.clone())?;
+    to_stderr(&format!(
+        "lde: waiting for gdb on {bound}; the guest is stopped before its first instruction. Attach with:\n  {}\n",
+        gdb::symbols::gdb_command(&symbols, bound)
+    ));
+    Ok(gdb::Debugger {
+        link,
+        kicker,
+        clock: Arc::new(watchdog::PauseClock::paused()),
+        pvm: host::kvm_flavour() == "pvm",
+    })
+}
+
+/// The boot info for this run: the memory map (what is reserved, what the
+/// kernel may use, where the event ring is), the scheduler settings and
+/// the boot modules.
+fn boot_info(
+    args: &RunArgs,
+    tsc_khz: u64,
+    modules: &[boot::Module],
+    free_start: u64,
+    ring_addr: u64,
+    ring_size: u64,
+) -> BootInfo {
     let mut info = BootInfo::new();
     let regions = [
         (0, KERNEL_PHYS, boot::REGION_RESERVED),
@@ -123,24 +222,25 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     info.tsc_khz = tsc_khz;
     info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
     info.trace_ring_size = ring_size;
-    info.sched = match args.sched {
-        Sched::Rr => boot::SCHED_RR,
-        Sched::Fifo => boot::SCHED_FIFO,
-        Sched::Coop => boot::SCHED_COOP,
-    };
+    info.sched = args.sched.id();
     info.quantum_us = args.quantum.as_micros() as u64;
     info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
     info.module_count = modules.len() as u32;
-    info.modules[..modules.len()].copy_from_slice(&modules);
-    vm_boot::write_boot_info(&vm.ram, &mut info, &cmdline)?;
-    vm_boot::setup_vcpu(&vcpu, loaded.entry, nx)?;
+    info.modules[..modules.len()].copy_from_slice(modules);
+    info
+}
 
-    let mut trace = trace_path
-        .as_deref()
-        .map(|p| TraceWriter::create(p, args.trace_max))
-        .transpose()?;
-    let flusher = trace.as_ref().map(TraceWriter::flusher);
-    let header = Header {
+/// The trace's first record: this host, this kernel, these programs, these
+/// settings.
+fn trace_header(
+    args: &RunArgs,
+    argv: Vec<String>,
+    tsc_khz: u64,
+    kernel_name: String,
+    cmdline: String,
+    progs: &[Program],
+) -> Header {
+    Header {
         schema: SCHEMA_VERSION,
         lde_version: env!("CARGO_PKG_VERSION").into(),
         host_kernel: host::kernel_release(),
@@ -160,7 +260,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
             })
             .collect(),
         sched: args.sched.name().into(),
-        quantum_us: info.quantum_us,
+        quantum_us: args.quantum.as_micros() as u64,
         cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
         timeout_ms: args.timeout.as_millis() as u64,
         argv,
@@ -168,43 +268,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0),
-    };
-    if let Some(t) = trace.as_mut() {
-        t.write(&Record::Header(header.clone()));
     }
-
-    // The run's stop flag: set by the watchdog or Ctrl-C (watchdog.rs).
-    let stop = Arc::new(AtomicU8::new(watchdog::RUNNING));
-    let kvm_stats = KvmStats::open(&vcpu);
-    let stats_start = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
-    let names = progs.iter().map(|p| p.name.clone()).collect();
-    let machine = Machine {
-        com1: Com1::new(&vm.fd, stop.clone())?,
-        vcpu,
-        ram: vm.ram.clone(),
-        ring: RingReader::new(info.trace_ring_addr, ring_size, tsc_khz, names),
-        procs: ProcessTable::new(info.quantum_us * 1000),
-        trace,
-        log_events: args.verbose >= 2,
-        start: Instant::now(),
-        exits: 0,
-        totals: Default::default(),
-    };
-
-    let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, flusher)?;
-    let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
-    let delta = stats::delta(&stats_start, &stats_end);
-    let (status, mut problems) = finish(args, machine, ending, wall, delta, &header);
-    if let (Some(svg), Some(path)) = (&args.timeline, &trace_path) {
-        match crate::trace::timeline::draw_file(path, svg) {
-            Ok(()) => to_stderr(&format!("timeline: {}\n", svg.display())),
-            Err(e) => problems.push(e.context("drawing the timeline")),
-        }
-        if args.trace.is_none() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-    Ok(error::with_io_problems(status, &problems))
 }
 
 /// Run the vCPU on its own thread; this thread enforces `timeout` and turns
@@ -215,7 +279,9 @@ fn run_vcpu(
     timeout: Duration,
     stop: Arc<AtomicU8>,
     flusher: Option<Flusher>,
+    gdb: Option<gdb::Debugger>,
 ) -> Result<(Machine, Ending, Duration)> {
+    let clock = gdb.as_ref().map(|d| d.clock.clone());
     watchdog::install().context("installing the vCPU kick signal")?;
     let interrupted = Arc::new(AtomicBool::new(false));
     // A closed terminal (SIGHUP) ends the run like Ctrl-C: the trace is
@@ -235,14 +301,18 @@ fn run_vcpu(
         .name("vcpu0".into())
         .spawn(move || {
             machine.start = Instant::now();
-            let ending = exits::run(&mut machine, &thread_stop);
+            let ending = match gdb {
+                Some(dbg) => gdb::serve(&mut machine, &thread_stop, dbg),
+                None => exits::run(&mut machine, &thread_stop),
+            };
             let _ = done_tx.send(());
             (machine, ending)
         })
         .context("starting the vCPU thread")?;
-    let deadline = start + timeout;
     loop {
         let now = Instant::now();
+        // Time stopped in the debugger does not count.
+        let deadline = start + timeout + clock.as_ref().map(|c| c.total()).unwrap_or_default();
         if interrupted.load(Ordering::SeqCst) {
             watchdog::stop(&vcpu_thread, &stop, watchdog::STOP_INTERRUPTED);
             break;

@@ -40,3 +40,77 @@ pub fn stop<T>(thread: &JoinHandle<T>, stop: &AtomicU8, why: u8) {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Time the guest spent stopped in the debugger, which the watchdog does
+/// not count (`lde run --gdb`): a run may sit at a breakpoint for as long
+/// as its user reads it.
+#[derive(Default)]
+pub struct PauseClock {
+    /// When the current pause began, and the pauses before it.
+    state: std::sync::Mutex<(Option<std::time::Instant>, Duration)>,
+    /// Pauses begun (the first, waiting for gdb to attach, included).
+    pauses: std::sync::atomic::AtomicU64,
+}
+
+impl PauseClock {
+    /// A clock that starts paused: the guest waits for gdb first.
+    pub fn paused() -> PauseClock {
+        PauseClock {
+            state: std::sync::Mutex::new((Some(std::time::Instant::now()), Duration::ZERO)),
+            pauses: 1.into(),
+        }
+    }
+
+    pub fn pause(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if s.0.is_none() {
+            s.0 = Some(std::time::Instant::now());
+            self.pauses
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// How many times the guest was stopped.
+    pub fn pauses(&self) -> u64 {
+        self.pauses.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn resume(&self) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(since) = s.0.take() {
+            s.1 += since.elapsed();
+        }
+    }
+
+    /// All the time paused so far, the current pause included.
+    pub fn total(&self) -> Duration {
+        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.1 + s.0.map(|t| t.elapsed()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PauseClock;
+    use std::time::Duration;
+
+    #[test]
+    fn pause_clock_counts_only_pauses() {
+        let c = PauseClock::default();
+        assert_eq!(c.total(), Duration::ZERO);
+        c.pause();
+        c.pause();
+        std::thread::sleep(Duration::from_millis(5));
+        c.resume();
+        assert_eq!(c.pauses(), 1, "one pause, however often it is asked");
+        let paused = c.total();
+        assert!(paused >= Duration::from_millis(5));
+        // Running time is not added.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(c.total(), paused);
+        // A second resume changes nothing; a paused() clock is paused.
+        c.resume();
+        assert_eq!(c.total(), paused);
+        assert!(PauseClock::paused().total() < Duration::from_secs(1));
+    }
+}

@@ -126,6 +126,11 @@ pub fn export<R: BufRead>(
                     json!({"regs": r.regs, "sregs": r.sregs}),
                 )?;
             }
+            Record::Debugger(d) => {
+                end_ns = end_ns.max(d.t_ns);
+                let name = format!("debugger {}", d.event);
+                x.instant(VMM_PID, &name, "debugger", d.t_ns, serde_json::to_value(d)?)?;
+            }
             Record::Process(p) => x.name_track(p.pid)?,
             Record::Footer(f) => footer = Some(f.clone()),
             Record::Header(_) => {}

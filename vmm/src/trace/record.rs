@@ -16,7 +16,28 @@ pub enum Record {
     Event(EventRecord),
     Registers(RegisterDump),
     Process(ProcessRecord),
+    Debugger(DebuggerRecord),
     Footer(Footer),
+}
+
+/// The debugger (`lde run --gdb`) attached, stopped the guest, resumed it,
+/// or detached. Time stopped is part of the wall time but not of the
+/// watchdog's.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct DebuggerRecord {
+    pub t_ns: u64,
+    /// `attach`, `stop`, `resume`, `detach`.
+    pub event: String,
+    /// Why it stopped: `breakpoint`, `hw_breakpoint`, `step`, `interrupt`
+    /// (Ctrl-C in gdb), `trap` (a user int3 or #DB not set by gdb).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Where the stopped context is (the user context for a stop the kernel
+    /// forwarded), and its privilege level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rip: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpl: Option<u8>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -108,8 +129,15 @@ pub enum ExitKind {
         event: u32,
         data: Vec<u64>,
     },
-    /// KVM_RUN interrupted by a signal (the watchdog or Ctrl-C).
+    /// KVM_RUN interrupted by a signal (the watchdog, Ctrl-C, gdb's kick).
     Intr,
+    /// KVM_EXIT_DEBUG (single-step or breakpoint, only with `--gdb`):
+    /// exception vector (1 #DB, 3 #BP), RIP, DR6.
+    Debug {
+        exception: u32,
+        pc: u64,
+        dr6: u64,
+    },
     /// Any exit lde does not expect (named as kvm-ioctls names it).
     Unexpected {
         what: String,
@@ -130,6 +158,7 @@ impl ExitKind {
             ExitKind::InternalError { .. } => "internal_error",
             ExitKind::SystemEvent { .. } => "system_event",
             ExitKind::Intr => "intr",
+            ExitKind::Debug { .. } => "debug",
             ExitKind::Unexpected { .. } => "unexpected",
         }
     }

@@ -31,7 +31,15 @@ pub const EVENT_KINDS: &[&str] = &[
 ];
 
 /// Record types `--kind` also takes (`event` = every guest event).
-pub const RECORD_KINDS: &[&str] = &["header", "exit", "event", "registers", "process", "footer"];
+pub const RECORD_KINDS: &[&str] = &[
+    "header",
+    "exit",
+    "event",
+    "debugger",
+    "registers",
+    "process",
+    "footer",
+];
 
 /// Which records to show. Every filter given must match.
 #[derive(Debug, Default, Clone)]
@@ -142,6 +150,7 @@ fn record_type(record: &Record) -> &'static str {
         Record::Event(_) => "event",
         Record::Registers(_) => "registers",
         Record::Process(_) => "process",
+        Record::Debugger(_) => "debugger",
         Record::Footer(_) => "footer",
     }
 }
@@ -151,6 +160,7 @@ fn record_time(record: &Record) -> Option<u64> {
         Record::Exit(e) => Some(e.t_ns),
         Record::Event(e) => Some(e.t_ns),
         Record::Registers(r) => Some(r.t_ns),
+        Record::Debugger(d) => Some(d.t_ns),
         Record::Header(_) | Record::Process(_) | Record::Footer(_) => None,
     }
 }
@@ -211,6 +221,22 @@ pub fn line(record: &Record, names: &ProcessNames) -> String {
                 duration(p.tick_ns)
             ),
         ),
+        Record::Debugger(d) => (
+            "debugger",
+            "gdb".to_string(),
+            format!(
+                "{}{}{}",
+                d.event,
+                d.reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                match (d.rip, d.cpl) {
+                    (Some(rip), Some(cpl)) => format!(" at rip {rip:#x}, cpl {cpl}"),
+                    _ => String::new(),
+                }
+            ),
+        ),
         Record::Footer(f) => (
             "footer",
             "-".to_string(),
@@ -254,6 +280,9 @@ fn exit_text(exit: &ExitKind) -> String {
             format!("addr {addr:#x} len {len} value {value:#x}")
         }
         ExitKind::Hlt | ExitKind::Shutdown | ExitKind::Intr => String::new(),
+        ExitKind::Debug { exception, pc, dr6 } => {
+            format!("vector {exception} at {pc:#x}, dr6 {dr6:#x}")
+        }
         ExitKind::FailEntry {
             hardware_reason,
             cpu,
@@ -362,6 +391,30 @@ mod tests {
 
     fn kind(k: &str) -> ShowFilter {
         ShowFilter::new(None, Some(k.into()), None, None).unwrap()
+    }
+
+    #[test]
+    fn debugger_records_have_a_kind_and_a_line() {
+        let stop = Record::Debugger(crate::trace::record::DebuggerRecord {
+            t_ns: 5 * MS,
+            event: "stop".into(),
+            reason: Some("breakpoint".into()),
+            rip: Some(0x400000),
+            cpl: Some(3),
+        });
+        assert!(kind("debugger").matches(&stop));
+        assert!(!kind("exit").matches(&stop));
+        let (records, _) = round_robin();
+        let names = ProcessNames::new(match &records[0] {
+            Record::Header(h) => h,
+            _ => unreachable!("the first record is the header"),
+        });
+        let text = line(&stop, &names);
+        assert!(text.contains("5.000 ms debugger"), "{text}");
+        assert!(
+            text.contains("stop (breakpoint) at rip 0x400000, cpl 3"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -121,6 +121,7 @@ impl TraceStats {
                     }
                     s.count_event(&e.event);
                 }
+                Record::Debugger(d) => s.saw_time(d.t_ns),
                 Record::Registers(r) => {
                     s.saw_time(r.t_ns);
                     s.register_dumps += 1;

@@ -131,6 +131,7 @@ impl Timeline {
         while let Some(record) = reader.next_record()? {
             names.observe(&record);
             match record {
+                Record::Debugger(d) => t.end_ns = t.end_ns.max(d.t_ns),
                 Record::Exit(e) => {
                     t.end_ns = t.end_ns.max(e.t_ns);
                     t.exits
