@@ -263,17 +263,19 @@ fn signal_of(reply: &str) -> Option<u8> {
 }
 
 /// The address of the first symbol of `elf` whose name contains `part`.
+/// The address of the symbol named `part`, or else of the first whose
+/// (mangled) name contains it: `_start` must not find
+/// `…scheduler_started…`.
 fn symbol(elf_bytes: &[u8], part: &str) -> u64 {
     let elf = elf::ElfBytes::<elf::endian::LittleEndian>::minimal_parse(elf_bytes).unwrap();
     let (symtab, strtab) = elf.symbol_table().unwrap().expect("a symbol table");
-    symtab
-        .iter()
-        .find(|s| {
-            s.st_value != 0
-                && strtab
-                    .get(s.st_name as usize)
-                    .is_ok_and(|n| n.contains(part))
-        })
+    let find = |matches: &dyn Fn(&str) -> bool| {
+        symtab
+            .iter()
+            .find(|s| s.st_value != 0 && strtab.get(s.st_name as usize).is_ok_and(matches))
+    };
+    find(&|n| n == part)
+        .or_else(|| find(&|n| n.contains(part)))
         .unwrap_or_else(|| panic!("no symbol like {part}"))
         .st_value
 }
