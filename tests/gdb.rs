@@ -264,18 +264,24 @@ fn signal_of(reply: &str) -> Option<u8> {
 
 /// The address of the first symbol of `elf` whose name contains `part`.
 /// The address of the symbol named `part`, or else of the first whose
-/// (mangled) name contains it: `_start` must not find
-/// `…scheduler_started…`.
+/// (mangled) name contains it: `_start` must not find `xstate_stub_start`.
 fn symbol(elf_bytes: &[u8], part: &str) -> u64 {
     let elf = elf::ElfBytes::<elf::endian::LittleEndian>::minimal_parse(elf_bytes).unwrap();
     let (symtab, strtab) = elf.symbol_table().unwrap().expect("a symbol table");
-    let find = |matches: &dyn Fn(&str) -> bool| {
-        symtab
-            .iter()
-            .find(|s| s.st_value != 0 && strtab.get(s.st_name as usize).is_ok_and(matches))
+    let named = |exact: bool| {
+        symtab.iter().find(|s| {
+            s.st_value != 0
+                && strtab.get(s.st_name as usize).is_ok_and(|n| {
+                    if exact {
+                        n == part
+                    } else {
+                        n.contains(part)
+                    }
+                })
+        })
     };
-    find(&|n| n == part)
-        .or_else(|| find(&|n| n.contains(part)))
+    named(true)
+        .or_else(|| named(false))
         .unwrap_or_else(|| panic!("no symbol like {part}"))
         .st_value
 }

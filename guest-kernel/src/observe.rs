@@ -32,7 +32,7 @@ use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
 use crate::say;
-use crate::sched::{self, Policy};
+use crate::sched::Policy;
 use crate::time::{self, rdtsc};
 use crate::trace::record;
 use crate::trap_entry::TrapFrame;
@@ -365,17 +365,35 @@ pub fn charge_tick(p: &mut Process, start: u64) -> bool {
     true
 }
 
-/// Judge the running process (in `slot`) after a charged tick: the kill
-/// reason if it is over the CPU limit or a hog, with the console line.
+/// Judge the running process (in `slot`) after a charged tick, knowing
+/// whether anyone else waits for the CPU: the kill reason if it is over
+/// the CPU limit or a hog, with the console line.
 #[inline(always)]
-pub fn verdict(slot: usize) -> Option<u64> {
+pub fn verdict(slot: usize, nobody_waits: bool) -> Option<u64> {
     let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
-    let nobody_waits = sched::queue_is_empty();
-    process::with_table(|t| {
-        let several = t.count > 1;
-        let p = &t.procs[slot];
-        let a = &p.acct;
+    let reason = process::with_table(|t| {
+        let a = &t.procs[slot].acct;
         if limit != 0 && a.cpu_ticks >= limit {
+            return Some(kill_reason::CPU_LIMIT);
+        }
+        // Only a run of several processes has an "every other process is
+        // done"; a program run alone is left to the watchdog or --cpu-limit.
+        if a.ticks_since_trap >= HOG_TICKS && nobody_waits && t.count > 1 && t.alive_count() == 1 {
+            return Some(kill_reason::LAST_HOG);
+        }
+        None
+    })?;
+    say_why_killed(slot, reason, limit);
+    Some(reason)
+}
+
+/// The console line for a verdict (out of the tick's way: it is rare).
+#[cold]
+#[inline(never)]
+fn say_why_killed(slot: usize, reason: u64, limit: u64) {
+    process::with_table(|t| {
+        let p = &t.procs[slot];
+        if reason == kill_reason::CPU_LIMIT {
             say!(
                 "lde kernel: pid ",
                 p.pid,
@@ -385,23 +403,17 @@ pub fn verdict(slot: usize) -> Option<u64> {
                 limit,
                 " ticks"
             );
-            return Some(kill_reason::CPU_LIMIT);
-        }
-        // Only a run of several processes has an "every other process is
-        // done"; a program run alone is left to the watchdog or --cpu-limit.
-        if nobody_waits && several && a.ticks_since_trap >= HOG_TICKS && t.alive_count() == 1 {
+        } else {
             say!(
                 "lde kernel: pid ",
                 p.pid,
                 " (",
                 p.name(),
                 ") killed: every other process is done and it has run ",
-                a.ticks_since_trap,
+                p.acct.ticks_since_trap,
                 " ticks without a system call that could give up the CPU"
             );
-            return Some(kill_reason::LAST_HOG);
         }
-        None
     })
 }
 

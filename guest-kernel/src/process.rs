@@ -248,12 +248,17 @@ pub fn sleep_until(wake: u64) {
     sched::give_up(slot, switch_reason::SLEEP);
 }
 
-/// Move sleepers whose time has come to the run queue.
+/// Move sleepers whose time has come to the run queue. Inline and cheap
+/// when nobody sleeps (the timer calls it on every tick).
+#[inline(always)]
 pub fn wake_sleepers() {
+    if TABLE.with(|t| t.sleeping) != 0 {
+        wake_due_sleepers();
+    }
+}
+
+fn wake_due_sleepers() {
     TABLE.with(|t| {
-        if t.sleeping == 0 {
-            return;
-        }
         let now = time::now();
         for slot in 0..t.count {
             let p = &mut t.procs[slot];

@@ -183,10 +183,12 @@ pub fn yield_now() {
     }
 }
 
-/// The running process (in `slot`) has used `slice_ticks` of its slice:
-/// switch away if the policy says so and someone is waiting.
+/// The running process (in `slot`) has been charged a tick and someone
+/// may be waiting: switch away if someone is and the policy says its
+/// slice is used up.
 #[inline(always)]
-pub fn preempt_if_due(slot: usize, slice_ticks: u64) {
+pub fn preempt_if_due(slot: usize) {
+    let slice_ticks = process::with_table(|t| t.procs[slot].slice_used);
     if SCHED.with(|s| !s.queue.is_empty() && with_policy!(&s.policy, p => p.preempts(slice_ticks)))
     {
         process::with_table(|t| make_runnable(slot, &mut t.procs[slot]));

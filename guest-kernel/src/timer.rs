@@ -45,27 +45,32 @@ fn counts_per_us(tsc_khz: u64) -> u64 {
 pub fn on_tick() {
     let start = rdtsc();
     apic::eoi();
-    let current = process::current();
-    observe::tick(time::tick(), current);
-    process::wake_sleepers();
-    let Some(slot) = current else {
+    let tick = time::tick();
+    let Some(slot) = process::current() else {
+        observe::tick(tick, None);
+        process::wake_sleepers();
         return;
     };
+    observe::tick(tick, Some(slot));
+    process::wake_sleepers();
     let charged = process::with_table(|t| {
         let p = &mut t.procs[slot];
         let charged = observe::charge_tick(p, start);
         p.slice_used += charged as u64;
-        charged.then_some((p.slice_used, p.budget_spent()))
+        charged.then(|| p.budget_spent())
     });
-    let Some((slice_used, budget_spent)) = charged else {
+    let Some(budget_spent) = charged else {
         return;
     };
     if budget_spent {
         process::exit_current(0);
     }
-    if let Some(reason) = observe::verdict(slot) {
+    let nobody_waits = sched::queue_is_empty();
+    if let Some(reason) = observe::verdict(slot, nobody_waits) {
         process::kill_current(reason, [0; 4]);
     }
     observe::tick_handled(start);
-    sched::preempt_if_due(slot, slice_used);
+    if !nobody_waits {
+        sched::preempt_if_due(slot);
+    }
 }

@@ -75,6 +75,7 @@ pub fn record(pid: u32, event: KernelEvent) {
     write(kind, pid, args)
 }
 
+#[inline]
 fn write(kind: u16, pid: u32, args: [u64; 6]) {
     RING.with(|r| write_event(r, kind, pid, args))
 }
