@@ -17,6 +17,7 @@ pub mod debug;
 pub mod exit;
 pub mod layout;
 pub mod note;
+pub mod phases;
 pub mod ports;
 pub mod program;
 pub mod syscall;
@@ -26,4 +27,4 @@ pub mod work;
 
 /// Version of this contract. The kernel carries it in its ELF note and the
 /// VMM refuses a kernel built against another version.
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;

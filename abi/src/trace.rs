@@ -68,11 +68,14 @@ pub mod kind {
     /// (CS as the trap frame holds it: RPL 3 shows the call came from user
     /// mode).
     pub const SYSCALL: u16 = 3;
-    /// Timer tick: [tick number].
+    /// Timer tick, `pid` = the process on the CPU: [tick number, charged
+    /// (1 = the tick counts as its CPU time, 0 = unaccounted),
+    /// [`super::uncharged`] reason when unaccounted].
     pub const TICK: u16 = 4;
     /// Context switch, `pid` = from: [to pid, reason].
     pub const SWITCH: u16 = 5;
-    /// Process created: [module index, arrival tick].
+    /// Process arrived (entered the system): [module index, arrival tick,
+    /// CPU length in ticks (0 = unknown), tickets].
     pub const PROC_CREATE: u16 = 6;
     /// Process ran for the first time: [tick].
     pub const PROC_FIRST_RUN: u16 = 7;
@@ -89,6 +92,15 @@ pub mod kind {
     /// Final figures of a process: [cpu ticks, arrival tick, first-run
     /// tick, end tick, ticks waiting while runnable, `stats_end` word].
     pub const PROC_STATS: u16 = 13;
+    /// A scheduling decision, `pid` = the process chosen: [tick,
+    /// [`super::why`] reason, detail, detail] (details by reason: demoted
+    /// from, to; ahead: level; shortest/preempts: ticks left; lottery:
+    /// winning ticket, total tickets; stride: pass).
+    pub const DECISION: u16 = 14;
+    /// MLFQ: the process changed level (0 = top): [tick, from, to].
+    pub const LEVEL: u16 = 15;
+    /// MLFQ: every job moved to the top level: [tick].
+    pub const BOOST: u16 = 16;
 }
 
 /// The last `PROC_STATS` argument: bit 32 set = killed, low 32 bits = the
@@ -100,6 +112,50 @@ pub fn stats_end(killed: bool, code: i32) -> u64 {
 /// Split a `stats_end` word into (killed, code).
 pub fn split_stats_end(word: u64) -> (bool, i32) {
     (word >> 32 & 1 != 0, word as u32 as i32)
+}
+
+/// Why the scheduler chose a process (`DECISION` args[1]).
+pub mod why {
+    /// First in line (the process before it left the CPU).
+    pub const NEXT: u64 = 0;
+    /// The process before it used up its time slice.
+    pub const SLICE_USED: u64 = 1;
+    /// The process before it was demoted from level `from` to `to`.
+    pub const DEMOTED: u64 = 2;
+    /// A priority boost moved every job to the top.
+    pub const BOOST: u64 = 3;
+    /// MLFQ: it is ahead of the process on the CPU (a higher level, or the
+    /// front of the same one).
+    pub const AHEAD: u64 = 4;
+    /// SJF/STCF: the least time left.
+    pub const SHORTEST: u64 = 5;
+    /// STCF: it has less left than the process on the CPU, preempted.
+    pub const PREEMPTS: u64 = 6;
+    /// Lottery: it holds the winning ticket.
+    pub const LOTTERY: u64 = 7;
+    /// Stride: the lowest pass.
+    pub const STRIDE: u64 = 8;
+}
+
+/// Why a tick was not charged to any process (`TICK` args[2]).
+pub mod uncharged {
+    /// Charged (not a reason).
+    pub const NONE: u64 = 0;
+    /// Nothing was running: the CPU idled.
+    pub const IDLE: u64 = 1;
+    /// The process on the CPU had been switched in during the tick and
+    /// ran less than half of it before the tick was due: the tick belongs
+    /// to the switch.
+    pub const SWITCH: u64 = 2;
+
+    pub fn name(r: u64) -> &'static str {
+        match r {
+            NONE => "none",
+            IDLE => "idle",
+            SWITCH => "switch",
+            _ => "?",
+        }
+    }
 }
 
 /// Why the kernel switched away from a process (`SWITCH` args[1]).
@@ -207,13 +263,25 @@ pub enum KernelEvent {
         path: u64,
         cs: u64,
     },
-    /// Timer tick number `tick`.
-    Tick { tick: u64 },
+    /// Timer tick number `tick`, with the event's pid the process on the
+    /// CPU: `charged` when the tick counts as its CPU time; otherwise
+    /// `uncharged` says why ([`uncharged`]).
+    Tick {
+        tick: u64,
+        charged: bool,
+        uncharged: u64,
+    },
     /// Context switch from the event's pid to `to`, for `reason`
     /// ([`switch_reason`]).
     Switch { to: u32, reason: u64 },
-    /// A process was created from boot module `module`.
-    ProcCreate { module: u64, arrival: u64 },
+    /// A process from boot module `module` arrived (entered the system),
+    /// with the CPU length the kernel knows (0 = unknown) and its tickets.
+    ProcCreate {
+        module: u64,
+        arrival: u64,
+        length: u64,
+        tickets: u64,
+    },
     /// A process ran for the first time.
     ProcFirstRun { tick: u64 },
     /// A process exited.
@@ -245,6 +313,13 @@ pub enum KernelEvent {
         killed: bool,
         code: i32,
     },
+    /// A scheduling decision at `tick`: the policy chose the event's pid
+    /// for reason `why` ([`why`]), with two details (see [`kind::DECISION`]).
+    Decision { tick: u64, why: u64, a: u64, b: u64 },
+    /// MLFQ: the event's pid moved from level `from` to `to` (0 = top).
+    Level { tick: u64, from: u64, to: u64 },
+    /// MLFQ: every job went back to the top level.
+    Boost { tick: u64 },
 }
 
 impl KernelEvent {
@@ -281,9 +356,21 @@ impl KernelEvent {
                 kind::SYSCALL,
                 [nr, args[0], args[1], args[2], result, path | cs << 16],
             ),
-            Tick { tick } => (kind::TICK, [tick, 0, 0, 0, 0, 0]),
+            Tick {
+                tick,
+                charged,
+                uncharged,
+            } => (kind::TICK, [tick, charged as u64, uncharged, 0, 0, 0]),
             Switch { to, reason } => (kind::SWITCH, [to as u64, reason, 0, 0, 0, 0]),
-            ProcCreate { module, arrival } => (kind::PROC_CREATE, [module, arrival, 0, 0, 0, 0]),
+            ProcCreate {
+                module,
+                arrival,
+                length,
+                tickets,
+            } => (kind::PROC_CREATE, [module, arrival, length, tickets, 0, 0]),
+            Decision { tick, why, a, b } => (kind::DECISION, [tick, why, a, b, 0, 0]),
+            Level { tick, from, to } => (kind::LEVEL, [tick, from, to, 0, 0, 0]),
+            Boost { tick } => (kind::BOOST, [tick, 0, 0, 0, 0, 0]),
             ProcFirstRun { tick } => (kind::PROC_FIRST_RUN, [tick, 0, 0, 0, 0, 0]),
             ProcExit { code, tick } => (kind::PROC_EXIT, [code as i64 as u64, tick, 0, 0, 0, 0]),
             ProcKill {
@@ -346,7 +433,11 @@ impl KernelEvent {
                 path: a[5] & 0xffff,
                 cs: a[5] >> 16,
             },
-            kind::TICK => Tick { tick: a[0] },
+            kind::TICK if a[2] <= uncharged::SWITCH => Tick {
+                tick: a[0],
+                charged: a[1] != 0,
+                uncharged: a[2],
+            },
             kind::SWITCH if a[1] <= switch_reason::START => Switch {
                 to: a[0] as u32,
                 reason: a[1],
@@ -354,7 +445,21 @@ impl KernelEvent {
             kind::PROC_CREATE => ProcCreate {
                 module: a[0],
                 arrival: a[1],
+                length: a[2],
+                tickets: a[3],
             },
+            kind::DECISION if a[1] <= why::STRIDE => Decision {
+                tick: a[0],
+                why: a[1],
+                a: a[2],
+                b: a[3],
+            },
+            kind::LEVEL => Level {
+                tick: a[0],
+                from: a[1],
+                to: a[2],
+            },
+            kind::BOOST => Boost { tick: a[0] },
             kind::PROC_FIRST_RUN => ProcFirstRun { tick: a[0] },
             kind::PROC_EXIT => ProcExit {
                 code: a[0] as i64 as i32,
@@ -406,11 +511,7 @@ mod tests {
 
     #[test]
     fn boot_round_trips() {
-        for sched in [
-            crate::boot::SCHED_RR,
-            crate::boot::SCHED_FIFO,
-            crate::boot::SCHED_COOP,
-        ] {
+        for sched in crate::boot::SCHED_RR..=crate::boot::SCHED_STRIDE {
             round_trip(KernelEvent::Boot {
                 tsc_khz: 2_445_404,
                 quantum_us: 10_000,
@@ -444,7 +545,16 @@ mod tests {
 
     #[test]
     fn tick_round_trips() {
-        round_trip(KernelEvent::Tick { tick: u64::MAX });
+        round_trip(KernelEvent::Tick {
+            tick: u64::MAX,
+            charged: true,
+            uncharged: uncharged::NONE,
+        });
+        round_trip(KernelEvent::Tick {
+            tick: 3,
+            charged: false,
+            uncharged: uncharged::SWITCH,
+        });
     }
 
     #[test]
@@ -458,8 +568,28 @@ mod tests {
     fn proc_create_round_trips() {
         round_trip(KernelEvent::ProcCreate {
             module: 15,
-            arrival: 0,
+            arrival: 7,
+            length: 100,
+            tickets: 75,
         });
+    }
+
+    #[test]
+    fn scheduling_decisions_round_trip_for_every_reason() {
+        for why in 0..=why::STRIDE {
+            round_trip(KernelEvent::Decision {
+                tick: 9,
+                why,
+                a: 37,
+                b: 200,
+            });
+        }
+        round_trip(KernelEvent::Level {
+            tick: 10,
+            from: 0,
+            to: 1,
+        });
+        round_trip(KernelEvent::Boost { tick: 50 });
     }
 
     #[test]
@@ -530,7 +660,7 @@ mod tests {
         assert_eq!(KernelEvent::decode(&slot(0, [0; 6])), None);
         assert_eq!(KernelEvent::decode(&slot(999, [0; 6])), None);
         assert_eq!(
-            KernelEvent::decode(&slot(kind::BOOT, [1, 1, 3, 1, 0, 0])),
+            KernelEvent::decode(&slot(kind::BOOT, [1, 1, 99, 1, 0, 0])),
             None
         );
         assert_eq!(

@@ -149,12 +149,12 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     for (slot, module) in info.modules[..count].iter().enumerate() {
         let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
         let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");
-        match process::create(slot, module, 0) {
-            Ok(pid) => observe::process_created(pid, slot, name, args),
-            Err(why) => say!("lde kernel: cannot load program ", name, ": ", why),
+        match process::create(slot, module) {
+            Ok(pid) => observe::process_loaded(pid, name, args, module.job.arrival_tick),
+            Err(why) => println!("lde kernel: cannot load program {name}: {why}"),
         }
     }
-    sched::start(info.sched, info.quantum_us, info.cpu_limit_us, info.tsc_khz)
+    sched::start(info)
 }
 
 /// Load an empty trap table and fault (`ud2`; `int3` in ring 0 is not

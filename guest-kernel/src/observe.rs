@@ -8,10 +8,16 @@
 //! cost, narrates on the console, and judges: the CPU limit and the hog
 //! rule are verdicts the timer carries out.
 //!
-//! Accounting is xv6's: the process on the CPU when the timer fires is
-//! charged the tick (system calls count as its CPU time), except a process
-//! that started less than half a tick ago (the tick fired during the switch
-//! to it).
+//! Charging: a tick is charged to the process on the CPU when the timer
+//! fires (system calls count as its CPU time) if that process was put there
+//! by the previous tick's scheduling decision, however long the switch
+//! took: each tick belongs to the process the policy chose for it, as in
+//! OSTEP's model, so figures in ticks do not depend on the host's speed. A
+//! process switched in between two ticks (after another one yielded, slept
+//! or exited) is charged the tick only if it was on the CPU for at least
+//! half of it by the tick's due time (not the interrupt's arrival, which may
+//! be late); otherwise the tick is unaccounted, and its event says why (as
+//! for idle ticks).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
 //! left alive of several and has run [`HOG_TICKS`] ticks without a system
@@ -24,18 +30,19 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO};
+use lde_abi::boot::{SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF, SCHED_STCF, SCHED_STRIDE};
 use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
 use lde_abi::syscall::path;
-use lde_abi::trace::{kill_reason, switch_reason, vector_name, KernelEvent};
+use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, why, KernelEvent};
 
 use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
-use crate::say;
-use crate::sched::Policy;
 use crate::time::{self, rdtsc};
 use crate::trace::record;
 use crate::trap_entry::TrapFrame;
+use crate::{println, say};
 
 /// Ticks without a system call that could give up the CPU after which the
 /// last process alive is a hog.
@@ -119,45 +126,141 @@ static OBSERVER: KernelCell<Observer> = KernelCell::new(Observer {
 
 static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
 
-/// A process was created from boot module `slot`.
-pub fn process_created(pid: u32, slot: usize, name: &str, args: &str) {
-    record(
-        pid,
-        KernelEvent::ProcCreate {
-            module: slot as u64,
-            arrival: 0,
-        },
-    );
-    say!("process ", pid, ": ", name, " ", args);
+/// A process was loaded from its boot module (it arrives later when
+/// `arrival` > 0).
+pub fn process_loaded(pid: u32, name: &str, args: &str, arrival: u64) {
+    if arrival > 0 {
+        say!(
+            "process ",
+            pid,
+            ": ",
+            name,
+            " ",
+            args,
+            " (arrives at tick ",
+            arrival,
+            ")"
+        );
+    } else {
+        say!("process ", pid, ": ", name, " ", args);
+    }
 }
 
-/// The scheduler starts under `policy`.
-pub fn scheduler_started(policy: &impl Policy, quantum_us: u64, cpu_limit_us: u64) {
+/// `p`, from boot module `slot`, enters the system at its arrival tick.
+pub fn arrived(p: &mut Process, slot: usize) {
+    p.acct.ready_since = p.job.arrival_tick;
+    record(
+        p.pid,
+        KernelEvent::ProcCreate {
+            module: slot as u64,
+            arrival: p.job.arrival_tick,
+            length: p.job.length_ticks,
+            tickets: p.job.tickets,
+        },
+    );
+}
+
+/// The scheduler starts under the policy `name`: the console says which
+/// and with what settings.
+pub fn scheduler_started(name: &str, info: &BootInfo, timer: bool) {
+    let quantum_us = info.quantum_us;
     OBSERVER.with(|o| {
-        o.cpu_limit_ticks = if cpu_limit_us == 0 {
+        o.cpu_limit_ticks = if info.cpu_limit_us == 0 {
             0
         } else {
-            cpu_limit_us.div_ceil(quantum_us)
+            info.cpu_limit_us.div_ceil(quantum_us)
         }
     });
-    let timer = policy.uses_timer();
+    let how = if !timer {
+        "no timer: the kernel runs only at traps"
+    } else if info.sched == SCHED_FIFO || info.sched == SCHED_SJF {
+        "timer for accounting only"
+    } else {
+        "timer preemption"
+    };
     say!(
         "scheduler: ",
-        policy.name(),
-        if timer {
-            " (timer preemption)"
-        } else {
-            " (no timer: the kernel runs only at traps)"
-        },
-        ", quantum ",
+        name,
+        " (",
+        how,
+        "), quantum ",
         quantum_us,
-        " us",
-        if timer && !policy.preempts(1) {
-            ", timer for accounting only"
-        } else {
-            ""
-        }
+        " us"
     );
+    let p = &info.policy;
+    match info.sched {
+        SCHED_MLFQ => {
+            let n = (p.levels as usize).clamp(1, lde_abi::boot::MAX_LEVELS);
+            println!(
+                "mlfq: {n} levels, quanta {:?} ticks, allotments {:?} quanta (top first), \
+                 boost every {} ticks{}{}",
+                &p.level_quantum[..n],
+                &p.level_allot[..n],
+                p.boost_ticks,
+                if p.flags & MLFQ_IO_STAY != 0 {
+                    ", I/O keeps the level (-S)"
+                } else {
+                    ""
+                },
+                if p.flags & MLFQ_IO_BUMP != 0 {
+                    ", back from I/O to the front (-I)"
+                } else {
+                    ""
+                },
+            );
+        }
+        SCHED_LOTTERY => println!("lottery: slice {} ticks, seed {}", p.slice_ticks, p.seed),
+        SCHED_STRIDE => println!(
+            "stride: slice {} ticks, stride 10000 / tickets",
+            p.slice_ticks
+        ),
+        SCHED_COOP | SCHED_FIFO | SCHED_SJF | SCHED_STCF => {}
+        _ => println!("rr: slice {} ticks", p.slice_ticks),
+    }
+}
+
+/// The policy chose the process in `slot` at `tick`, for `why`.
+pub fn decision(tick: u64, slot: usize, w: crate::sched::Why) {
+    use crate::sched::Why;
+    let (code, a, b) = match w {
+        Why::Next => (why::NEXT, 0, 0),
+        Why::SliceUsed => (why::SLICE_USED, 0, 0),
+        Why::Demoted { from, to } => (why::DEMOTED, from as u64, to as u64),
+        Why::Boost => (why::BOOST, 0, 0),
+        Why::Ahead { level } => (why::AHEAD, level as u64, 0),
+        Why::Shortest { remaining } => (why::SHORTEST, remaining, 0),
+        Why::Preempts { remaining } => (why::PREEMPTS, remaining, 0),
+        Why::Lottery { winner, total } => (why::LOTTERY, winner, total),
+        Why::Stride { pass } => (why::STRIDE, pass, 0),
+    };
+    let pid = process::with_table(|t| t.procs[slot].pid);
+    record(
+        pid,
+        KernelEvent::Decision {
+            tick,
+            why: code,
+            a,
+            b,
+        },
+    );
+}
+
+/// MLFQ: the process in `slot` went from level `from` to `to` at `tick`.
+pub fn level(tick: u64, slot: usize, from: u8, to: u8) {
+    let pid = process::with_table(|t| t.procs[slot].pid);
+    record(
+        pid,
+        KernelEvent::Level {
+            tick,
+            from: from as u64,
+            to: to as u64,
+        },
+    );
+}
+
+/// MLFQ: every job went back to the top level at `tick`.
+pub fn boost(tick: u64) {
+    record(0, KernelEvent::Boost { tick });
 }
 
 /// `p` became runnable.
@@ -341,44 +444,64 @@ fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
     );
 }
 
-/// Timer tick number `tick`, which interrupted the process in `slot`.
-#[inline(always)]
-pub fn tick(tick: u64, slot: Option<usize>) {
-    let pid = slot.map_or(0, |s| process::with_table(|t| t.procs[s].pid));
-    record(pid, KernelEvent::Tick { tick });
+/// Timer tick number `tick` found the CPU idle: nobody's tick.
+pub fn idle_tick(tick: u64) {
+    record(
+        0,
+        KernelEvent::Tick {
+            tick,
+            charged: false,
+            uncharged: uncharged::IDLE,
+        },
+    );
 }
 
-/// Charge the tick that interrupted `p` (the tick handler began at TSC
-/// `start`): `false` if the tick belongs to the switch instead. A tick that
-/// fired while the kernel was switching is delivered right after the next
-/// process starts; it belongs to the switch, not to that process, which has
-/// hardly run. Only a process that has been on the CPU for at least half a
-/// tick is charged.
+/// Timer tick number `tick` interrupted `p`: charge it if it is `p`'s (see
+/// "Charging"), and record it either way. `false`: unaccounted.
 #[inline(always)]
-pub fn charge_tick(p: &mut Process, start: u64) -> bool {
+pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
     let a = &mut p.acct;
-    if start - a.run_start_tsc < time::tsc_per_tick() / 2 {
-        return false;
+    let ran = time::due_tsc(tick).saturating_sub(a.run_start_tsc);
+    let owned = p.owns_next_tick || ran >= time::tsc_per_tick() / 2;
+    p.owns_next_tick = false;
+    record(
+        p.pid,
+        KernelEvent::Tick {
+            tick,
+            charged: owned,
+            uncharged: if owned {
+                uncharged::NONE
+            } else {
+                uncharged::SWITCH
+            },
+        },
+    );
+    if owned {
+        a.cpu_ticks += 1;
+        a.ticks_since_trap += 1;
     }
-    a.cpu_ticks += 1;
-    a.ticks_since_trap += 1;
-    true
+    owned
 }
 
-/// Judge the running process (in `slot`) after a charged tick, knowing
-/// whether anyone else waits for the CPU: the kill reason if it is over
-/// the CPU limit or a hog, with the console line.
+/// Judge the running process (in `slot`) after a charged tick: the kill
+/// reason if it is over the CPU limit or a hog, with the console line.
 #[inline(always)]
-pub fn verdict(slot: usize, nobody_waits: bool) -> Option<u64> {
+pub fn verdict(slot: usize) -> Option<u64> {
     let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
     let reason = process::with_table(|t| {
-        let a = &t.procs[slot].acct;
+        let p = &t.procs[slot];
+        let a = &p.acct;
         if limit != 0 && a.cpu_ticks >= limit {
             return Some(kill_reason::CPU_LIMIT);
         }
         // Only a run of several processes has an "every other process is
         // done"; a program run alone is left to the watchdog or --cpu-limit.
-        if a.ticks_since_trap >= HOG_TICKS && nobody_waits && t.count > 1 && t.alive_count() == 1 {
+        // A job with a CPU budget (a known length) ends by itself.
+        if a.ticks_since_trap >= HOG_TICKS
+            && p.cpu_budget == 0
+            && t.count > 1
+            && t.alive_count() == 1
+        {
             return Some(kill_reason::LAST_HOG);
         }
         None

@@ -8,19 +8,20 @@
 //! [`Context`] whose return address is `trap_return`. The first switch to it
 //! therefore "returns from a trap" into user mode, like every later one.
 
-use lde_abi::boot::{c_str, Module, MODULE_NAME_LEN};
+use lde_abi::boot::{c_str, Job, Module, MODULE_NAME_LEN};
 use lde_abi::cpu::selector::{USER_CS, USER_DS};
 use lde_abi::trace::switch_reason;
 
 use crate::fpu::FpuState;
 use crate::fsgs::Segments;
 use crate::kcell::KernelCell;
+use crate::loader;
 use crate::observe::{self, Accounting};
 use crate::paging::AddressSpace;
-use crate::sched::{self, MAX_PROCS};
+use crate::sched::{self, Admit, Leave, MAX_PROCS};
 use crate::switch::Context;
 use crate::trap_entry::{self, TrapFrame};
-use crate::{loader, time, xstate};
+use crate::xstate;
 const KSTACK_SIZE: usize = 16 * 1024;
 /// RFLAGS for a new process: interrupts on (bit 9), reserved bit 1.
 const USER_RFLAGS: u64 = 0x202;
@@ -28,6 +29,9 @@ const USER_RFLAGS: u64 = 0x202;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum State {
     Unused,
+    /// Loaded at boot, not in the system before its arrival tick (xv6's
+    /// EMBRYO): not runnable, and no event concerns it yet.
+    Embryo,
     Runnable,
     Running,
     Sleeping,
@@ -36,8 +40,12 @@ pub enum State {
 }
 
 impl State {
+    /// Alive, or due to arrive.
     pub fn is_alive(self) -> bool {
-        matches!(self, State::Runnable | State::Running | State::Sleeping)
+        matches!(
+            self,
+            State::Embryo | State::Runnable | State::Running | State::Sleeping
+        )
     }
 }
 
@@ -48,8 +56,12 @@ pub struct Process {
     /// Saved kernel stack pointer while switched out (see switch.rs).
     pub context: u64,
     pub space: Option<AddressSpace>,
-    /// Ticks used of the current time slice (timer.rs, sched.rs).
-    pub slice_used: u64,
+    /// What the scheduler may know before it runs: arrival, length, I/O,
+    /// tickets.
+    pub job: Job,
+    /// Its current run carries out a tick's scheduling decision, so it owns
+    /// the next tick (observe.rs, "Charging").
+    pub owns_next_tick: bool,
     pub wake_tick: u64,
     /// End with status 0 once its CPU time reaches this many ticks (0 = no
     /// budget).
@@ -71,7 +83,8 @@ impl Process {
         state: State::Unused,
         context: 0,
         space: None,
-        slice_used: 0,
+        job: Job::NONE,
+        owns_next_tick: false,
         wake_tick: 0,
         cpu_budget: 0,
         exit_code: 0,
@@ -160,8 +173,10 @@ pub fn current_pid() -> u32 {
 }
 
 /// Create a process from boot module `module` (slot = module index, pid =
-/// slot + 1): load the program, build its first trap frame and context.
-pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'static str> {
+/// slot + 1): load the program, build its first trap frame and context. It
+/// is an embryo until it arrives ([`arrivals_and_wakes`]); loading it now
+/// keeps the cost of loading out of the tick it arrives at.
+pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
     let image_len = module.len as usize;
     // SAFETY: the VMM placed the module's bytes at `addr` in RAM, in a region
     // the memory map reserves; the direct map covers it; nothing writes it.
@@ -225,19 +240,32 @@ pub fn create(slot: usize, module: &Module, arrival: u64) -> Result<u32, &'stati
         p.pid = slot as u32 + 1;
         p.name[..name.len().min(MODULE_NAME_LEN - 1)]
             .copy_from_slice(&name[..name.len().min(MODULE_NAME_LEN - 1)]);
-        p.state = State::Runnable;
+        p.state = State::Embryo;
         p.fpu = FpuState::initial();
         p.context = ctx_addr;
         p.space = Some(loaded.space);
-        p.acct = Accounting::arrived(arrival);
+        p.job = module.job;
+        if p.job.tickets == 0 {
+            p.job.tickets = lde_abi::boot::DEFAULT_TICKETS;
+        }
+        // A job of known length ends at the tick that completes it.
+        p.cpu_budget = p.job.length_ticks;
+        p.acct = Accounting::arrived(p.job.arrival_tick);
         t.count = t.count.max(slot + 1);
         Ok(p.pid)
     })
 }
 
-/// Block the running process until tick `wake`.
+/// Block the running process until tick `wake` (a system call).
 pub fn sleep_until(wake: u64) {
     let Some(slot) = current() else { return };
+    sched::with_policy(|p| p.leave(slot, Leave::Sleeps));
+    block(slot, wake);
+    sched::give_up(slot, switch_reason::SLEEP);
+}
+
+/// Mark the process in `slot` asleep until tick `wake` (the policy knows).
+pub fn block(slot: usize, wake: u64) {
     TABLE.with(|t| {
         t.sleeping += 1;
         let p = &mut t.procs[slot];
@@ -245,39 +273,54 @@ pub fn sleep_until(wake: u64) {
         p.wake_tick = wake;
         observe::sleeping(p, wake);
     });
-    sched::give_up(slot, switch_reason::SLEEP);
 }
 
-/// Move sleepers whose time has come to the run queue. Inline and cheap
-/// when nobody sleeps (the timer calls it on every tick).
-#[inline(always)]
-pub fn wake_sleepers() {
-    if TABLE.with(|t| t.sleeping) != 0 {
-        wake_due_sleepers();
+/// At tick `now`: processes whose arrival tick has come enter the system,
+/// then sleepers whose time has come wake up (mlfq.py's order: arrivals
+/// before I/O completions); both join the policy.
+pub fn arrivals_and_wakes(now: u64) {
+    for slot in 0..TABLE.with(|t| t.count) {
+        let job = TABLE.with(|t| {
+            let p = &mut t.procs[slot];
+            match p.state {
+                State::Embryo if p.job.arrival_tick <= now => {
+                    p.state = State::Runnable;
+                    observe::arrived(p, slot);
+                    Some((Admit::Arrive, job_of(p)))
+                }
+                State::Sleeping if now >= p.wake_tick => {
+                    observe::woke(p, now);
+                    p.state = State::Runnable;
+                    observe::ready(p);
+                    t.sleeping -= 1;
+                    Some((Admit::Wake, job_of(p)))
+                }
+                _ => None,
+            }
+        });
+        if let Some((how, job)) = job {
+            sched::with_policy(|p| p.admit(slot, &job, how));
+        }
     }
 }
 
-fn wake_due_sleepers() {
-    TABLE.with(|t| {
-        let now = time::now();
-        for slot in 0..t.count {
-            let p = &mut t.procs[slot];
-            if p.state == State::Sleeping && now >= p.wake_tick {
-                observe::woke(p, now);
-                t.sleeping -= 1;
-                sched::make_runnable(slot, p);
-            }
-        }
-    })
+fn job_of(p: &Process) -> sched::Job {
+    sched::Job {
+        length: p.job.length_ticks,
+        tickets: p.job.tickets,
+    }
 }
 
-/// When the first sleeper is due (0 if nobody sleeps).
+/// When the first sleeper or arrival is due (0 if none).
 pub fn next_wake() -> u64 {
     TABLE.with(|t| {
         t.procs[..t.count]
             .iter()
-            .filter(|p| p.state == State::Sleeping)
-            .map(|p| p.wake_tick)
+            .filter_map(|p| match p.state {
+                State::Sleeping => Some(p.wake_tick),
+                State::Embryo => Some(p.job.arrival_tick),
+                _ => None,
+            })
             .min()
             .unwrap_or(0)
     })
@@ -291,28 +334,40 @@ pub fn any_alive() -> bool {
 /// `exit(code)`: never returns.
 pub fn exit_current(code: i32) -> ! {
     let slot = current().expect("exit without a process");
+    sched::with_policy(|p| p.leave(slot, Leave::Exits));
+    mark_exited(slot, code);
+    sched::give_up(slot, switch_reason::EXIT);
+    unreachable!("an exited process was scheduled again");
+}
+
+/// The process in `slot` has exited with `code` (the policy knows).
+pub fn mark_exited(slot: usize, code: i32) {
     TABLE.with(|t| {
         let p = &mut t.procs[slot];
         p.state = State::Exited;
         p.exit_code = code;
         observe::exited(p, code);
     });
-    sched::give_up(slot, switch_reason::EXIT);
-    unreachable!("an exited process was scheduled again");
 }
 
 /// Kill the running process for `reason` (`kill_reason`): never returns to
 /// it. `fault` = (vector, rip, error code, address) for fault kills.
 pub fn kill_current(reason: u64, fault: [u64; 4]) -> ! {
     let slot = current().expect("kill without a process");
+    sched::with_policy(|p| p.leave(slot, Leave::Exits));
+    mark_killed(slot, reason, fault);
+    sched::give_up(slot, switch_reason::KILL);
+    unreachable!("a killed process was scheduled again");
+}
+
+/// The process in `slot` is killed for `reason` (the policy knows).
+pub fn mark_killed(slot: usize, reason: u64, fault: [u64; 4]) {
     TABLE.with(|t| {
         let p = &mut t.procs[slot];
         p.state = State::Killed;
         p.kill_reason = reason;
         observe::killed(p, reason, fault);
     });
-    sched::give_up(slot, switch_reason::KILL);
-    unreachable!("a killed process was scheduled again");
 }
 
 /// A process has ended and is off the CPU: free its memory.

@@ -1,96 +1,132 @@
-//! The scheduler: the run queue, who runs next, and the switch to it.
+//! The scheduler: the policy, who runs next, and the switch to it.
 //!
-//! The policies (`sched/rr.rs`, `sched/fifo.rs`, `sched/coop.rs`) differ in
-//! how the kernel gets the CPU back and whom it picks ([`Policy`], defined
-//! with the [`RunQueue`] in `sched/policy.rs` so that both are unit-tested
-//! on the host).
+//! The policies (`sched/*.rs`: rr, fifo, coop, sjf, stcf, mlfq, lottery,
+//! stride) are pure types behind [`Policy`] (`sched/policy.rs`), each with
+//! its chapter's rules as its documentation, unit-tested on the host. Every
+//! runnable process, the running one included, is inside the policy. At
+//! each timer tick (timer.rs) the kernel charges the tick that ended, then
+//! [`at_tick`] lets the policy boost, admits the processes that arrive or
+//! wake at this tick, and asks the policy who runs now: the order of OSTEP's
+//! simulators, so that their answers and the kernel's agree tick for tick.
 //!
 //! The scheduler itself runs on the boot stack, like xv6's per-CPU
 //! scheduler: a process gives up the CPU by switching to it ([`give_up`]),
-//! and it switches to the next runnable process ([`run`]). When nobody is
-//! runnable it idles with interrupts on until the next interrupt. What is
-//! measured on the way (accounting, the switch events and their cost) is
-//! observe.rs's, called at named points.
+//! and it switches to the process the policy chose ([`run`]). When nobody
+//! is runnable it idles with interrupts on until the next interrupt. What
+//! is measured on the way (accounting, events, costs) is observe.rs's.
 
 mod coop;
 mod fifo;
+mod lottery;
+mod mlfq;
 mod policy;
+mod pyrandom;
+mod queue;
 mod rr;
+mod sjf;
+mod slice;
+mod stcf;
+mod stride;
 
-use lde_abi::boot::{SCHED_COOP, SCHED_FIFO};
+use lde_abi::boot::{BootInfo, PolicyParams, MLFQ_IO_BUMP, MLFQ_IO_STAY};
+use lde_abi::boot::{SCHED_COOP, SCHED_FIFO, SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF};
+use lde_abi::boot::{SCHED_STCF, SCHED_STRIDE};
 use lde_abi::trace::switch_reason;
 
-pub use policy::{Policy, RunQueue, MAX_PROCS};
+pub use policy::{Admit, Job, Leave, Policy, Then, Why, MAX_PROCS};
 
 use crate::kcell::KernelCell;
-use crate::process::{self, Process, State};
+use crate::process::{self, State};
 use crate::switch::swtch;
 use crate::{fpu, fsgs, gdt, observe, paging, time, timer, vmexit, xstate};
+use policy::Pick;
 
-/// The policy in force: an enum, not a `dyn Policy`, so that every call
-/// compiles to that policy's own code, inlined (on PVM hosts every kernel
-/// instruction is emulated, and an indirect call costs more than a FIFO
-/// pick). A new policy is one more variant here and in [`with_policy`].
+/// The policy in use: one of the pure types, stored in place.
+// One static instance and no heap to box the large variants into.
+#[allow(clippy::large_enum_variant)]
 enum Active {
-    RoundRobin(rr::RoundRobin),
-    Fifo(fifo::Fifo),
-    Cooperative(coop::Cooperative),
+    Rr(rr::RoundRobin),
+    Shortest(sjf::ShortestFirst),
+    Mlfq(mlfq::Mlfq),
+    Lottery(lottery::Lottery),
+    Stride(stride::Stride),
 }
 
-/// Run `$body` with `$p` bound to the active policy (`&mut` to it).
-macro_rules! with_policy {
-    ($active:expr, $p:ident => $body:expr) => {
-        match $active {
-            Active::RoundRobin($p) => $body,
-            Active::Fifo($p) => $body,
-            Active::Cooperative($p) => $body,
+impl Active {
+    fn new(sched: u32, p: &PolicyParams) -> Active {
+        match sched {
+            SCHED_FIFO => Active::Rr(fifo::fifo()),
+            SCHED_COOP => Active::Rr(coop::coop()),
+            SCHED_SJF => Active::Shortest(sjf::sjf()),
+            SCHED_STCF => Active::Shortest(stcf::stcf()),
+            SCHED_MLFQ => {
+                let mut cfg = mlfq::MlfqConfig::DEFAULT;
+                cfg.levels = p.levels as usize;
+                for l in 0..mlfq::MAX_LEVELS {
+                    cfg.quantum[l] = p.level_quantum[l].max(1) as u64;
+                    cfg.allot[l] = p.level_allot[l].max(1) as u64;
+                }
+                cfg.boost = p.boost_ticks;
+                cfg.stay = p.flags & MLFQ_IO_STAY != 0;
+                cfg.bump = p.flags & MLFQ_IO_BUMP != 0;
+                Active::Mlfq(mlfq::Mlfq::new(cfg))
+            }
+            SCHED_LOTTERY => Active::Lottery(lottery::Lottery::new(p.seed, p.slice_ticks)),
+            SCHED_STRIDE => Active::Stride(stride::Stride::new(p.slice_ticks)),
+            _ => Active::Rr(rr::RoundRobin::new(p.slice_ticks)),
         }
-    };
+    }
+
+    fn get(&mut self) -> &mut dyn Policy {
+        match self {
+            Active::Rr(p) => p,
+            Active::Shortest(p) => p,
+            Active::Mlfq(p) => p,
+            Active::Lottery(p) => p,
+            Active::Stride(p) => p,
+        }
+    }
 }
 
 struct Scheduler {
     policy: Active,
-    queue: RunQueue,
     /// The scheduler's own saved stack pointer (while a process runs).
     context: u64,
+    /// The process a tick's decision chose, to run once the CPU is free.
+    next: Option<usize>,
+    /// The next dispatch carries out a tick's decision (observe.rs,
+    /// "Charging").
+    at_boundary: bool,
 }
 
 static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
-    policy: Active::RoundRobin(rr::RoundRobin),
-    queue: RunQueue::EMPTY,
+    policy: Active::Rr(rr::RoundRobin::new(1)),
     context: 0,
+    next: None,
+    at_boundary: false,
 });
 
-/// The policy for `BootInfo::sched` (round robin for anything unknown).
-fn policy(sched: u32) -> Active {
-    match sched {
-        SCHED_FIFO => Active::Fifo(fifo::Fifo),
-        SCHED_COOP => Active::Cooperative(coop::Cooperative),
-        _ => Active::RoundRobin(rr::RoundRobin),
-    }
+/// Lend the policy to `f`.
+#[inline(always)]
+pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
+    SCHED.with(|s| f(s.policy.get()))
 }
 
-/// Pick the policy, queue every created process, start the clock (and the
-/// timer), and run the scheduler for good.
-pub fn start(sched: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! {
-    let timer = SCHED.with(|s| {
-        s.policy = policy(sched);
-        process::with_table(|t| {
-            for slot in 0..t.count {
-                if t.procs[slot].state == State::Runnable {
-                    s.queue.push(slot);
-                }
-            }
-        });
-        with_policy!(&s.policy, p => {
-            observe::scheduler_started(p, quantum_us, cpu_limit_us);
-            p.uses_timer()
-        })
+/// Pick the policy, start the clock (and the timer), admit the processes
+/// that arrive at tick 0, and run the scheduler for good.
+pub fn start(info: &BootInfo) -> ! {
+    let name = SCHED.with(|s| {
+        s.policy = Active::new(info.sched, &info.policy);
+        s.policy.get().name()
     });
-    time::start(tsc_khz, quantum_us, timer);
+    let timer = info.sched != SCHED_COOP;
+    observe::scheduler_started(name, info, timer);
+    time::start(info.tsc_khz, info.quantum_us, timer);
     if timer {
-        timer::start(quantum_us, tsc_khz);
+        timer::start(info.quantum_us, info.tsc_khz);
     }
+    process::arrivals_and_wakes(0);
+    SCHED.with(|s| s.at_boundary = true);
     scheduler()
 }
 
@@ -98,8 +134,13 @@ pub fn start(sched: u32, quantum_us: u64, cpu_limit_us: u64, tsc_khz: u64) -> ! 
 /// has ended it ends the VM.
 fn scheduler() -> ! {
     loop {
-        process::wake_sleepers();
-        match SCHED.with(|s| with_policy!(&mut s.policy, p => p.pick(&mut s.queue))) {
+        if !time::timer_on() {
+            process::arrivals_and_wakes(time::now());
+        }
+        let next = SCHED
+            .with(|s| s.next.take())
+            .or_else(|| decide(time::now()));
+        match next {
             Some(slot) => run(slot),
             None if !process::any_alive() => {
                 observe::all_ended();
@@ -110,15 +151,67 @@ fn scheduler() -> ! {
     }
 }
 
+/// Ask the policy who runs now; the decision is recorded if it made one.
+fn decide(tick: u64) -> Option<usize> {
+    let Pick { slot, why } = with_policy(|p| p.pick())?;
+    if let Some(why) = why {
+        observe::decision(tick, slot, why);
+    }
+    Some(slot)
+}
+
+/// A timer tick `t`, after the tick that ended was charged: the policy's
+/// boost, arrivals and wake-ups, then this tick's decision. The process that
+/// was on the CPU (`current`) goes on, or gives up the CPU for the reason
+/// its state says (preempted, asleep, exited, killed).
+pub fn at_tick(t: u64, current: Option<usize>) {
+    if with_policy(|p| p.tick(t)) {
+        observe::boost(t);
+    }
+    process::arrivals_and_wakes(t);
+    let next = decide(t);
+    SCHED.with(|s| {
+        s.next = next;
+        s.at_boundary = next.is_some();
+    });
+    let Some(slot) = current else { return };
+    let reason = process::with_table(|tab| {
+        let p = &mut tab.procs[slot];
+        match p.state {
+            State::Running if next == Some(slot) => {
+                // It goes on: this tick's decision is to keep it.
+                p.owns_next_tick = true;
+                None
+            }
+            State::Running => {
+                p.state = State::Runnable;
+                observe::ready(p);
+                Some(switch_reason::PREEMPT)
+            }
+            State::Sleeping => Some(switch_reason::SLEEP),
+            State::Killed => Some(switch_reason::KILL),
+            _ => Some(switch_reason::EXIT),
+        }
+    });
+    match reason {
+        None => SCHED.with(|s| {
+            s.next = None;
+            s.at_boundary = false;
+        }),
+        Some(reason) => give_up(slot, reason),
+    }
+}
+
 /// Switch to the process in `slot`; returns when it gives up the CPU.
 fn run(slot: usize) {
     // Before any borrow: it may go to user mode and back (upcall.rs).
     xstate::switch_to(slot);
+    let boundary = SCHED.with(|s| core::mem::take(&mut s.at_boundary));
     let target = process::with_table(|t| {
         let p = &mut t.procs[slot];
         observe::switching_in(p);
         p.state = State::Running;
-        p.slice_used = 0;
+        p.owns_next_tick = boundary;
         t.current = Some(slot);
         gdt::set_kernel_stack(process::kstack_top(slot));
         if let Some(space) = p.space.as_ref() {
@@ -153,8 +246,7 @@ fn run(slot: usize) {
 
 /// The running process gives up the CPU to the scheduler, for `reason`
 /// (`switch_reason`); returns when the scheduler runs it again. Its state
-/// must already say what happens next (runnable and queued, sleeping,
-/// exited, killed).
+/// must already say what happens next and the policy must know.
 pub fn give_up(slot: usize, reason: u64) {
     let save = process::with_table(|t| {
         let p = &mut t.procs[slot];
@@ -168,41 +260,21 @@ pub fn give_up(slot: usize, reason: u64) {
     unsafe { swtch(save, target) };
 }
 
-/// `p` (in `slot`) may run again: to the back of the queue.
-pub fn make_runnable(slot: usize, p: &mut Process) {
-    p.state = State::Runnable;
-    observe::ready(p);
-    SCHED.with(|s| s.queue.push(slot));
-}
-
-/// `sched_yield`: back of the queue.
+/// `sched_yield`: behind the others, as the policy sees it.
 pub fn yield_now() {
     if let Some(slot) = process::current() {
-        process::with_table(|t| make_runnable(slot, &mut t.procs[slot]));
+        with_policy(|p| p.leave(slot, Leave::Yields));
+        process::with_table(|t| {
+            let p = &mut t.procs[slot];
+            p.state = State::Runnable;
+            observe::ready(p);
+        });
         give_up(slot, switch_reason::YIELD);
     }
 }
 
-/// The running process (in `slot`) has been charged a tick and someone
-/// may be waiting: switch away if someone is and the policy says its
-/// slice is used up.
-#[inline(always)]
-pub fn preempt_if_due(slot: usize) {
-    let slice_ticks = process::with_table(|t| t.procs[slot].slice_used);
-    if SCHED.with(|s| !s.queue.is_empty() && with_policy!(&s.policy, p => p.preempts(slice_ticks)))
-    {
-        process::with_table(|t| make_runnable(slot, &mut t.procs[slot]));
-        give_up(slot, switch_reason::PREEMPT);
-    }
-}
-
-/// Is anyone waiting for the CPU?
-pub fn queue_is_empty() -> bool {
-    SCHED.with(|s| s.queue.is_empty())
-}
-
 /// Nothing to run: wait for an interrupt (with the timer) or for the next
-/// sleeper's time (without one, by watching the clock).
+/// arrival or sleeper's time (without one, by watching the clock).
 fn idle() {
     observe::idle(true);
     if time::timer_on() {

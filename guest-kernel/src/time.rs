@@ -68,6 +68,11 @@ pub fn tsc_to_ticks(tsc: u64) -> u64 {
 }
 
 #[inline]
+/// The TSC at which tick `t` is due (the clock starts at tick 0).
+pub fn due_tsc(t: u64) -> u64 {
+    TSC_START.load(Ordering::Relaxed) + t * TSC_PER_TICK.load(Ordering::Relaxed)
+}
+
 pub fn tsc_per_tick() -> u64 {
     TSC_PER_TICK.load(Ordering::Relaxed)
 }

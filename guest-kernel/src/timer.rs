@@ -6,6 +6,7 @@
 use lde_abi::cpu::vector;
 
 use crate::apic::{self, rdmsr, wrmsr};
+use crate::sched::{Leave, Then};
 use crate::time::{self, rdtsc};
 use crate::{observe, process, sched};
 
@@ -39,38 +40,54 @@ fn counts_per_us(tsc_khz: u64) -> u64 {
     (counted * tsc_khz / 1000 / elapsed.max(1)).max(1)
 }
 
-/// One tick: acknowledge it, advance the clock, wake sleepers, charge the
-/// running process, carry out a verdict (CPU budget, CPU limit, hog rule)
-/// and preempt if the policy says so.
+/// One tick, the start of tick `t`: acknowledge it, charge the tick that
+/// ended to the process the policy chose for it, carry out what that means
+/// (its length done, its I/O due, a verdict: CPU limit, hog rule), then let
+/// the scheduler make this tick's decision.
 pub fn on_tick() {
     let start = rdtsc();
     apic::eoi();
-    let tick = time::tick();
-    let Some(slot) = process::current() else {
-        observe::tick(tick, None);
-        process::wake_sleepers();
-        return;
-    };
-    observe::tick(tick, Some(slot));
-    process::wake_sleepers();
-    let charged = process::with_table(|t| {
-        let p = &mut t.procs[slot];
-        let charged = observe::charge_tick(p, start);
-        p.slice_used += charged as u64;
-        charged.then(|| p.budget_spent())
-    });
-    let Some(budget_spent) = charged else {
-        return;
-    };
-    if budget_spent {
-        process::exit_current(0);
-    }
-    let nobody_waits = sched::queue_is_empty();
-    if let Some(reason) = observe::verdict(slot, nobody_waits) {
-        process::kill_current(reason, [0; 4]);
+    let t = time::tick();
+    let current = process::current();
+    match current {
+        Some(slot) => charge(slot, t),
+        None => observe::idle_tick(t),
     }
     observe::tick_handled(start);
-    if !nobody_waits {
-        sched::preempt_if_due(slot);
+    sched::at_tick(t, current);
+}
+
+/// Charge tick `t` to the process in `slot` if it is its (observe.rs), and
+/// tell the policy what the process does next.
+fn charge(slot: usize, t: u64) {
+    let charged = process::with_table(|tab| {
+        let p = &mut tab.procs[slot];
+        if !observe::charge_tick(p, t) {
+            return None;
+        }
+        // Its length done first, then its I/O (the simulators' order).
+        let io = p.job.io_due(p.acct.cpu_ticks);
+        let then = if p.budget_spent() {
+            Then::Exits
+        } else if io.is_some() {
+            Then::Sleeps
+        } else {
+            Then::Runs
+        };
+        Some((then, io.unwrap_or(0)))
+    });
+    let Some((then, io)) = charged else { return };
+    if let Some((from, to)) = sched::with_policy(|p| p.charge(slot, then)).demoted {
+        observe::level(t, slot, from, to);
+    }
+    match then {
+        Then::Exits => process::mark_exited(slot, 0),
+        Then::Sleeps => process::block(slot, t + io),
+        Then::Runs => {
+            if let Some(reason) = observe::verdict(slot) {
+                sched::with_policy(|p| p.leave(slot, Leave::Exits));
+                process::mark_killed(slot, reason, [0; 4]);
+            }
+        }
     }
 }

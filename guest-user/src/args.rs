@@ -69,7 +69,7 @@ impl Args {
         choices.iter().position(|c| *c == arg)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> + Clone + '_ {
         (0..self.argc).filter_map(|i| self.get(i))
     }
 }

@@ -69,7 +69,7 @@ impl Cli {
 pub enum Command {
     /// Boot the guest kernel in a KVM virtual machine and run user programs.
     #[command(after_help = RUN_EXAMPLES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Inspect a trace file written by `lde run --trace`.
     #[command(subcommand)]
     Trace(TraceCommand),
@@ -125,22 +125,72 @@ pub struct RunArgs {
     /// `/`, e.g. ./prog) to a static x86-64 ELF, with arguments after a
     /// colon, separated by spaces or commas (`worker:A,5`). A bare name is
     /// always an embedded program, even if a file of that name is in the
-    /// current directory. Repeat for several; they run concurrently.
-    #[arg(long = "program", short = 'p', value_name = "NAME[:ARGS]")]
+    /// current directory. `@T` at the end makes it arrive at tick T
+    /// (default 0), `#N` gives it N tickets (lottery, stride; default 100).
+    /// Repeat for several; they run concurrently.
+    #[arg(
+        long = "program",
+        short = 'p',
+        value_name = "NAME[:ARGS][@TICK][#TICKETS]"
+    )]
     pub programs: Vec<OsString>,
+
+    /// Jobs in OSTEP's homework syntax, run after the --program ones:
+    /// scheduler.py's lengths `10,20,30`; with --sched mlfq, mlfq.py's
+    /// `start,run,iofreq:...`; with lottery or stride, lottery.py's
+    /// `length:tickets,...`.
+    #[arg(long, value_name = "LIST")]
+    pub jobs: Option<String>,
 
     /// List the embedded user programs and exit.
     #[arg(long)]
     pub list_programs: bool,
 
-    /// Scheduling policy: rr (timer preemption), fifo (timer, no
-    /// preemption), coop (no timer: the kernel runs only at traps).
+    /// Scheduling policy (OSTEP's scheduling chapters).
     #[arg(long, value_enum, default_value_t = Sched::Rr)]
     pub sched: Sched,
 
-    /// Time slice and timer period (1ms to 1s).
+    /// The timer period: one tick, the unit of every scheduling figure
+    /// (1ms to 1s).
     #[arg(long, value_name = "DURATION", default_value = "10ms", value_parser = parse_quantum)]
     pub quantum: Duration,
+
+    /// Time slice in ticks (OSTEP's -q): rr, lottery, stride (default 1);
+    /// mlfq: one quantum for every level or one per level, top first
+    /// (mlfq.py -q / -Q; default 10).
+    #[arg(long, value_name = "TICKS[,TICKS...]")]
+    pub slice: Option<String>,
+
+    /// mlfq: number of levels (mlfq.py -n; default 3).
+    #[arg(long, value_name = "N")]
+    pub levels: Option<u32>,
+
+    /// mlfq: allotment in quanta, for every level or per level, top first
+    /// (mlfq.py -a / -A; default 1).
+    #[arg(long, value_name = "QUANTA[,QUANTA...]")]
+    pub allot: Option<String>,
+
+    /// mlfq: move every job to the top level every TICKS ticks (mlfq.py -B;
+    /// default never).
+    #[arg(long, value_name = "TICKS")]
+    pub boost: Option<u64>,
+
+    /// mlfq: an I/O resets the job's quantum and allotment, the gameable
+    /// rule (mlfq.py -S).
+    #[arg(long)]
+    pub io_stay: bool,
+
+    /// mlfq: a job back from I/O goes to the front of its queue (mlfq.py -I).
+    #[arg(long)]
+    pub io_bump: bool,
+
+    /// mlfq: how long each I/O of a --jobs job lasts (mlfq.py -i; default 5).
+    #[arg(long, value_name = "TICKS")]
+    pub io_time: Option<u64>,
+
+    /// lottery: the random seed; the draws are lottery.py -s SEED's.
+    #[arg(long, value_name = "SEED")]
+    pub seed: Option<u64>,
 
     /// Kill any process that uses more CPU time than this.
     #[arg(long, value_name = "DURATION", value_parser = parse_cpu_limit)]
@@ -174,21 +224,37 @@ pub struct RunArgs {
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sched {
-    /// Round robin: the timer preempts a process when its quantum is used.
+    /// Round robin: the timer preempts a process when its slice is used.
     Rr,
     /// First come, first served: the timer ticks but never preempts.
     Fifo,
     /// Cooperative: no timer; processes switch only at yield, sleep, exit.
     Coop,
+    /// Shortest job first (known lengths), never preempts.
+    Sjf,
+    /// Shortest time-to-completion first: a shorter arrival preempts.
+    Stcf,
+    /// Multi-level feedback queue (OSTEP's rules 1-5, like mlfq.py).
+    Mlfq,
+    /// Lottery: a draw at every decision (lottery.py's random numbers).
+    Lottery,
+    /// Stride: deterministic proportional share.
+    Stride,
 }
 
 impl Sched {
     /// The kernel's number for it (`BootInfo::sched`).
     pub fn id(self) -> u32 {
+        use lde_abi::boot::*;
         match self {
-            Sched::Rr => lde_abi::boot::SCHED_RR,
-            Sched::Fifo => lde_abi::boot::SCHED_FIFO,
-            Sched::Coop => lde_abi::boot::SCHED_COOP,
+            Sched::Rr => SCHED_RR,
+            Sched::Fifo => SCHED_FIFO,
+            Sched::Coop => SCHED_COOP,
+            Sched::Sjf => SCHED_SJF,
+            Sched::Stcf => SCHED_STCF,
+            Sched::Mlfq => SCHED_MLFQ,
+            Sched::Lottery => SCHED_LOTTERY,
+            Sched::Stride => SCHED_STRIDE,
         }
     }
 

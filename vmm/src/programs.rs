@@ -8,7 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use anyhow::Result;
-use lde_abi::boot::{Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
+use lde_abi::boot::{Job, Module, MAX_ARGS, MAX_MODULES, MODULE_ARGS_LEN, MODULE_NAME_LEN};
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD};
 use lde_abi::program::{self, LoadError, MAX_LOAD_SEGMENTS, MAX_PAGE_TABLES, MAX_PROGRAM_HEADERS};
 
@@ -28,6 +28,8 @@ pub struct Program {
     pub name: String,
     pub args: Vec<String>,
     pub elf: Cow<'static, [u8]>,
+    /// When it arrives, its length and I/O if known, its tickets.
+    pub job: Job,
 }
 
 /// Resolve one `--program` value for a guest with `mem` bytes of RAM.
@@ -35,8 +37,29 @@ pub struct Program {
 /// The rule for names: a value with a `/` in it is a path (`./hello`,
 /// `/bin/x`); a bare name is always an embedded program, even when a file of
 /// that name is in the current directory.
+///
+/// `@TICK` and `#TICKETS` at the end give its arrival tick and tickets
+/// (jobs.rs); a `spin` or `cpuio` job's length and I/O come from its
+/// arguments.
 pub fn resolve(spec: &OsStr, mem: u64) -> Result<Program> {
-    let shown = spec.to_string_lossy();
+    let (program, arrival_tick, tickets) = match spec.to_str() {
+        Some(text) => {
+            let (program, arrival, tickets) = crate::jobs::split_attributes(text)?;
+            (OsStr::new(program), arrival, tickets)
+        }
+        None => (spec, 0, 0),
+    };
+    let mut p = resolve_program(program, spec, mem)?;
+    p.job.arrival_tick = arrival_tick;
+    p.job.tickets = tickets;
+    let embedded = matches!(p.elf, Cow::Borrowed(_));
+    crate::jobs::describe(&p.name, &p.args, embedded, &mut p.job)?;
+    Ok(p)
+}
+
+/// Resolve `NAME[:ARGS]` (`whole` is the option as given, for messages).
+fn resolve_program(spec: &OsStr, whole: &OsStr, mem: u64) -> Result<Program> {
+    let shown = whole.to_string_lossy();
     let (what, args) = split_spec(spec);
     if what.is_empty() {
         return Err(bad_input(format!("--program '{shown}': no program name")));
@@ -88,7 +111,12 @@ pub fn resolve(spec: &OsStr, mem: u64) -> Result<Program> {
         )));
     }
     check(&elf, &format!("program '{what}'"), mem)?;
-    Ok(Program { name, args, elf })
+    Ok(Program {
+        name,
+        args,
+        elf,
+        job: Job::NONE,
+    })
 }
 
 /// The file a `--program` value names, if it names one.
@@ -187,6 +215,7 @@ pub fn place(
         m.name[..p.name.len()].copy_from_slice(p.name.as_bytes());
         let joined = p.args.join(" ");
         m.args[..joined.len()].copy_from_slice(joined.as_bytes());
+        m.job = p.job;
         modules.push(m);
         next = end.next_multiple_of(PAGE_SIZE);
     }

@@ -5,7 +5,7 @@
 //! the watchdog and listens for Ctrl-C -> drain, count, summarise, flush.
 
 use std::borrow::Cow;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
@@ -45,17 +45,24 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         ),
         None => (Cow::Borrowed(embedded::KERNEL), "embedded".to_string()),
     };
-    let specs: Vec<OsString> = if !args.programs.is_empty() {
+    let specs: Vec<OsString> = if !args.programs.is_empty() || args.jobs.is_some() {
         args.programs.clone()
     } else if args.kernel_args.is_empty() {
         programs::DEFAULT_DEMO.iter().map(OsString::from).collect()
     } else {
         Vec::new()
     };
-    let progs: Vec<Program> = specs
+    let mut progs: Vec<Program> = specs
         .iter()
         .map(|s| programs::resolve(s, args.mem))
         .collect::<Result<_>>()?;
+    let policy = crate::policy::params(args)?;
+    if let Some(list) = &args.jobs {
+        let io_time = args.io_time.unwrap_or(crate::policy::DEFAULT_IO_TIME);
+        for spec in crate::jobs::from_list(list, args.sched, io_time)? {
+            progs.push(programs::resolve(OsStr::new(&spec), args.mem)?);
+        }
+    }
     let ring_size = if args.no_guest_events {
         0
     } else {
@@ -106,6 +113,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let tsc_khz = vcpu.get_tsc_khz().map(u64::from).unwrap_or(0);
 
     let mut info = boot_info(args, tsc_khz, &modules, free_start, ring_addr, ring_size);
+    info.policy = policy;
     if gdb.is_some() {
         info.flags |= boot::FLAG_DEBUGGER;
     }
@@ -257,6 +265,9 @@ fn trace_header(
                 pid: i as u32 + 1,
                 name: p.name.clone(),
                 args: p.args.clone(),
+                arrival_tick: p.job.arrival_tick,
+                length_ticks: p.job.length_ticks,
+                tickets: p.job.tickets,
             })
             .collect(),
         sched: args.sched.name().into(),

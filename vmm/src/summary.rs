@@ -9,6 +9,7 @@ use crate::cli::RunArgs;
 use crate::exits::{Ending, Machine};
 use crate::plausible;
 use crate::stats::SHOWN;
+use crate::trace::policy_columns;
 use crate::trace::processes::ProcessTable;
 use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
 
@@ -160,10 +161,17 @@ pub fn render(r: &RunReport) -> String {
             tick_ms, r.header.sched
         )
         .unwrap();
+        let sched = r.header.sched.as_str();
         writeln!(
             o,
-            "  {:>3} {:<14} {:>5} {:>12} {:>12} {:>12}  end",
-            "pid", "name", "cpu", "response", "turnaround", "wait"
+            "  {:>3} {:<14}{} {:>5} {:>12} {:>12} {:>12}  end",
+            "pid",
+            "name",
+            policy_columns::header(sched),
+            "cpu",
+            "response",
+            "turnaround",
+            "wait"
         )
         .unwrap();
         let cell = |t: u64| format!("{t} ({:.0}ms)", t as f64 * tick_ms);
@@ -191,9 +199,10 @@ pub fn render(r: &RunReport) -> String {
                 .collect();
             writeln!(
                 o,
-                "  {:>3} {:<14} {:>5} {:>12} {:>12} {:>12}  {}",
+                "  {:>3} {:<14}{} {:>5} {:>12} {:>12} {:>12}  {}",
                 p.pid,
                 label,
+                policy_columns::cells(p, sched),
                 p.cpu_ticks,
                 cell(p.response_ticks),
                 open(p.turnaround_ticks),
@@ -228,6 +237,9 @@ pub fn render(r: &RunReport) -> String {
                 writeln!(o, "  ! {mark}").unwrap();
             }
         }
+        for line in policy_columns::level_lines(r.processes, sched) {
+            writeln!(o, "{line}").unwrap();
+        }
     }
     o
 }
@@ -260,6 +272,32 @@ pub fn explain(
         "fifo" => format!(
             "{who} under fifo: the timer ticked {} times (every {quantum_ms} ms) \
              but the kernel never preempted; each ran until it blocked, yielded or ended",
+            procs.ticks
+        ),
+        "sjf" => format!(
+            "{who} under sjf: whenever the CPU was free the kernel ran the job with the least \
+             CPU time left, and never preempted ({} ticks of {quantum_ms} ms)",
+            procs.ticks
+        ),
+        "stcf" => format!(
+            "{who} under stcf: at every tick the job with the least time left ran; a shorter \
+             arrival took the CPU {preempt} times ({} ticks of {quantum_ms} ms)",
+            procs.ticks
+        ),
+        "mlfq" => format!(
+            "{who} under mlfq: higher levels first, round robin within a level, a job that used \
+             its allotment went down a level ({} demotions, {} boosts; {} ticks of {quantum_ms} ms)",
+            procs.demotions, procs.boosts, procs.ticks
+        ),
+        "lottery" | "stride" => format!(
+            "{who} under {sched}: a share of the CPU in proportion to their tickets, {} \
+             ({} decisions, {} ticks of {quantum_ms} ms)",
+            if sched == "lottery" {
+                "by a draw at every decision"
+            } else {
+                "the lowest pass running next"
+            },
+            procs.decisions,
             procs.ticks
         ),
         _ => format!(

@@ -1,64 +1,126 @@
-//! What a scheduling policy is, and the run queue it chooses from.
+//! What a scheduling policy is: what it is told, and what it answers.
 //!
-//! Pure logic, no hardware: this file and the policies next to it are also
-//! compiled on the host, where `cargo test` checks each policy's choices
-//! (tests/kernel_logic.rs includes them with `#[path]`). A policy therefore
-//! uses only `core`, `lde_abi` and `super::{Policy, RunQueue}`.
+//! Pure logic, no hardware, no process table: this file and the policies
+//! next to it are also compiled on the host, where `cargo test` checks each
+//! policy's choices tick by tick (tests/kernel_logic.rs includes them with
+//! `#[path]`). A policy therefore uses only `core`, `lde_abi` and its
+//! siblings in `sched/`. The kernel
+//! keeps every runnable process, *including the one on the CPU*, inside the
+//! policy, and at each timer tick it asks in this order (the order of
+//! OSTEP's simulators, so their answers and the kernel's agree):
+//!
+//! 1. [`Policy::charge`]: the process on the CPU used the tick that just
+//!    ended; the kernel says whether it now goes on, blocks for I/O or has
+//!    finished its length;
+//! 2. [`Policy::tick`]: the start of the new tick (MLFQ's priority boost);
+//! 3. [`Policy::admit`]: processes that arrive or come back from I/O now;
+//! 4. [`Policy::pick`]: who runs during the new tick. If that is the one
+//!    already on the CPU nothing happens; otherwise the kernel switches.
+//!
+//! Between ticks a process may leave the CPU on its own
+//! ([`Policy::leave`]: yield, sleep, exit, killed); the kernel then asks
+//! [`Policy::pick`] again at once.
 
-/// Most processes the run queue holds: one per boot module.
-pub const MAX_PROCS: usize = lde_abi::boot::MAX_MODULES;
+/// A process's index in the process table.
+pub type Slot = usize;
 
-/// How a policy takes the CPU back, and whom it runs next.
+/// Most processes a policy holds: one per boot module.
+pub const CAPACITY: usize = lde_abi::boot::MAX_MODULES;
+/// The same, as the process table calls it.
+pub const MAX_PROCS: usize = CAPACITY;
+
+/// What the kernel knows about a process when it arrives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Job {
+    /// Its CPU length in ticks, known before it runs (0 = unknown).
+    pub length: u64,
+    /// Lottery and stride tickets (at least 1).
+    pub tickets: u64,
+}
+
+/// How a process joins the runnable set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admit {
+    /// It is new (its arrival tick has come).
+    Arrive,
+    /// It comes back from sleep (I/O).
+    Wake,
+}
+
+/// What the process that was charged a tick does next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Then {
+    /// It stays runnable.
+    Runs,
+    /// It blocks for I/O at this tick.
+    Sleeps,
+    /// It has used its whole length (or ended otherwise).
+    Exits,
+}
+
+/// How a process leaves the CPU between two ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Leave {
+    /// `sched_yield`: still runnable, behind the others.
+    Yields,
+    /// It blocks (sleep, I/O).
+    Sleeps,
+    /// It exited or was killed.
+    Exits,
+}
+
+/// What charging a tick changed (the trace records it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Charged {
+    /// MLFQ: it used up its allotment and went down from level `.0` to
+    /// level `.1` (0 is the top).
+    pub demoted: Option<(u8, u8)>,
+}
+
+/// Why a process gets the CPU: the reason the trace records for each
+/// scheduling decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// First in line (the process before it left the CPU).
+    Next,
+    /// The process before it used up its time slice.
+    SliceUsed,
+    /// The process before it used up its allotment at level `from` and was
+    /// demoted to `to`.
+    Demoted { from: u8, to: u8 },
+    /// A priority boost moved every job to the top level.
+    Boost,
+    /// MLFQ: it is ahead of the process on the CPU, which it preempts: at a
+    /// higher level, or put at the front of the same level (`-I`).
+    Ahead { level: u8 },
+    /// Its remaining length is the shortest of the runnable ones.
+    Shortest { remaining: u64 },
+    /// It has arrived (or woken) with less left to run than the process on
+    /// the CPU, which it preempts.
+    Preempts { remaining: u64 },
+    /// It holds ticket `winner` of `total`.
+    Lottery { winner: u64, total: u64 },
+    /// Its pass was the smallest.
+    Stride { pass: u64 },
+}
+
+/// A policy's answer to "who runs now?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pick {
+    pub slot: Slot,
+    /// `None`: the process on the CPU simply goes on (no decision made).
+    pub why: Option<Why>,
+}
+
+/// A scheduling policy (its rules are in each implementation's doc).
 pub trait Policy {
-    /// The name `lde run --sched` and the trace use.
     fn name(&self) -> &'static str;
-    /// Does the APIC timer run?
-    fn uses_timer(&self) -> bool;
-    /// Must the running process give up the CPU after `slice_ticks` ticks of
-    /// its current slice (when someone else is waiting)?
-    fn preempts(&self, slice_ticks: u64) -> bool;
-    /// Take the process to run next off `queue` (`None` when it is empty).
-    /// The default is the queue's order: first in, first out.
-    fn pick(&self, queue: &mut RunQueue) -> Option<usize> {
-        queue.pop()
+    fn admit(&mut self, slot: Slot, job: &Job, how: Admit);
+    fn charge(&mut self, slot: Slot, then: Then) -> Charged;
+    fn leave(&mut self, slot: Slot, how: Leave);
+    /// The start of tick `now`; true when it boosted every job.
+    fn tick(&mut self, _now: u64) -> bool {
+        false
     }
-}
-
-/// Runnable processes (process-table slots), in the order they became
-/// runnable.
-pub struct RunQueue {
-    slots: [usize; MAX_PROCS],
-    head: usize,
-    len: usize,
-}
-
-impl RunQueue {
-    pub const EMPTY: RunQueue = RunQueue {
-        slots: [0; MAX_PROCS],
-        head: 0,
-        len: 0,
-    };
-
-    /// Add `slot` at the back. The queue holds every process at most once,
-    /// so it never overflows.
-    pub fn push(&mut self, slot: usize) {
-        debug_assert!(self.len < MAX_PROCS);
-        self.slots[(self.head + self.len) % MAX_PROCS] = slot;
-        self.len += 1;
-    }
-
-    /// Take the slot at the front.
-    pub fn pop(&mut self) -> Option<usize> {
-        if self.len == 0 {
-            return None;
-        }
-        let slot = self.slots[self.head];
-        self.head = (self.head + 1) % MAX_PROCS;
-        self.len -= 1;
-        Some(slot)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
+    fn pick(&mut self) -> Option<Pick>;
 }

@@ -120,6 +120,8 @@ mod tests {
                 GuestEvent::ProcCreate {
                     name: "x".into(),
                     arrival_tick: max,
+                    length_ticks: 0,
+                    tickets: 0,
                 },
             ),
             switch(0, 0, 1, "start"),

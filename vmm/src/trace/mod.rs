@@ -17,6 +17,7 @@
 pub mod export;
 pub mod inspect;
 pub mod names;
+pub mod policy_columns;
 pub mod processes;
 pub mod reader;
 pub mod record;

@@ -15,6 +15,11 @@ struct Proc {
     arrival: u64,
     first_run: Option<u64>,
     ticks: u64,
+    length: u64,
+    tickets: u64,
+    chosen: u64,
+    /// MLFQ: `[tick, level]` at arrival and at each change.
+    levels: Vec<[u64; 2]>,
 }
 
 #[derive(Default)]
@@ -32,6 +37,10 @@ pub struct ProcessTable {
     pub syscalls: u64,
     pub syscall_path: Option<String>,
     pub sched: Option<String>,
+    /// Scheduling decisions, MLFQ demotions and boosts.
+    pub decisions: u64,
+    pub demotions: u64,
+    pub boosts: u64,
 }
 
 impl ProcessTable {
@@ -45,10 +54,42 @@ impl ProcessTable {
     pub fn observe(&mut self, ev: &EventRecord) {
         self.last_event = Some((ev.event.kind().to_string(), ev.pid, ev.t_ns));
         match &ev.event {
-            GuestEvent::ProcCreate { name, arrival_tick } => {
+            GuestEvent::ProcCreate {
+                name,
+                arrival_tick,
+                length_ticks,
+                tickets,
+            } => {
+                let mlfq = self.sched.as_deref() == Some("mlfq");
                 let p = self.procs.entry(ev.pid).or_default();
                 p.name = name.clone();
                 p.arrival = *arrival_tick;
+                p.length = *length_ticks;
+                p.tickets = *tickets;
+                if mlfq {
+                    p.levels.push([*arrival_tick, 0]);
+                }
+            }
+            GuestEvent::Decision { .. } => {
+                self.decisions += 1;
+                self.procs.entry(ev.pid).or_default().chosen += 1;
+            }
+            GuestEvent::Level { tick, to, .. } => {
+                self.demotions += 1;
+                self.procs
+                    .entry(ev.pid)
+                    .or_default()
+                    .levels
+                    .push([*tick, *to]);
+            }
+            GuestEvent::Boost { tick } => {
+                self.boosts += 1;
+                for p in self.procs.values_mut() {
+                    let below = p.levels.last().is_some_and(|l| l[1] != 0);
+                    if p.end.is_none() && below {
+                        p.levels.push([*tick, 0]);
+                    }
+                }
             }
             GuestEvent::ProcFirstRun { tick } => {
                 self.procs.entry(ev.pid).or_default().first_run = Some(*tick);
@@ -160,6 +201,10 @@ impl ProcessTable {
                     arrival_tick: arrival,
                     first_run_tick: first,
                     end_tick: end,
+                    length_ticks: p.length,
+                    tickets: p.tickets,
+                    chosen: p.chosen,
+                    levels: p.levels.clone(),
                 }
             })
             .collect()

@@ -281,6 +281,7 @@ pub(crate) mod testing {
                     pid,
                     name: name.into(),
                     args: vec![],
+                    ..Default::default()
                 })
                 .collect(),
             sched: "rr".into(),
@@ -370,6 +371,7 @@ pub(crate) mod testing {
             arrival_tick: arrival,
             first_run_tick: first_run,
             end_tick,
+            ..Default::default()
         })
     }
 
@@ -457,6 +459,8 @@ pub(crate) mod testing {
                 GuestEvent::ProcCreate {
                     name: name.into(),
                     arrival_tick: 0,
+                    length_ticks: 0,
+                    tickets: 0,
                 },
             ));
         }
@@ -472,12 +476,26 @@ pub(crate) mod testing {
         ));
         r.push(switch(MS / 2, 0, 1, "start"));
         r.push(syscall(MS, 1, 1, "write", "gate"));
-        r.push(event(MS + MS / 2, 1, GuestEvent::Tick { tick: 1 }));
+        r.push(event(
+            MS + MS / 2,
+            1,
+            GuestEvent::Tick {
+                tick: 1,
+                unaccounted: None,
+            },
+        ));
         r.push(switch(MS + MS / 2, 1, 2, "preempt"));
         r.push(syscall(2 * MS, 2, 24, "sched_yield", "ud"));
         r.push(switch(2 * MS, 2, 3, "yield"));
         r.push(trap(2 * MS + MS / 4, 3, 14));
-        r.push(event(2 * MS + MS / 2, 3, GuestEvent::Tick { tick: 2 }));
+        r.push(event(
+            2 * MS + MS / 2,
+            3,
+            GuestEvent::Tick {
+                tick: 2,
+                unaccounted: None,
+            },
+        ));
         r.push(switch(2 * MS + MS / 2, 3, 1, "preempt"));
         r.push(exit(
             3 * MS,

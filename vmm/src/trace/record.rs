@@ -66,12 +66,20 @@ pub struct Header {
     pub started_unix_ms: u64,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 pub struct ProgramInfo {
     /// The pid the kernel gives it (1 for the first --program, ...).
     pub pid: u32,
     pub name: String,
     pub args: Vec<String>,
+    /// Its job: arrival tick, CPU length in ticks (0 = unknown), tickets
+    /// (0 = the default). Absent in traces of older lde versions.
+    #[serde(default)]
+    pub arrival_tick: u64,
+    #[serde(default)]
+    pub length_ticks: u64,
+    #[serde(default)]
+    pub tickets: u64,
 }
 
 /// One exit that reached the VMM.
@@ -205,6 +213,10 @@ pub enum GuestEvent {
     },
     Tick {
         tick: u64,
+        /// Why the tick counts as nobody's CPU time (`idle`, `switch`);
+        /// absent when it was charged to the process on the CPU.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unaccounted: Option<String>,
     },
     Switch {
         to: u32,
@@ -213,6 +225,11 @@ pub enum GuestEvent {
     ProcCreate {
         name: String,
         arrival_tick: u64,
+        /// The CPU length the kernel knew (0 = unknown) and the tickets.
+        #[serde(default)]
+        length_ticks: u64,
+        #[serde(default)]
+        tickets: u64,
     },
     ProcFirstRun {
         tick: u64,
@@ -248,6 +265,71 @@ pub enum GuestEvent {
         killed: bool,
         code: i64,
     },
+    /// A scheduling decision: at `tick` the policy chose this event's pid,
+    /// for the reason `why`.
+    Decision {
+        tick: u64,
+        #[serde(flatten)]
+        why: DecisionWhy,
+    },
+    /// MLFQ: this event's pid went from level `from` to `to` (0 = top).
+    Level {
+        tick: u64,
+        from: u64,
+        to: u64,
+    },
+    /// MLFQ: every job went back to the top level.
+    Boost {
+        tick: u64,
+    },
+}
+
+/// Why a policy chose a process (`decision` records).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum DecisionWhy {
+    /// First in line: the process before it left the CPU.
+    Next,
+    /// The process before it used up its time slice.
+    SliceUsed,
+    /// The process before it used up its allotment and went down a level.
+    Demoted { from_level: u64, to_level: u64 },
+    /// A priority boost.
+    Boost,
+    /// MLFQ: ahead of the process on the CPU (a higher level, or the front).
+    Ahead { level: u64 },
+    /// SJF/STCF: the least time left.
+    Shortest { remaining: u64 },
+    /// STCF: less left than the process on the CPU, which it preempted.
+    Preempts { remaining: u64 },
+    /// Lottery: the winning ticket and the tickets drawn from.
+    Lottery { winner: u64, total: u64 },
+    /// Stride: its pass when chosen.
+    Stride { pass: u64 },
+}
+
+impl DecisionWhy {
+    /// One line for people.
+    pub fn describe(&self) -> String {
+        match self {
+            DecisionWhy::Next => "next in line".into(),
+            DecisionWhy::SliceUsed => "the one before used its slice".into(),
+            DecisionWhy::Demoted {
+                from_level,
+                to_level,
+            } => {
+                format!("the one before was demoted from level {from_level} to {to_level}")
+            }
+            DecisionWhy::Boost => "priority boost".into(),
+            DecisionWhy::Ahead { level } => format!("ahead at level {level}"),
+            DecisionWhy::Shortest { remaining } => format!("shortest job ({remaining} ticks left)"),
+            DecisionWhy::Preempts { remaining } => {
+                format!("arrived shorter ({remaining} ticks left), preempting")
+            }
+            DecisionWhy::Lottery { winner, total } => format!("winning ticket {winner} of {total}"),
+            DecisionWhy::Stride { pass } => format!("lowest pass {pass}"),
+        }
+    }
 }
 
 impl GuestEvent {
@@ -266,6 +348,9 @@ impl GuestEvent {
             GuestEvent::Wake { .. } => "wake",
             GuestEvent::Idle { .. } => "idle",
             GuestEvent::ProcStats { .. } => "proc_stats",
+            GuestEvent::Decision { .. } => "decision",
+            GuestEvent::Level { .. } => "level",
+            GuestEvent::Boost { .. } => "boost",
         }
     }
 }
@@ -282,7 +367,7 @@ pub struct RegisterDump {
 }
 
 /// A process's figures in OSTEP's terms (ticks of one quantum each).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 pub struct ProcessRecord {
     pub pid: u32,
     pub name: String,
@@ -295,14 +380,27 @@ pub struct ProcessRecord {
     pub arrival_tick: u64,
     pub first_run_tick: u64,
     pub end_tick: u64,
+    /// The CPU length the kernel knew before it ran (0 = unknown).
+    #[serde(default)]
+    pub length_ticks: u64,
+    /// Its lottery/stride tickets, and the scheduling decisions that chose
+    /// it (under lottery: the draws it won).
+    #[serde(default)]
+    pub tickets: u64,
+    #[serde(default)]
+    pub chosen: u64,
+    /// MLFQ: its level over time, `[tick, level]` from its arrival (0 = top).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<[u64; 2]>,
 }
 
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ProcessEnd {
     Exited(i64),
     Killed(String),
     /// Still there when the run ended (watchdog, crash, Ctrl-C).
+    #[default]
     Running,
 }
 

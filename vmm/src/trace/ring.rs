@@ -6,9 +6,11 @@
 //! and skipped. Nothing here can make the VMM read outside the ring.
 
 use lde_abi::syscall;
-use lde_abi::trace::{self as abi, kill_reason, switch_reason, Event, KernelEvent, RingHeader};
+use lde_abi::trace::{
+    self as abi, kill_reason, switch_reason, why, Event, KernelEvent, RingHeader,
+};
 
-use super::record::{EventRecord, GuestEvent};
+use super::record::{DecisionWhy, EventRecord, GuestEvent};
 use crate::memory::GuestRam;
 
 /// Where the ring is and how far the VMM has read.
@@ -189,15 +191,51 @@ impl RingReader {
                 path: syscall::path::name(path).into(),
                 cs,
             },
-            KernelEvent::Tick { tick } => GuestEvent::Tick { tick },
+            KernelEvent::Tick {
+                tick,
+                charged,
+                uncharged,
+            } => GuestEvent::Tick {
+                tick,
+                unaccounted: (!charged).then(|| abi::uncharged::name(uncharged).into()),
+            },
             KernelEvent::Switch { to, reason } => GuestEvent::Switch {
                 to,
                 reason: switch_reason::name(reason).into(),
             },
-            KernelEvent::ProcCreate { module, arrival } => GuestEvent::ProcCreate {
+            KernelEvent::ProcCreate {
+                module,
+                arrival,
+                length,
+                tickets,
+            } => GuestEvent::ProcCreate {
                 name: self.name(module),
                 arrival_tick: arrival,
+                length_ticks: length,
+                tickets,
             },
+            KernelEvent::Decision { tick, why, a, b } => GuestEvent::Decision {
+                tick,
+                why: match why {
+                    why::NEXT => DecisionWhy::Next,
+                    why::SLICE_USED => DecisionWhy::SliceUsed,
+                    why::DEMOTED => DecisionWhy::Demoted {
+                        from_level: a,
+                        to_level: b,
+                    },
+                    why::BOOST => DecisionWhy::Boost,
+                    why::AHEAD => DecisionWhy::Ahead { level: a },
+                    why::SHORTEST => DecisionWhy::Shortest { remaining: a },
+                    why::PREEMPTS => DecisionWhy::Preempts { remaining: a },
+                    why::LOTTERY => DecisionWhy::Lottery {
+                        winner: a,
+                        total: b,
+                    },
+                    _ => DecisionWhy::Stride { pass: a },
+                },
+            },
+            KernelEvent::Level { tick, from, to } => GuestEvent::Level { tick, from, to },
+            KernelEvent::Boost { tick } => GuestEvent::Boost { tick },
             KernelEvent::ProcFirstRun { tick } => GuestEvent::ProcFirstRun { tick },
             KernelEvent::ProcExit { code, tick } => GuestEvent::ProcExit {
                 code: code as i64,

@@ -77,7 +77,16 @@ mod tests {
     fn a_switch_ends_one_run_and_starts_the_next() {
         let mut t = RunTracker::default();
         assert_eq!(t.observe(10, &switch(1, "start")), None);
-        assert_eq!(t.observe(15, &GuestEvent::Tick { tick: 1 }), None);
+        assert_eq!(
+            t.observe(
+                15,
+                &GuestEvent::Tick {
+                    tick: 1,
+                    unaccounted: None
+                }
+            ),
+            None
+        );
         let run = t.observe(20, &switch(2, "preempt")).unwrap();
         assert_eq!((run.pid, run.start_ns, run.end_ns), (1, 10, 20));
         assert_eq!(

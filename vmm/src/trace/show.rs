@@ -28,6 +28,9 @@ pub const EVENT_KINDS: &[&str] = &[
     "wake",
     "idle",
     "proc_stats",
+    "decision",
+    "level",
+    "boost",
 ];
 
 /// Record types `--kind` also takes (`event` = every guest event).
@@ -332,9 +335,27 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             "{name}({:#x}, {:#x}, {:#x}) = {result} [nr {nr}, via {path}, cs {cs:#x}]",
             args[0], args[1], args[2]
         ),
-        GuestEvent::Tick { tick } => format!("tick {tick}"),
+        GuestEvent::Tick {
+            tick,
+            unaccounted: None,
+        } => format!("tick {tick}"),
+        GuestEvent::Tick {
+            tick,
+            unaccounted: Some(why),
+        } => format!("tick {tick}, unaccounted ({why})"),
         GuestEvent::Switch { to, reason } => format!("-> {} ({reason})", names.label(*to)),
-        GuestEvent::ProcCreate { name, arrival_tick } => format!("created '{name}', arrival tick {arrival_tick}"),
+        GuestEvent::ProcCreate {
+            name,
+            arrival_tick,
+            length_ticks,
+            tickets,
+        } => {
+            let length = match length_ticks {
+                0 => "length unknown".to_string(),
+                n => format!("length {n} ticks"),
+            };
+            format!("arrives: '{name}', tick {arrival_tick}, {length}, {tickets} tickets")
+        }
         GuestEvent::ProcFirstRun { tick } => format!("first run at tick {tick}"),
         GuestEvent::ProcExit { code, tick } => format!("exited with {code} at tick {tick}"),
         GuestEvent::ProcKill {
@@ -368,6 +389,9 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             "cpu {cpu_ticks}, arrival {arrival_tick}, first run {first_run_tick}, end {end_tick}, wait {wait_ticks} ticks; {} {code}",
             if *killed { "killed, reason" } else { "exit code" }
         ),
+        GuestEvent::Decision { tick, why } => format!("chosen at tick {tick}: {}", why.describe()),
+        GuestEvent::Level { tick, from, to } => format!("level {from} -> {to} at tick {tick}"),
+        GuestEvent::Boost { tick } => format!("boost: every job to the top level at tick {tick}"),
     }
 }
 

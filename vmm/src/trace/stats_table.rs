@@ -13,6 +13,7 @@ use std::io::BufRead;
 use anyhow::Result;
 
 use super::names::ProcessNames;
+use super::policy_columns;
 use super::processes::ProcessTable;
 use super::reader::TraceReader;
 use super::record::{Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record};
@@ -521,10 +522,18 @@ impl TraceStats {
             }
         )
         .unwrap();
+        let sched = self.header.sched.as_str();
         writeln!(
             o,
-            "  {:>4} {:<12} {:>16} {:>16} {:>16} {:>16} {:>10}  end",
-            "pid", "name", "response", "turnaround", "wait", "cpu", "on-cpu"
+            "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16} {:>10}  end",
+            "pid",
+            "name",
+            policy_columns::header(sched),
+            "response",
+            "turnaround",
+            "wait",
+            "cpu",
+            "on-cpu"
         )
         .unwrap();
         let cell = |ticks: f64, tick_ns: u64| {
@@ -538,9 +547,10 @@ impl TraceStats {
                 .unwrap_or_else(|| "-".into());
             writeln!(
                 o,
-                "  {:>4} {:<12} {:>16} {:>16} {:>16} {:>16} {:>10}  {}",
+                "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16} {:>10}  {}",
                 p.pid,
                 p.name,
+                policy_columns::cells(p, sched),
                 cell(p.response_ticks as f64, p.tick_ns),
                 cell(p.turnaround_ticks as f64, p.tick_ns),
                 cell(p.wait_ticks as f64, p.tick_ns),
@@ -562,9 +572,10 @@ impl TraceStats {
         if let Some(avg) = self.averages() {
             writeln!(
                 o,
-                "  {:>4} {:<12} {:>16} {:>16} {:>16} {:>16}",
+                "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16}",
                 "",
                 "average",
+                " ".repeat(policy_columns::header(sched).len()),
                 cell(avg[0], tick_ns),
                 cell(avg[1], tick_ns),
                 cell(avg[2], tick_ns),
@@ -583,6 +594,9 @@ impl TraceStats {
                 )
                 .unwrap();
             }
+        }
+        for line in policy_columns::level_lines(&self.processes, sched) {
+            writeln!(o, "{line}").unwrap();
         }
     }
 

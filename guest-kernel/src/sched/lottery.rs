@@ -1,0 +1,119 @@
+//! `lottery`: proportional share by lottery (OSTEP, *Scheduling:
+//! Proportional Share*).
+//!
+//! Rules: each job holds tickets; at every scheduling decision — the end of
+//! the winner's slice (`--slice`, lottery.py `-q`, default 1 tick), or when
+//! the winner leaves the CPU — the scheduler draws a winning ticket among
+//! the runnable jobs' tickets and runs its holder. Over time each job's
+//! share of the CPU approaches its share of the tickets; over a short run it
+//! is only probably fair.
+//!
+//! The draw is `lottery.py -c`'s: `r = int(random.random() * 1000001)`, the
+//! winning ticket `r % total`, and the holder found by walking the jobs in
+//! pid order, counting their tickets until the count passes the winner.
+//! With the same seed ([`PyRandom`]) the kernel draws the same numbers.
+//! (lottery.py's clock moves a whole quantum even when the winner finishes
+//! sooner; the kernel goes on at once, so with `-q` above 1 the draws agree
+//! but the times may not.)
+
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
+use super::pyrandom::PyRandom;
+use super::slice::Slice;
+
+pub struct Lottery {
+    rng: PyRandom,
+    tickets: [u64; CAPACITY],
+    runnable: [bool; CAPACITY],
+    total: u64,
+    slice: Slice,
+    /// One past the highest slot admitted (the walk stops there).
+    end: usize,
+}
+
+impl Lottery {
+    pub fn new(seed: u64, slice: u64) -> Self {
+        Lottery {
+            rng: PyRandom::new(seed),
+            tickets: [0; CAPACITY],
+            runnable: [false; CAPACITY],
+            total: 0,
+            slice: Slice::new(slice),
+            end: 0,
+        }
+    }
+
+    fn remove(&mut self, slot: Slot) {
+        if self.runnable[slot] {
+            self.runnable[slot] = false;
+            self.total -= self.tickets[slot];
+        }
+        self.slice.stop(slot);
+    }
+
+    /// One draw: the winning ticket and its holder.
+    fn draw(&mut self) -> (u64, Slot) {
+        let r = (self.rng.random() * 1_000_001.0) as u64;
+        let winner = r % self.total;
+        let mut counted = 0;
+        for slot in 0..self.end {
+            if self.runnable[slot] {
+                counted += self.tickets[slot];
+                if counted > winner {
+                    return (winner, slot);
+                }
+            }
+        }
+        unreachable!("the winning ticket is below the total")
+    }
+}
+
+impl Policy for Lottery {
+    fn name(&self) -> &'static str {
+        "lottery"
+    }
+
+    fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {
+        if how == Admit::Arrive {
+            self.tickets[slot] = job.tickets.max(1);
+        }
+        self.end = self.end.max(slot + 1);
+        if !self.runnable[slot] {
+            self.runnable[slot] = true;
+            self.total += self.tickets[slot];
+        }
+    }
+
+    fn charge(&mut self, slot: Slot, then: Then) -> Charged {
+        self.slice.charge();
+        if then != Then::Runs {
+            self.remove(slot);
+        }
+        Charged::default()
+    }
+
+    fn leave(&mut self, slot: Slot, how: Leave) {
+        match how {
+            Leave::Yields => self.slice.end(),
+            Leave::Sleeps | Leave::Exits => self.remove(slot),
+        }
+    }
+
+    fn pick(&mut self) -> Option<Pick> {
+        if let Some(slot) = self.slice.going_on() {
+            return Some(Pick { slot, why: None });
+        }
+        if self.total == 0 {
+            self.slice.clear();
+            return None;
+        }
+        let (winner, slot) = self.draw();
+        self.slice.start(slot);
+        Some(Pick {
+            slot,
+            why: Some(Why::Lottery {
+                winner,
+                total: self.total,
+            }),
+        })
+    }
+}

@@ -1,0 +1,103 @@
+//! `stride`: stride scheduling, the deterministic proportional share
+//! (OSTEP, *Scheduling: Proportional Share*).
+//!
+//! Rules: each job's stride is [`BIG`] divided by its tickets; each has a
+//! pass, starting at 0. At every decision (the end of the winner's slice,
+//! `--slice`, default 1 tick, or when it leaves the CPU) run the runnable
+//! job with the lowest pass (on a tie, the lowest pid) and advance its pass
+//! by its stride. Over any run, shares are exactly proportional to tickets
+//! whenever the tickets divide `BIG` (the chapter's 100, 50 and 250 do).
+//!
+//! The chapter leaves open what pass a newcomer gets; 0 would let it
+//! monopolize the CPU. Here it gets the pass of the last job chosen (the
+//! lowest pass in the system then), and a job back from I/O the larger of
+//! its own pass and that one, so sleeping earns no credit.
+
+use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
+use super::slice::Slice;
+
+/// The chapter's large number (its example uses 10,000).
+pub const BIG: u64 = 10_000;
+
+pub struct Stride {
+    stride: [u64; CAPACITY],
+    pass: [u64; CAPACITY],
+    runnable: [bool; CAPACITY],
+    /// Pass of the last job chosen, before it advanced.
+    global: u64,
+    slice: Slice,
+    /// One past the highest slot admitted (the scan stops there).
+    end: usize,
+}
+
+impl Stride {
+    pub fn new(slice: u64) -> Self {
+        Stride {
+            stride: [0; CAPACITY],
+            pass: [0; CAPACITY],
+            runnable: [false; CAPACITY],
+            global: 0,
+            slice: Slice::new(slice),
+            end: 0,
+        }
+    }
+
+    fn remove(&mut self, slot: Slot) {
+        self.runnable[slot] = false;
+        self.slice.stop(slot);
+    }
+}
+
+impl Policy for Stride {
+    fn name(&self) -> &'static str {
+        "stride"
+    }
+
+    fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {
+        match how {
+            Admit::Arrive => {
+                self.stride[slot] = (BIG / job.tickets.max(1)).max(1);
+                self.pass[slot] = self.global;
+            }
+            Admit::Wake => self.pass[slot] = self.pass[slot].max(self.global),
+        }
+        self.runnable[slot] = true;
+        self.end = self.end.max(slot + 1);
+    }
+
+    fn charge(&mut self, slot: Slot, then: Then) -> Charged {
+        self.slice.charge();
+        if then != Then::Runs {
+            self.remove(slot);
+        }
+        Charged::default()
+    }
+
+    fn leave(&mut self, slot: Slot, how: Leave) {
+        match how {
+            Leave::Yields => self.slice.end(),
+            Leave::Sleeps | Leave::Exits => self.remove(slot),
+        }
+    }
+
+    fn pick(&mut self) -> Option<Pick> {
+        if let Some(slot) = self.slice.going_on() {
+            return Some(Pick { slot, why: None });
+        }
+        let Some(slot) = (0..self.end)
+            .filter(|&s| self.runnable[s])
+            .min_by_key(|&s| self.pass[s])
+        else {
+            self.slice.clear();
+            return None;
+        };
+        let pass = self.pass[slot];
+        self.global = pass;
+        self.pass[slot] += self.stride[slot];
+        self.slice.start(slot);
+        Some(Pick {
+            slot,
+            why: Some(Why::Stride { pass }),
+        })
+    }
+}
