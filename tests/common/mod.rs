@@ -123,14 +123,15 @@ impl Run {
         }
     }
 
-    /// Vectors of the faults that killed processes, by pid.
-    pub fn kill_vector(&self, pid: u32) -> Option<u64> {
+    /// The vector and error code of the fault that killed process `pid`.
+    pub fn kill_fault(&self, pid: u32) -> Option<(u64, u64)> {
         self.events().find_map(|e| match &e.event {
             GuestEvent::ProcKill {
                 vector,
+                error,
                 reason: KillReason::Fault,
                 ..
-            } if e.pid == pid => Some(*vector),
+            } if e.pid == pid => Some((*vector, *error)),
             _ => None,
         })
     }
@@ -163,6 +164,12 @@ pub fn lde_run(args: &[&str]) -> Run {
     require_kvm();
     let trace = TempFile::new("trace", "jsonl");
     let mut full = vec!["run", "--trace", trace.arg()];
+    // lde's default watchdog (30 s) is for people; a test waits for its
+    // run to end, however slow the CPU (nested in QEMU's TCG, 16 programs
+    // took over 30 s), unless it tests the watchdog itself.
+    if !args.contains(&"--timeout") {
+        full.extend_from_slice(&["--timeout", "10m"]);
+    }
     full.extend_from_slice(args);
     let mut run = lde(&full);
     if trace.path().exists() {
