@@ -21,7 +21,31 @@ fn run(sched: &str, args: &[&str]) -> Run {
     let r = lde_run(&all);
     assert_eq!(r.status, 0, "{}\n{}", r.stdout, r.stderr);
     r.assert_no_panic();
+    assert_chosen_processes_get_their_ticks(&r);
     r
+}
+
+/// The tick after each decision is charged to the process it chose (these
+/// jobs never give up the CPU between ticks), however slow the CPU: a tick
+/// that comes in while the chosen process is still being switched in is
+/// its own, never an idle one.
+fn assert_chosen_processes_get_their_ticks(r: &Run) {
+    let ticks: Vec<(u64, u32, bool)> = r
+        .events()
+        .filter_map(|e| match &e.event {
+            GuestEvent::Tick { tick, unaccounted } => Some((*tick, e.pid, unaccounted.is_none())),
+            _ => None,
+        })
+        .collect();
+    for (tick, pid, _) in decisions(r) {
+        let next = ticks.iter().find(|t| t.0 == tick + 1);
+        assert_eq!(
+            next,
+            Some(&(tick + 1, pid, true)),
+            "chosen at tick {tick}, pid {pid} did not get tick {}",
+            tick + 1
+        );
+    }
 }
 
 /// (response, turnaround) of pids 1, 2, ...

@@ -20,6 +20,7 @@ use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, vector_name};
 
 use lde_abi::layout::PAGE_SIZE;
+use x86_64::registers::rflags::RFlags;
 
 use crate::trap_entry::TrapFrame;
 use crate::{debug, observe, paging, println, process, syscall, timer, upcall};
@@ -48,6 +49,18 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         return;
     }
     match tf.vector {
+        TIMER if !user => {
+            // A tick taken in the kernel came in at a `sti; hlt` (the idle
+            // loop, a long write): return with interrupts off, so that a
+            // second tick already pending waits until this one's decision
+            // has been carried out. Back at the instruction after `hlt`,
+            // before its `cli`, it would be taken as one more idle tick
+            // and the process chosen for it, not yet switched in, would
+            // lose that tick (seen on slow CPUs, where a tick's handling
+            // outlasts the tick).
+            tf.rflags &= !RFlags::INTERRUPT_FLAG.bits();
+            timer::on_tick()
+        }
         TIMER => timer::on_tick(),
         SYSCALL if user => syscall::dispatch(tf, path::GATE),
         SPURIOUS => {}
