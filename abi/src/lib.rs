@@ -1,7 +1,8 @@
 //! The contract between the lde VMM and the lde guest kernel.
 //!
 //! Everything both sides must agree on lives here and nowhere else: I/O
-//! ports, the guest-physical memory layout, segment selectors and trap vectors, the boot-info structure, the
+//! ports, the console buffer, the guest-physical memory layout, segment selectors and trap vectors,
+//! the boot-info structure, the
 //! ELF note that marks an lde kernel, exit statuses, system-call numbers and
 //! the layout of the guest's event ring, and the benchmark loop both guest
 //! and host programs run (`work`). The crate is `no_std` and has no
@@ -10,6 +11,7 @@
 #![no_std]
 
 pub mod boot;
+pub mod console;
 pub mod cpu;
 pub mod debug;
 pub mod exit;

@@ -1,9 +1,14 @@
 //! I/O ports the guest uses to talk to the VMM.
 
-/// COM1: a 16550 UART (vm-superio on the VMM side), the serial console.
+/// COM1: a 16550 UART (vm-superio on the VMM side). The lde kernel prints
+/// through [`CONSOLE`] instead, except before it knows lde started it.
 pub const COM1: u16 = 0x3f8;
 /// Number of registers of the 16550, starting at [`COM1`].
 pub const COM1_LEN: u16 = 8;
+
+/// The console port: a 32-bit `out` of the guest-physical address of a
+/// [`crate::console::ConsoleBuffer`] prints its bytes (one exit per buffer).
+pub const CONSOLE: u16 = 0xf5;
 
 /// The exit device: a 32-bit `out` here ends the VM. See [`crate::exit`] for
 /// what the value means.

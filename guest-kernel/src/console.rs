@@ -1,29 +1,170 @@
-//! `print!` and `println!` for the kernel, on the serial console.
+//! The kernel's console: `print!`, `println!` and `say!`.
+//!
+//! Text is gathered in one [`ConsoleBuffer`] and handed to the VMM with a
+//! single `out` of the buffer's address to the console port (lde-abi
+//! `console`): one VM exit when a print ends a line, when the buffer is
+//! full, and before the VM ends, instead of one exit per byte (a 16550 UART
+//! takes a byte per `out`, and on PVM hosts even `rep outsb` exits once per
+//! byte). Kernel code runs with interrupts off (kcell.rs), so no timer tick
+//! can cut a message in two.
+//!
+//! `say!` prints strings and numbers without `core::fmt`: on PVM hosts every
+//! kernel instruction is emulated, and formatting one line costs hundreds
+//! of them; `println!` is for the rare messages (faults, panics).
 
 use core::fmt::{self, Write};
+
+use lde_abi::console::{ConsoleBuffer, CAPACITY};
+use lde_abi::layout::KERNEL_VIRT;
+use lde_abi::ports::CONSOLE;
+
+use crate::kcell::KernelCell;
+
+static BUFFER: KernelCell<ConsoleBuffer> = KernelCell::new(ConsoleBuffer::EMPTY);
+
+/// Append `bytes`; a full buffer goes to the VMM at once.
+pub fn write_bytes(mut bytes: &[u8]) {
+    BUFFER.with(|b| {
+        while !bytes.is_empty() {
+            let len = b.len as usize;
+            let n = bytes.len().min(CAPACITY - len);
+            // SAFETY: `len + n <= CAPACITY`, so the copy stays inside
+            // `bytes` of the buffer; the source is a valid slice of at least
+            // `n` bytes.
+            unsafe { crate::memops::copy(b.bytes.as_mut_ptr().add(len), bytes.as_ptr(), n) };
+            b.len += n as u32;
+            bytes = &bytes[n..];
+            if b.len as usize == CAPACITY {
+                send(b);
+            }
+        }
+    })
+}
+
+/// Hand whatever is buffered to the VMM now.
+pub fn flush() {
+    BUFFER.with(|b| {
+        if b.len != 0 {
+            send(b);
+        }
+    })
+}
+
+/// The end of one print: the buffer goes out if it ends a line.
+fn end_print() {
+    BUFFER.with(|b| {
+        if b.len != 0 && b.bytes[b.len as usize - 1] == b'\n' {
+            send(b);
+        }
+    })
+}
+
+fn send(b: &mut ConsoleBuffer) {
+    // The kernel image is mapped at KERNEL_VIRT + its physical address, below
+    // 4 GiB (lde-abi layout), so the 32-bit `out` carries the whole address.
+    let phys = (b as *mut ConsoleBuffer as u64 - KERNEL_VIRT) as u32;
+    // SAFETY: the console port only makes the VMM read the buffer. No
+    // `nomem` option: the compiler must finish the stores into the buffer
+    // before the `out`.
+    unsafe {
+        core::arch::asm!("out dx, eax", in("dx") CONSOLE, in("eax") phys, options(nostack, preserves_flags))
+    };
+    b.len = 0;
+}
 
 struct Console;
 
 impl Write for Console {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        crate::serial::write_bytes(s.as_bytes());
+        write_bytes(s.as_bytes());
         Ok(())
     }
 }
 
-/// Print. Kernel code always runs with interrupts off (kcell.rs), so no
-/// timer tick can cut a message in two.
+/// Print with `core::fmt` (see `say!` for the cheap way).
 pub fn print(args: fmt::Arguments) {
     let _ = Console.write_fmt(args);
+    end_print();
 }
 
-/// Print a string as it is (no formatting machinery).
-pub fn puts(s: &str) {
-    crate::serial::write_bytes(s.as_bytes());
+/// What `say!` can print: strings as they are, integers in decimal,
+/// [`Hex`] in hexadecimal.
+pub trait Say {
+    fn say(&self);
 }
 
-/// Print a number in decimal (no formatting machinery).
-pub fn put_dec(mut n: u64) {
+impl Say for str {
+    fn say(&self) {
+        write_bytes(self.as_bytes());
+    }
+}
+
+/// Bytes as they are (text the kernel has not checked as UTF-8: the VMM
+/// passes bytes through to the terminal unchanged).
+impl Say for [u8] {
+    fn say(&self) {
+        write_bytes(self);
+    }
+}
+
+/// Nothing for `None`.
+impl<T: Say> Say for Option<T> {
+    fn say(&self) {
+        if let Some(v) = self {
+            v.say();
+        }
+    }
+}
+
+impl<T: Say + ?Sized> Say for &T {
+    fn say(&self) {
+        (**self).say();
+    }
+}
+
+macro_rules! say_unsigned {
+    ($($t:ty),*) => {$(
+        impl Say for $t {
+            fn say(&self) {
+                put_dec(*self as u64);
+            }
+        }
+    )*};
+}
+say_unsigned!(u8, u16, u32, u64, usize);
+
+impl Say for i32 {
+    fn say(&self) {
+        if *self < 0 {
+            write_bytes(b"-");
+        }
+        put_dec(self.unsigned_abs() as u64);
+    }
+}
+
+/// A number `say!` prints as `0x…`.
+pub struct Hex(pub u64);
+
+impl Say for Hex {
+    fn say(&self) {
+        let mut buf = [0u8; 18];
+        let mut i = buf.len();
+        let mut n = self.0;
+        loop {
+            i -= 1;
+            buf[i] = b"0123456789abcdef"[(n & 15) as usize];
+            n >>= 4;
+            if n == 0 {
+                break;
+            }
+        }
+        buf[i - 2..i].copy_from_slice(b"0x");
+        write_bytes(&buf[i - 2..]);
+    }
+}
+
+/// A number in decimal.
+fn put_dec(mut n: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
     loop {
@@ -34,7 +175,23 @@ pub fn put_dec(mut n: u64) {
             break;
         }
     }
-    crate::serial::write_bytes(&buf[i..]);
+    write_bytes(&buf[i..]);
+}
+
+/// The end of a `say!` line.
+pub fn end_line() {
+    write_bytes(b"\n");
+    end_print();
+}
+
+/// One line: each piece (a string, an integer, a [`Hex`]) in turn, then a
+/// newline; no formatting machinery.
+#[macro_export]
+macro_rules! say {
+    ($($piece:expr),* $(,)?) => {{
+        $( $crate::console::Say::say(&$piece); )*
+        $crate::console::end_line();
+    }};
 }
 
 #[macro_export]

@@ -17,8 +17,9 @@ pub fn signature() -> Option<[u8; 12]> {
     Some(sig)
 }
 
-/// The signature as text, without the trailing NULs.
-pub fn name(sig: &[u8; 12]) -> &str {
+/// The signature without the trailing NULs, as bytes (printed as they
+/// are; checking them as UTF-8 would cost more than the rest of the line).
+pub fn name(sig: &[u8; 12]) -> &[u8] {
     let end = sig.iter().position(|&b| b == 0).unwrap_or(12);
-    core::str::from_utf8(&sig[..end]).unwrap_or("?")
+    &sig[..end]
 }

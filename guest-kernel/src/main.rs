@@ -54,9 +54,10 @@ use x86_64::registers::model_specific::{Efer, EferFlags};
 /// Rust entry, called by `_start` with the boot info's physical address.
 #[no_mangle]
 pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
-    serial::init();
     let Some(info) = boot::boot_info(boot_info_phys) else {
-        println!("lde kernel: no valid boot info at {boot_info_phys:#x}; not started by lde?");
+        serial::print(format_args!(
+            "lde kernel: no valid boot info at {boot_info_phys:#x}; not started by lde?\n"
+        ));
         vmexit::panic_exit();
     };
     trace::init(info.trace_ring_addr, info.trace_ring_size);
@@ -73,25 +74,23 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     );
     trace::flush();
 
-    // The banner goes out piece by piece rather than through `core::fmt`,
-    // on one line: on PVM hosts every kernel instruction is emulated and
-    // every byte is an exit, and formatting alone would cost about half of
-    // the boot.
-    use console::{put_dec, puts};
-    puts(concat!(
-        "lde kernel ",
-        env!("CARGO_PKG_VERSION"),
-        " (contract v"
-    ));
-    put_dec(lde_abi::CONTRACT_VERSION as u64);
-    puts("), hypervisor: ");
-    match hypervisor::signature() {
-        Some(sig) => puts(hypervisor::name(&sig)),
-        None => puts("none"),
-    }
-    puts(", memory: ");
-    put_dec(info.mem_size >> 20);
-    puts(" MiB\n");
+    // The banner goes out piece by piece (`say!`) rather than through
+    // `core::fmt`: on PVM hosts every kernel instruction is emulated, and
+    // formatting alone would cost about half of the boot.
+    let signature = hypervisor::signature();
+    let hypervisor = match &signature {
+        Some(sig) => hypervisor::name(sig),
+        None => b"none",
+    };
+    say!(
+        concat!("lde kernel ", env!("CARGO_PKG_VERSION"), " (contract v"),
+        lde_abi::CONTRACT_VERSION,
+        "), hypervisor: ",
+        hypervisor,
+        ", memory: ",
+        info.mem_size >> 20,
+        " MiB"
+    );
 
     let cmdline = boot::cmdline(info);
     let args = match cmdline::parse(cmdline) {
@@ -140,7 +139,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     frames::init(info);
     let count = (info.module_count as usize).min(info.modules.len());
     if count == 0 {
-        println!("lde kernel: no programs to run; done");
+        say!("lde kernel: no programs to run; done");
         vmexit::exit(0);
     }
     apic::init();

@@ -36,12 +36,13 @@ use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
 use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, why, KernelEvent};
 
+use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
 use crate::time::{self, rdtsc};
 use crate::trace::record;
 use crate::trap_entry::TrapFrame;
-use crate::{print, println};
+use crate::{println, say};
 
 /// Ticks without a system call that could give up the CPU after which the
 /// last process alive is a hog.
@@ -135,9 +136,19 @@ static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
 /// `arrival` > 0).
 pub fn process_loaded(pid: u32, name: &str, args: &str, arrival: u64) {
     if arrival > 0 {
-        println!("process {pid}: {name} {args} (arrives at tick {arrival})");
+        say!(
+            "process ",
+            pid,
+            ": ",
+            name,
+            " ",
+            args,
+            " (arrives at tick ",
+            arrival,
+            ")"
+        );
     } else {
-        println!("process {pid}: {name} {args}");
+        say!("process ", pid, ": ", name, " ", args);
     }
 }
 
@@ -173,7 +184,15 @@ pub fn scheduler_started(name: &str, info: &BootInfo, timer: bool) {
     } else {
         "timer preemption"
     };
-    println!("scheduler: {name} ({how}), quantum {quantum_us} us");
+    say!(
+        "scheduler: ",
+        name,
+        " (",
+        how,
+        "), quantum ",
+        quantum_us,
+        " us"
+    );
     let p = &info.policy;
     match info.sched {
         SCHED_MLFQ => {
@@ -336,8 +355,8 @@ pub fn entered_kernel() {
 #[inline(always)]
 pub fn syscall_path(how: u64) {
     if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
-        print!(
-            "lde kernel: system calls arrive {}\n",
+        say!(
+            "lde kernel: system calls arrive ",
             if how == path::GATE {
                 "through the int 0x80 gate"
             } else {
@@ -391,9 +410,20 @@ pub fn user_fault(tf: &TrapFrame, cr2: u64) {
     });
 }
 
+/// ", address 0x… (hint)" of a page fault's kill message.
+struct FaultAddress(u64, &'static str);
+
+impl Say for FaultAddress {
+    fn say(&self) {
+        ", address ".say();
+        Hex(self.0).say();
+        self.1.say();
+    }
+}
+
 fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
     let what = vector_name(tf.vector);
-    if tf.vector == lde_abi::cpu::vector::PAGE_FAULT as u64 {
+    let address = (tf.vector == lde_abi::cpu::vector::PAGE_FAULT as u64).then(|| {
         let hint = if (USER_STACK_GUARD..USER_STACK_GUARD + PAGE_SIZE).contains(&cr2) {
             " (stack overflow)"
         } else if cr2 >= USER_END {
@@ -403,16 +433,21 @@ fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
         } else {
             " (protection)"
         };
-        println!(
-            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, address {cr2:#x}{hint}, error {:#x}",
-            tf.rip, tf.error
-        );
-    } else {
-        println!(
-            "lde kernel: pid {pid} ({name}) killed: {what} at rip {:#x}, error {:#x}",
-            tf.rip, tf.error
-        );
-    }
+        FaultAddress(cr2, hint)
+    });
+    say!(
+        "lde kernel: pid ",
+        pid,
+        " (",
+        name,
+        ") killed: ",
+        what,
+        " at rip ",
+        Hex(tf.rip),
+        address,
+        ", error ",
+        Hex(tf.error)
+    );
 }
 
 /// Timer tick number `tick` found the CPU idle: nobody's tick.
@@ -488,19 +523,24 @@ fn say_why_killed(slot: usize, reason: u64, limit: u64) {
     process::with_table(|t| {
         let p = &t.procs[slot];
         if reason == kill_reason::CPU_LIMIT {
-            println!(
-                "lde kernel: pid {} ({}) killed: used its CPU limit of {} ticks",
+            say!(
+                "lde kernel: pid ",
                 p.pid,
+                " (",
                 p.name(),
-                limit
+                ") killed: used its CPU limit of ",
+                limit,
+                " ticks"
             );
         } else {
-            println!(
-                "lde kernel: pid {} ({}) killed: every other process is done and it has run {} \
-                 ticks without a system call that could give up the CPU",
+            say!(
+                "lde kernel: pid ",
                 p.pid,
+                " (",
                 p.name(),
-                p.acct.ticks_since_trap
+                ") killed: every other process is done and it has run ",
+                p.acct.ticks_since_trap,
+                " ticks without a system call that could give up the CPU"
             );
         }
     })
@@ -598,19 +638,29 @@ pub fn all_ended() {
         )
     });
     OBSERVER.with(|o| {
-        println!(
-            "lde kernel: all {} processes have ended ({} killed); {} context switches, {} ticks",
+        say!(
+            "lde kernel: all ",
             ended,
+            " processes have ended (",
             killed,
+            " killed); ",
             o.switches,
-            time::now()
+            " context switches, ",
+            time::now(),
+            " ticks"
         );
-        println!(
-            "lde kernel: costs: timer tick {} cycles (mean of {}), context switch {} cycles (mean of {})",
+        say!(
+            "lde kernel: costs: timer tick ",
             o.tick_cycles.checked_div(o.ticks_measured).unwrap_or(0),
+            " cycles (mean of ",
             o.ticks_measured,
-            o.switch_cycles.checked_div(o.switches_measured).unwrap_or(0),
-            o.switches_measured
+            "), context switch ",
+            o.switch_cycles
+                .checked_div(o.switches_measured)
+                .unwrap_or(0),
+            " cycles (mean of ",
+            o.switches_measured,
+            ")"
         );
         let mean = |i: usize| o.pick_cycles[i].checked_div(o.picks[i]).unwrap_or(0);
         println!(

@@ -124,6 +124,10 @@ pub struct AddressSpace {
     ntables: usize,
     ranges: [(u64, u64); MAX_RANGES],
     nranges: usize,
+    /// The last page table (level 1) `entry` reached, and which 2 MiB of
+    /// the address space it maps (`vaddr >> 21`): mapping or freeing
+    /// consecutive pages then walks the tables once, not once per page.
+    leaf: (u64, u64),
 }
 
 impl AddressSpace {
@@ -138,11 +142,22 @@ impl AddressSpace {
             ntables: 0,
             ranges: [(0, 0); MAX_RANGES],
             nranges: 0,
+            leaf: (u64::MAX, 0),
         })
     }
 
     /// The PTE for `vaddr`, creating the tables on the way.
+    #[inline]
     fn entry(&mut self, vaddr: u64) -> Option<&'static mut u64> {
+        if vaddr >> 21 == self.leaf.0 {
+            return Some(&mut table(self.leaf.1)[index(vaddr, 0)]);
+        }
+        self.walk(vaddr)
+    }
+
+    /// `entry` the long way: down from the PML4.
+    #[inline(never)]
+    fn walk(&mut self, vaddr: u64) -> Option<&'static mut u64> {
         let mut t = self.pml4;
         for level in (1..4).rev() {
             let e = &mut table(t)[index(vaddr, level)];
@@ -157,6 +172,7 @@ impl AddressSpace {
             }
             t = *e & ADDR_MASK;
         }
+        self.leaf = (vaddr >> 21, t);
         Some(&mut table(t)[index(vaddr, 0)])
     }
 

@@ -10,7 +10,7 @@
 use lde_abi::syscall::{self as nr, errno, Clock};
 
 use crate::trap_entry::TrapFrame;
-use crate::{observe, paging, process, sched, serial, time};
+use crate::{console, observe, paging, process, sched, time};
 
 /// Most bytes one `write` prints (the rest is left for the next call, as a
 /// short write).
@@ -74,7 +74,8 @@ fn write(fd: u64, buf: u64, len: u64) -> i64 {
         // this address space again before it resumes us.
         let bytes = unsafe { core::slice::from_raw_parts(buf as *const u8, n as usize) };
         for chunk in bytes.chunks(WRITE_CHUNK) {
-            serial::write_bytes(chunk);
+            console::write_bytes(chunk);
+            console::flush();
             // Output is progress (the hog rule); the tick that may come in
             // is charged to this process, and may preempt or end it.
             observe::entered_kernel();

@@ -19,12 +19,21 @@ struct Ring {
     header: *mut RingHeader,
     slots: *mut Event,
     capacity: u64,
+    /// The kernel's own copy of `head` (it is the only writer), so the
+    /// usual path never reads the shared header.
+    head: u64,
+    /// The next `head` at which the usual path must stop and look: the
+    /// ring may be full there (unless the VMM drained it meanwhile) or half
+    /// full (ring the doorbell).
+    check_at: u64,
 }
 
 static RING: KernelCell<Ring> = KernelCell::new(Ring {
     header: core::ptr::null_mut(),
     slots: core::ptr::null_mut(),
     capacity: 0,
+    head: 0,
+    check_at: 0,
 });
 
 /// Set up the ring the VMM reserved (`addr`, `size` physical; 0 = off).
@@ -52,6 +61,8 @@ pub fn init(addr: u64, size: u64) {
         r.header = header;
         r.slots = (header as u64 + HEADER_SIZE) as *mut Event;
         r.capacity = capacity;
+        r.head = 0;
+        r.check_at = capacity / 2;
     });
 }
 
@@ -73,36 +84,69 @@ fn write_event(r: &mut Ring, kind: u16, pid: u32, args: [u64; 6]) {
     if r.header.is_null() {
         return;
     }
-    let h = r.header;
-    // SAFETY: `h` and `slots` point into the initialised ring (see `init`);
-    // the kernel is the only writer of head, dropped and the free slots.
+    let head = r.head;
+    if head == r.check_at && !room(r) {
+        return;
+    }
+    // SAFETY: `head - tail < capacity` (checked at `check_at`, and no event
+    // is added past it without checking again), so the slot is a free one
+    // inside the initialised ring; the kernel is its only writer.
     unsafe {
-        let head = read_volatile(addr_of!((*h).head));
-        let used = head.wrapping_sub(read_volatile(addr_of!((*h).tail)));
+        let slot = r.slots.add((head & (r.capacity - 1)) as usize);
+        // Word by word (lde-abi's `Event` is `repr(C)`: TSC, then kind,
+        // padding and pid in one word, then the six arguments; checked at
+        // compile time below): one store per word.
+        let w = slot as *mut u64;
+        w.write(rdtsc());
+        w.add(1).write(kind as u64 | (pid as u64) << 32);
+        for (i, a) in args.iter().enumerate() {
+            w.add(2 + i).write(*a);
+        }
+        // Publish the slot only after it is written.
+        compiler_fence(Ordering::Release);
+        r.head = head + 1;
+        write_volatile(addr_of_mut!((*r.header).head), head + 1);
+    }
+}
+
+// `write_event` stores events word by word; this is the layout it relies on.
+const _: () = assert!(
+    core::mem::offset_of!(Event, kind) == 8
+        && core::mem::offset_of!(Event, pid) == 12
+        && core::mem::offset_of!(Event, args) == 16
+        && core::mem::size_of::<Event>() == 64
+);
+
+/// At `check_at`: is there room for one more event? Rings the doorbell
+/// when the ring is half full, counts a dropped event when it is full, and
+/// sets the next `check_at`.
+#[cold]
+#[inline(never)]
+fn room(r: &mut Ring) -> bool {
+    let h = r.header;
+    // SAFETY: `h` points at the initialised ring header (see `init`); the
+    // VMM writes only `tail`, the kernel the rest.
+    unsafe {
+        let used = r.head.wrapping_sub(read_volatile(addr_of!((*h).tail)));
+        if used >= r.capacity / 2 {
+            doorbell();
+        }
         if used >= r.capacity {
             write_volatile(
                 addr_of_mut!((*h).dropped),
                 read_volatile(addr_of!((*h).dropped)) + 1,
             );
-            doorbell();
-            return;
+            return false;
         }
-        let slot = r.slots.add((head & (r.capacity - 1)) as usize);
-        // A plain write lets the compiler store the fields straight into the
-        // slot; the fence below still orders it before `head`.
-        slot.write(Event {
-            tsc: rdtsc(),
-            kind,
-            _pad: 0,
-            pid,
-            args,
-        });
-        // Publish the slot only after it is written.
-        compiler_fence(Ordering::Release);
-        write_volatile(addr_of_mut!((*h).head), head + 1);
-        if used + 1 == r.capacity / 2 {
-            doorbell();
-        }
+        // Look again when the ring could be half full, or full, counting
+        // from the tail just read.
+        let tail = r.head - used;
+        r.check_at = if used < r.capacity / 2 {
+            tail + r.capacity / 2
+        } else {
+            tail + r.capacity
+        };
+        true
     }
 }
 

@@ -19,6 +19,8 @@ use lde_abi::cpu::vector;
 use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, vector_name};
 
+use lde_abi::layout::PAGE_SIZE;
+
 use crate::trap_entry::TrapFrame;
 use crate::{debug, observe, paging, println, process, syscall, timer, upcall};
 
@@ -69,6 +71,14 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
 /// Are the two bytes at user address `rip` `int 0x80`? Checked like any
 /// user pointer before they are read.
 fn faulting_bytes_are_int80(rip: u64) -> bool {
+    // The CPU has just fetched the instruction at `rip` from user mode, so
+    // its page is mapped and user-readable: only when the second byte lies
+    // on the next page must the page tables be asked.
+    if rip & (PAGE_SIZE - 1) != PAGE_SIZE - 1 {
+        // SAFETY: both bytes lie in the page the CPU fetched the faulting
+        // instruction from, in the address space loaded in CR3.
+        return unsafe { (rip as *const [u8; 2]).read_unaligned() } == INT80;
+    }
     let readable =
         process::current_pml4().is_some_and(|pml4| paging::user_range_ok(pml4, rip, 2, false));
     if !readable {

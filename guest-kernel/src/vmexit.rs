@@ -15,6 +15,7 @@ pub fn panic_exit() -> ! {
 }
 
 fn write(value: u32) -> ! {
+    crate::console::flush();
     crate::trace::flush();
     // SAFETY: the exit device only ends the VM; no memory is involved.
     unsafe { Port::<u32>::new(EXIT).write(value) };

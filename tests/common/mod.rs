@@ -67,12 +67,15 @@ impl Run {
         }
     }
 
-    /// Vectors of the faults that killed processes, by pid.
-    pub fn kill_vector(&self, pid: u32) -> Option<u64> {
+    /// The vector and error code of the fault that killed process `pid`.
+    pub fn kill_fault(&self, pid: u32) -> Option<(u64, u64)> {
         self.events().find_map(|e| match &e.event {
-            GuestEvent::ProcKill { vector, reason, .. } if e.pid == pid && reason == "fault" => {
-                Some(*vector)
-            }
+            GuestEvent::ProcKill {
+                vector,
+                error,
+                reason,
+                ..
+            } if e.pid == pid && reason == "fault" => Some((*vector, *error)),
             _ => None,
         })
     }
@@ -103,13 +106,15 @@ pub fn lde_run_alone(args: &[&str]) -> Run {
 pub fn lde_run(args: &[&str]) -> Run {
     require_kvm();
     let trace = temp_path("trace", "jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_lde"))
-        .arg("run")
-        .arg("--trace")
-        .arg(&trace)
-        .args(args)
-        .output()
-        .expect("running lde");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lde"));
+    cmd.arg("run").arg("--trace").arg(&trace).args(args);
+    // lde's default watchdog (30 s) is for people; a test waits for its
+    // run to end, however slow the CPU (nested in QEMU's TCG, 16 programs
+    // took over 30 s), unless it tests the watchdog itself.
+    if !args.contains(&"--timeout") {
+        cmd.args(["--timeout", "10m"]);
+    }
+    let out = cmd.output().expect("running lde");
     let records = read_trace(&trace);
     let _ = std::fs::remove_file(&trace);
     finish(out, records)

@@ -14,11 +14,12 @@ use kvm_bindings::KVM_EXIT_INTERNAL_ERROR;
 use kvm_ioctls::{VcpuExit, VcpuFd};
 use lde_abi::ports;
 
+use crate::devices::console;
 use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
 use crate::trace::processes::ProcessTable;
-use crate::trace::record::{ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
+use crate::trace::record::{EventRecord, ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
 use crate::trace::ring::RingReader;
 use crate::trace::writer::TraceWriter;
 use crate::watchdog;
@@ -102,6 +103,8 @@ pub struct Machine {
     pub start: Instant,
     pub exits: u64,
     pub totals: BTreeMap<&'static str, ReasonTotals>,
+    /// The last event the guest recorded (what it was doing when it died).
+    pub last_event: Option<EventRecord>,
 }
 
 impl Machine {
@@ -118,11 +121,13 @@ impl Machine {
             procs,
             trace,
             log_events,
+            last_event,
             ..
         } = self;
         let before = ring.events;
         ring.drain(ram, now_ns, |ev| {
             procs.observe(&ev);
+            *last_event = Some(ev.clone());
             if *log_events {
                 log::debug!("guest event {:?}", ev);
             }
@@ -199,7 +204,12 @@ impl Machine {
             ("idt_limit", s.idt.limit as u64),
             ("tr", s.tr.selector as u64),
         ];
+        // lde's kernel runs in long mode from its first instruction; real
+        // mode at the reset vector (CS 0xf000, RIP 0xfff0) is the state an
+        // INIT leaves, which KVM on AMD applies before KVM_EXIT_SHUTDOWN.
+        let reset = s.efer & EFER_LMA == 0 && s.cs.selector == 0xf000 && r.rip == 0xfff0;
         Some(RegisterDump {
+            reset,
             t_ns: self.now_ns(),
             vcpu: 0,
             regs: regs.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
@@ -207,6 +217,9 @@ impl Machine {
         })
     }
 }
+
+/// EFER.LMA: long mode is active.
+const EFER_LMA: u64 = 1 << 10;
 
 /// Little-endian value of up to 8 bytes of exit data.
 fn value_of(data: &[u8]) -> u64 {
@@ -220,11 +233,14 @@ fn in_com1(port: u16) -> bool {
     (ports::COM1..ports::COM1 + ports::COM1_LEN).contains(&port)
 }
 
-/// The port devices an exit can reach (COM1's registers), behind a trait so
-/// that [`handle_exit`] can be tested without a VM.
+/// The port devices an exit can reach (COM1's registers, and the console
+/// the console port's text goes to), behind a trait so that
+/// [`handle_exit`] can be tested without a VM.
 pub trait Uart {
     fn write(&mut self, offset: u8, value: u8);
     fn read(&mut self, offset: u8) -> u8;
+    /// Text from the console port, to the same output.
+    fn print(&mut self, bytes: &[u8]);
 }
 
 impl Uart for Com1 {
@@ -233,6 +249,9 @@ impl Uart for Com1 {
     }
     fn read(&mut self, offset: u8) -> u8 {
         Com1::read(self, offset)
+    }
+    fn print(&mut self, bytes: &[u8]) {
+        Com1::print(self, bytes)
     }
 }
 
@@ -247,12 +266,13 @@ pub struct Handled {
 }
 
 /// Handle one return of `KVM_RUN`: serve the device it reached and say
-/// what to record and whether the run ends. Pure apart from `uart`, like
-/// Firecracker's `handle_kvm_exit`; `Err` is a host failure that ends the
-/// run at once.
+/// what to record and whether the run ends. Pure apart from `uart` (and
+/// reading guest RAM for the console port), like Firecracker's
+/// `handle_kvm_exit`; `Err` is a host failure that ends the run at once.
 pub fn handle_exit(
     result: Result<VcpuExit<'_>, kvm_ioctls::Error>,
     uart: &mut impl Uart,
+    ram: &GuestRam,
 ) -> Result<Handled, Ending> {
     let mut ending = None;
     let exit = match result {
@@ -264,6 +284,11 @@ pub fn handle_exit(
                 }
             } else if in_com1(port) && data.len() == 1 {
                 uart.write((port - ports::COM1) as u8, data[0]);
+            } else if port == ports::CONSOLE {
+                match console::text(ram, data) {
+                    Ok(text) => uart.print(&text),
+                    Err(why) => ending = Some(Ending::GuestError(why)),
+                }
             } else if port == ports::EXIT {
                 ending = Some(match exit_device::decode(data) {
                     GuestExit::Status(s) => Ending::Exit(s),
@@ -398,7 +423,7 @@ pub fn run_until_paused(m: &mut Machine, stop: &AtomicU8) -> Ran {
         let Handled {
             mut exit,
             mut ending,
-        } = match handle_exit(result, &mut m.com1) {
+        } = match handle_exit(result, &mut m.com1, &m.ram) {
             Ok(handled) => handled,
             Err(ending) => return Ran::Ended(ending),
         };
@@ -466,6 +491,7 @@ mod tests {
     struct FakeUart {
         written: Vec<(u8, u8)>,
         reads: Vec<u8>,
+        printed: Vec<u8>,
     }
 
     impl Uart for FakeUart {
@@ -476,12 +502,49 @@ mod tests {
             self.reads.push(offset);
             0x60
         }
+        fn print(&mut self, bytes: &[u8]) {
+            self.printed.extend_from_slice(bytes);
+        }
     }
 
     fn handle(exit: VcpuExit<'_>) -> (Handled, FakeUart) {
+        handle_with(exit, &GuestRam::new(1 << 20).expect("guest RAM"))
+    }
+
+    fn handle_with(exit: VcpuExit<'_>, ram: &GuestRam) -> (Handled, FakeUart) {
         let mut uart = FakeUart::default();
-        let handled = handle_exit(Ok(exit), &mut uart).expect("not a host error");
+        let handled = handle_exit(Ok(exit), &mut uart, ram).expect("not a host error");
         (handled, uart)
+    }
+
+    #[test]
+    fn console_port_prints_the_buffer_it_points_at() {
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        ram.write(0x2000, &5u32.to_le_bytes()).unwrap();
+        ram.write(0x2000 + lde_abi::console::BYTES_OFFSET, b"hello")
+            .unwrap();
+        let (h, uart) = handle_with(
+            VcpuExit::IoOut(ports::CONSOLE, &0x2000u32.to_le_bytes()),
+            &ram,
+        );
+        assert_eq!(h.ending, None);
+        assert_eq!(uart.printed, b"hello");
+    }
+
+    #[test]
+    fn console_port_refuses_a_bad_length_or_address() {
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        ram.write(0x2000, &10_000u32.to_le_bytes()).unwrap();
+        for addr in [0x2000u32, (1 << 20) - 4, u32::MAX] {
+            let (h, uart) = handle_with(VcpuExit::IoOut(ports::CONSOLE, &addr.to_le_bytes()), &ram);
+            assert!(
+                matches!(h.ending, Some(Ending::GuestError(_))),
+                "{addr:#x}: {h:?}"
+            );
+            assert!(uart.printed.is_empty());
+        }
+        let (h, _) = handle_with(VcpuExit::IoOut(ports::CONSOLE, &[0, 0x20]), &ram);
+        assert!(matches!(h.ending, Some(Ending::GuestError(_))));
     }
 
     #[test]
@@ -650,10 +713,12 @@ mod tests {
     #[test]
     fn interrupted_kvm_run_goes_on_and_a_failed_one_ends() {
         let mut uart = FakeUart::default();
-        let h = handle_exit(Err(kvm_ioctls::Error::new(libc::EINTR)), &mut uart).unwrap();
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        let h = handle_exit(Err(kvm_ioctls::Error::new(libc::EINTR)), &mut uart, &ram).unwrap();
         assert_eq!(h.exit, ExitKind::Intr);
         assert_eq!(h.ending, None);
-        let end = handle_exit(Err(kvm_ioctls::Error::new(libc::EBADF)), &mut uart).unwrap_err();
+        let end =
+            handle_exit(Err(kvm_ioctls::Error::new(libc::EBADF)), &mut uart, &ram).unwrap_err();
         assert!(matches!(end, Ending::HostError(m) if m.contains("KVM_RUN failed")));
     }
 }

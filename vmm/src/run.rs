@@ -147,6 +147,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         start: Instant::now(),
         exits: 0,
         totals: Default::default(),
+        last_event: None,
     };
 
     let gdb_clock = gdb.as_ref().map(|d| d.clock.clone());

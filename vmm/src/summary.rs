@@ -9,9 +9,11 @@ use crate::cli::RunArgs;
 use crate::exits::{Ending, Machine};
 use crate::plausible;
 use crate::stats::SHOWN;
+use crate::trace::names::ProcessNames;
 use crate::trace::policy_columns;
 use crate::trace::processes::ProcessTable;
 use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
+use crate::trace::show;
 
 pub struct RunReport<'a> {
     pub explanation: Vec<String>,
@@ -49,6 +51,18 @@ pub fn ending_message(
     match ending {
         Ending::Exit(s) => format!("guest exited with status {s}"),
         Ending::Panic => "guest kernel panicked".into(),
+        Ending::TripleFault if dump.is_some_and(|d| d.reset) => {
+            let last = m
+                .last_event
+                .as_ref()
+                .map(|e| show::event_sentence(e, &ProcessNames::default()))
+                .unwrap_or_else(|| "nothing".into());
+            format!(
+                "guest triple-faulted (KVM_EXIT_SHUTDOWN); KVM reset the vCPU before reporting it \
+                 (KVM on AMD does), so the faulting registers cannot be had: the registers below \
+                 are the reset state; the guest last recorded {last}"
+            )
+        }
         Ending::TripleFault => format!("guest triple-faulted (KVM_EXIT_SHUTDOWN){at}"),
         Ending::InternalError { suberror, data } => {
             format!("KVM internal error, suberror {suberror}, data {data:x?}{at}")
@@ -92,7 +106,11 @@ pub fn render(r: &RunReport) -> String {
     )
     .unwrap();
     if let Some(d) = r.dump {
-        writeln!(o, "registers:").unwrap();
+        if d.reset {
+            writeln!(o, "registers (the vCPU's reset state, not the fault's):").unwrap();
+        } else {
+            writeln!(o, "registers:").unwrap();
+        }
         let line: Vec<String> = d.regs.iter().map(|(k, v)| format!("{k}={v:#x}")).collect();
         for chunk in line.chunks(6) {
             writeln!(o, "  {}", chunk.join(" ")).unwrap();

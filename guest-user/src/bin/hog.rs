@@ -6,20 +6,30 @@
 //! good. The kernel ends it by `--cpu-limit` or when it is the last process
 //! left (the `last-hog` kill).
 //!
+//! `hog TICKS` asks the kernel for a CPU budget first (syscall 1004), so the
+//! kernel ends it at exactly its TICKS-th tick of CPU: a job of known length
+//! whose every tick is a bare timer interrupt, with no system call in
+//! between (the benchmarks count what one tick costs this way).
+//!
 //! The loop body is an `asm!("pause")`, which the compiler must keep, so the
 //! loop can be neither removed nor turned into a trap.
 #![no_std]
 #![no_main]
 
 use core::arch::asm;
-use ulib::{println, usage, Args};
+use ulib::{println, sys, usage, Args};
 
 #[no_mangle]
 fn main(args: Args) -> i32 {
-    if args.len() > 1 {
-        return usage("hog");
+    let Some(ticks) = args.number_or(1, 0).filter(|_| args.len() <= 2) else {
+        return usage("hog [TICKS]   (with TICKS, the kernel ends it after TICKS ticks of CPU)");
+    };
+    if ticks == 0 {
+        println!("hog: spinning forever without system calls");
+    } else {
+        println!("hog: spinning without system calls until the kernel ends it at tick {ticks}");
+        sys::cpu_budget(ticks);
     }
-    println!("hog: spinning forever without system calls");
     loop {
         // SAFETY: PAUSE only hints the CPU that this is a spin loop.
         unsafe { asm!("pause", options(nomem, nostack, preserves_flags)) };

@@ -11,6 +11,11 @@
 //! RDTSC reads; the median batch is reported, so a timer tick or a VM exit
 //! landing in one batch does not skew the figure. Usage: `trapbench [N]`,
 //! N default 5000 (a few seconds on PVM hosts, where the kernel is emulated).
+//!
+//! `trapbench getpid N` and `trapbench int3 N` make exactly N round trips of
+//! one kind, untimed, and print the same line whatever they cost: two runs
+//! with different N differ only by those round trips, so the difference in
+//! the kernel instructions KVM counts (`insn_emulation`) is theirs alone.
 #![no_std]
 #![no_main]
 
@@ -49,13 +54,32 @@ fn int3() {
     unsafe { asm!("int3", options(nomem, nostack)) };
 }
 
+const USAGE: &str = "trapbench [N] | trapbench getpid|int3 N   (N > 0 round trips, default 5000)";
+
 #[no_mangle]
 fn main(args: Args) -> i32 {
+    if args.len() > 1 && args.number(1).is_none() {
+        let (Some(kind), Some(n)) = (args.choice(1, &["getpid", "int3"]), args.number(2)) else {
+            return usage(USAGE);
+        };
+        if n == 0 || args.len() > 3 {
+            return usage(USAGE);
+        }
+        for _ in 0..n {
+            if kind == 0 {
+                sys::getpid();
+            } else {
+                int3();
+            }
+        }
+        println!("{NAME}: {n} round trips done");
+        return 0;
+    }
     let Some(n) = args.number_or(1, 5_000).filter(|&n| n > 0) else {
-        return usage("trapbench [N]   (N > 0 round trips of each kind, default 5000)");
+        return usage(USAGE);
     };
     if args.len() > 2 {
-        return usage("trapbench [N]   (N > 0 round trips of each kind, default 5000)");
+        return usage(USAGE);
     }
     let batches = BATCHES.min(n as usize);
     let per_batch = n / batches as u64;

@@ -1,4 +1,5 @@
-//! COM1: vm-superio's 16550 UART, its output to our stdout.
+//! COM1: vm-superio's 16550 UART, its output to our stdout (where the
+//! console port's text goes too, devices/console.rs).
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -129,6 +130,13 @@ impl Com1 {
     pub fn write(&mut self, offset: u8, value: u8) {
         // Output never fails the guest (see ConsoleOut).
         let _ = self.uart.write(offset, value);
+    }
+
+    /// Text that did not come through the UART (the console port).
+    pub fn print(&mut self, bytes: &[u8]) {
+        let out = self.uart.writer_mut();
+        // Output never fails the guest (see ConsoleOut).
+        let _ = out.write_all(bytes).and_then(|_| out.flush());
     }
 
     pub fn read(&mut self, offset: u8) -> u8 {

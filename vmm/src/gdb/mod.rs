@@ -113,6 +113,11 @@ fn converse(
                 }
             }
             GdbStubStateMachine::Running(s) => {
+                // Kicks are allowed before the last look at the link: a
+                // Ctrl-C that arrives after that look then still makes the
+                // next KVM_RUN return at once (kick.rs), instead of being
+                // dropped while the guest spins without exits.
+                t.session().kicker.set_running(true);
                 if let Some(b) = t.session().link.next_ready() {
                     sm = match s.incoming_data(&mut t, b) {
                         Ok(sm) => sm,
@@ -125,7 +130,6 @@ fn converse(
                 }
                 clock.resume();
                 record(t.m, "resume", None);
-                t.session().kicker.set_running(true);
                 let ran = exits::run_until_paused(t.m, stop);
                 t.session().kicker.set_running(false);
                 match ran {

@@ -364,6 +364,11 @@ pub struct RegisterDump {
     pub regs: BTreeMap<String, u64>,
     /// Control registers, EFER, and CS/SS selectors, by name.
     pub sregs: BTreeMap<String, u64>,
+    /// The registers are the vCPU's reset state, not the guest's: KVM on
+    /// AMD (SVM) INITs the vCPU before it reports a triple fault
+    /// (KVM_EXIT_SHUTDOWN), so the faulting state cannot be had.
+    #[serde(default)]
+    pub reset: bool,
 }
 
 /// A process's figures in OSTEP's terms (ticks of one quantum each).

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::names::ProcessNames;
 use super::reader::TraceReader;
-use super::record::{ExitKind, GuestEvent, Record};
+use super::record::{EventRecord, ExitKind, GuestEvent, Record};
 use super::stats_table::end_text;
 use super::units::{duration, ms};
 use crate::error::bad_input;
@@ -209,7 +209,16 @@ pub fn line(record: &Record, names: &ProcessNames) -> String {
                 .chain(&r.sregs)
                 .map(|(k, v)| format!("{k}={v:#x}"))
                 .collect();
-            ("registers", "vmm".to_string(), regs.join(" "))
+            let what = if r.reset {
+                "the vCPU's reset state, not the fault's: "
+            } else {
+                ""
+            };
+            (
+                "registers",
+                "vmm".to_string(),
+                format!("{what}{}", regs.join(" ")),
+            )
         }
         Record::Process(p) => (
             "process",
@@ -296,6 +305,20 @@ fn exit_text(exit: &ExitKind) -> String {
         ExitKind::SystemEvent { event, data } => format!("event {event} data {data:x?}"),
         ExitKind::Unexpected { what } => what.clone(),
     }
+}
+
+/// One guest event in a sentence: "trap at 12.345 ms, pid 1: ...".
+pub fn event_sentence(e: &EventRecord, names: &ProcessNames) -> String {
+    let who = match e.pid {
+        0 => "kernel".to_string(),
+        pid => format!("pid {}", names.label(pid)),
+    };
+    format!(
+        "{} at {} ms, {who}: {}",
+        e.event.kind(),
+        ms(e.t_ns).trim(),
+        event_text(&e.event, names)
+    )
 }
 
 fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
