@@ -91,8 +91,13 @@ def main():
             die(f"{path} is missing; run without --no-build")
 
     def pick_case(policy, n):
+        # Each simulator's job syntax: mlfq.py's start,run,iofreq (no I/O
+        # here), lottery.py's length:tickets (equal tickets).
+        job = {"mlfq": f"0,{args.length},0", "lottery": f"{args.length}:100", "stride": f"{args.length}:100"}
+        sep = ":" if policy == "mlfq" else ","
+        jobs = sep.join([job.get(policy, str(args.length))] * n)
         argv = [LDE, "run", "--sched", policy, "--quantum", "2ms", "--no-guest-events", "--timeout", "600s",
-                "--jobs", ",".join([str(args.length)] * n)]
+                "--jobs", jobs]
         if policy in SLICED:
             argv += ["--slice", "1"]
         return (f"{policy}/{n}", argv, lambda t: parse_pick(t, n))
