@@ -94,8 +94,16 @@ def main():
             argv += ["--slice", "1"]
         return (f"{policy}/{n}", argv, lambda t: parse_pick(t, n))
 
+    def crunch3(text):
+        try:
+            return parse_crunch(text, 3)
+        except SystemExit:
+            # Two processes' result lines can interleave on the console (a
+            # write preempted mid-line); such a run is run again.
+            return None
+
     three = ["-p", f"crunch:{args.crunch}"] * 3
-    direct = [(s, [LDE, "run", "--sched", s, "--quantum", "10ms", *three], lambda t: parse_crunch(t, 3))
+    direct = [(s, [LDE, "run", "--sched", s, "--quantum", "10ms", *three], crunch3)
               for s in ("rr", "mlfq", "stride")]
     groups = [[pick_case(p, n) for p in POLICIES] for n in sizes]
     groups.append(direct + [("native3", [NATIVE, str(args.crunch), "3"], parse_native)])
@@ -106,7 +114,13 @@ def main():
         k = i % len(groups)
         for group in groups[k:] + groups[:k]:
             for name, argv, parse in group if i % 2 == 0 else reversed(group):
-                res[name].append(parse(run(argv)))
+                for _ in range(5):
+                    r = parse(run(argv))
+                    if r is not None:
+                        break
+                else:
+                    die(f"{name}: garbled output five times")
+                res[name].append(r)
         print(f"  round {i + 1}/{args.runs} done ({time.monotonic() - started:.0f} s)", file=sys.stderr)
 
     print(f"bench_sched: {args.runs} rounds, alternating (rotating order); median [min-max]. The host is noisy: "
