@@ -54,16 +54,8 @@ fn signal(child: &Child, sig: i32) {
 }
 
 fn lde_trace_summary(trace: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lde"))
-        .args(["trace", "summary"])
-        .arg(trace)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let run = common::lde(&["trace", "summary", trace.to_str().unwrap()]);
+    (run.status, run.stdout, run.stderr)
 }
 
 #[test]

@@ -6,133 +6,19 @@
 //! /dev/kvm. They never skip: on a host without a usable /dev/kvm every test
 //! that needs one fails and says why.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{assert_bad_input, lde, lde_with_env, read_trace, require_kvm, Run, TempFile, LDE};
 use lde::trace::record::{ExitRecord, Footer, Record};
 use lde_abi::exit::status;
-
-const LDE: &str = env!("CARGO_BIN_EXE_lde");
-
-// ---------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------
-
-/// Fail (never skip) when this host cannot run VMs.
-fn require_kvm() {
-    let dev = Path::new("/dev/kvm");
-    assert!(
-        dev.exists(),
-        "/dev/kvm does not exist: these tests boot real VMs and need KVM \
-         (on GitHub Actions, enable it with the udev rule in .github/workflows/ci.yml)"
-    );
-    if let Err(e) = fs::OpenOptions::new().read(true).write(true).open(dev) {
-        panic!("/dev/kvm cannot be opened read/write ({e}): add this user to the kvm group or run as root");
-    }
-}
-
-/// A file in the temp folder, unique to this process and call, removed when
-/// dropped (tests run in parallel).
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(what: &str) -> TempFile {
-        static NEXT: AtomicU32 = AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        TempFile(
-            std::env::temp_dir().join(format!("lde-foundation-{}-{n}-{what}", std::process::id())),
-        )
-    }
-
-    fn with_bytes(what: &str, bytes: &[u8]) -> TempFile {
-        let f = TempFile::new(what);
-        fs::write(&f.0, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", f.0.display()));
-        f
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().expect("temp paths are UTF-8")
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-/// What one `lde` invocation did.
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-fn finish(output: Output, elapsed: Duration) -> Run {
-    Run {
-        status: output.status.code().expect("lde was killed by a signal"),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed,
-    }
-}
-
-fn lde_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(LDE);
-    // With backtraces on, a panic in lde would show one in stderr and fail
-    // the one-line checks.
-    cmd.args(args)
-        .env_remove("LDE_KVM_DEVICE")
-        .env_remove("RUST_LOG")
-        .env("RUST_BACKTRACE", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let start = Instant::now();
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {LDE}: {e}"));
-    finish(output, start.elapsed())
-}
-
-fn lde(args: &[&str]) -> Run {
-    lde_with_env(args, &[])
-}
 
 /// Run a VM (after checking that KVM is there).
 fn boot(args: &[&str]) -> Run {
     require_kvm();
     lde(args)
-}
-
-/// Read a trace file: every line must be one record.
-fn read_trace(path: &str) -> Vec<Record> {
-    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("reading trace {path}: {e}"));
-    assert!(
-        text.ends_with('\n'),
-        "the trace does not end with a newline"
-    );
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| {
-            serde_json::from_str::<Record>(line)
-                .unwrap_or_else(|e| panic!("trace line {} is not a record ({e}): {line}", i + 1))
-        })
-        .collect()
 }
 
 fn footer(records: &[Record]) -> &Footer {
@@ -183,39 +69,6 @@ fn summary_counts(stderr: &str) -> (u64, BTreeMap<String, u64>) {
         );
     }
     (total, table)
-}
-
-/// A refusal of bad input: status 2 and exactly one line on stderr that
-/// contains `phrase`, without a panic or a backtrace.
-fn assert_bad_input(run: &Run, phrase: &str) {
-    assert_eq!(
-        run.status,
-        status::BAD_INPUT,
-        "expected status 2 (bad input)\n{}",
-        run.describe()
-    );
-    let lines: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected exactly one line on stderr\n{}",
-        run.describe()
-    );
-    let lower = run.stderr.to_lowercase();
-    assert!(
-        !lower.contains("panicked") && !lower.contains("backtrace"),
-        "stderr shows a panic\n{}",
-        run.describe()
-    );
-    assert!(
-        run.stderr.contains(phrase),
-        "stderr does not say '{phrase}'\n{}",
-        run.describe()
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -282,8 +135,8 @@ fn unknown_kernel_argument_is_refused_by_the_kernel() {
 
 #[test]
 fn trace_has_header_exits_footer_and_counts_agree_with_the_summary() {
-    let trace = TempFile::new("exit7.jsonl");
-    let run = boot(&["run", "--trace", trace.path(), "--", "exit=7"]);
+    let trace = TempFile::new("exit7", "jsonl");
+    let run = boot(&["run", "--trace", trace.arg(), "--", "exit=7"]);
     assert_eq!(run.status, 7, "{}", run.describe());
 
     let records = read_trace(trace.path());
@@ -371,8 +224,8 @@ fn trace_has_header_exits_footer_and_counts_agree_with_the_summary() {
 
 #[test]
 fn trace_of_a_triple_fault_has_a_register_dump() {
-    let trace = TempFile::new("triple.jsonl");
-    let run = boot(&["run", "--trace", trace.path(), "--", "crash=triple"]);
+    let trace = TempFile::new("triple", "jsonl");
+    let run = boot(&["run", "--trace", trace.arg(), "--", "crash=triple"]);
     assert_eq!(run.status, status::TRIPLE_FAULT, "{}", run.describe());
     assert!(run.stderr.contains("triple-faulted"), "{}", run.describe());
     assert!(
@@ -486,16 +339,16 @@ fn watchdog_stops_a_spinning_guest() {
 
 #[test]
 fn missing_kernel_file() {
-    let missing = TempFile::new("no-such-kernel");
-    let run = lde(&["run", "--kernel", missing.path(), "--", "exit=0"]);
+    let missing = TempFile::new("no-such-kernel", "elf");
+    let run = lde(&["run", "--kernel", missing.arg(), "--", "exit=0"]);
     assert_bad_input(&run, "cannot read kernel");
     assert_bad_input(&run, "No such file or directory");
 }
 
 #[test]
 fn kernel_that_is_not_elf() {
-    let text = TempFile::with_bytes("kernel.txt", b"this is not a kernel\n");
-    let run = lde(&["run", "--kernel", text.path(), "--", "exit=0"]);
+    let text = TempFile::with_bytes("kernel", "txt", b"this is not a kernel\n");
+    let run = lde(&["run", "--kernel", text.arg(), "--", "exit=0"]);
     assert_bad_input(&run, "is not an ELF file");
 }
 
@@ -512,8 +365,8 @@ fn kernel_that_is_a_static_elf_without_the_lde_note() {
         .iter()
         .find(|(name, _, _)| *name == "hello")
         .expect("the embedded hello program");
-    let elf = TempFile::with_bytes("hello.elf", hello);
-    let run = lde(&["run", "--kernel", elf.path(), "--", "exit=0"]);
+    let elf = TempFile::with_bytes("hello", "elf", hello);
+    let run = lde(&["run", "--kernel", elf.arg(), "--", "exit=0"]);
     assert_bad_input(&run, "is not an lde kernel");
 }
 
@@ -531,8 +384,8 @@ fn kernel_with_a_segment_outside_guest_ram() {
         .expect("the kernel has a PT_LOAD segment");
     // 64 GiB: far past any --mem, and no overflow.
     elf[load + 0x18..load + 0x20].copy_from_slice(&(64u64 << 30).to_le_bytes());
-    let kernel = TempFile::with_bytes("far-kernel.elf", &elf);
-    let run = lde(&["run", "--kernel", kernel.path(), "--", "exit=0"]);
+    let kernel = TempFile::with_bytes("far-kernel", "elf", &elf);
+    let run = lde(&["run", "--kernel", kernel.arg(), "--", "exit=0"]);
     assert_bad_input(&run, "is outside guest RAM");
 }
 

@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{lde, require_kvm, temp_path, Run};
+use common::{assert_bad_input, lde, require_kvm, temp_path, Run, TempFile};
 use lde_abi::program::{MAX_LOAD_SEGMENTS, MAX_PAGE_TABLES, MAX_PROGRAM_HEADERS};
 
 const PHDR: usize = 56;
@@ -72,52 +72,29 @@ fn hello_with_data_size(memsz: u64) -> Vec<u8> {
     with_phdrs(elf, &phdrs)
 }
 
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn with(tag: &str, bytes: &[u8]) -> TempFile {
-        let path = temp_path(tag, "elf");
-        std::fs::write(&path, bytes).unwrap();
-        TempFile(path)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn run_program(file: &Path, extra: &[&str]) -> Run {
-    let p = file.to_str().unwrap();
-    let mut args = vec!["run", "-p", p];
+fn run_program(file: &TempFile, extra: &[&str]) -> Run {
+    let mut args = vec!["run", "-p", file.arg()];
     args.extend_from_slice(extra);
     lde(&args)
 }
 
-/// Refused before boot: status 2, one line, the guest never ran.
+/// Refused before boot: bad input, one line, the guest never ran.
 fn assert_refused(run: &Run, phrase: &str) {
-    assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stderr.contains(phrase),
-        "{phrase:?} not in {}",
-        run.stderr
-    );
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert_bad_input(run, phrase);
     assert!(run.stdout.is_empty(), "the VM ran:\n{}", run.stdout);
 }
 
 #[test]
 fn a_segment_larger_than_guest_ram_is_refused_before_boot() {
-    let f = TempFile::with("huge", &hello_with_data_size(1 << 40));
-    assert_refused(&run_program(&f.0, &[]), "more than the guest's RAM (64 MiB");
+    let f = TempFile::with_bytes("huge", "elf", &hello_with_data_size(1 << 40));
+    assert_refused(&run_program(&f, &[]), "more than the guest's RAM (64 MiB");
 }
 
 #[test]
 fn a_program_needing_more_page_tables_than_the_loader_has_is_refused() {
     // 200 MiB fits a 512 MiB guest but needs 100 page tables.
-    let f = TempFile::with("tables", &hello_with_data_size(200 << 20));
-    let run = run_program(&f.0, &["--mem", "512M"]);
+    let f = TempFile::with_bytes("tables", "elf", &hello_with_data_size(200 << 20));
+    let run = run_program(&f, &["--mem", "512M"]);
     assert_refused(&run, &format!("at most {MAX_PAGE_TABLES} per process"));
 }
 
@@ -125,9 +102,9 @@ fn a_program_needing_more_page_tables_than_the_loader_has_is_refused() {
 fn too_many_program_headers_are_refused_at_once() {
     let (elf, mut phdrs) = hello();
     phdrs.resize(65_534, [0; PHDR]); // PT_NULL
-    let f = TempFile::with("phnum", &with_phdrs(elf, &phdrs));
+    let f = TempFile::with_bytes("phnum", "elf", &with_phdrs(elf, &phdrs));
     assert_refused(
-        &run_program(&f.0, &[]),
+        &run_program(&f, &[]),
         &format!("65534 program headers; the kernel's loader reads at most {MAX_PROGRAM_HEADERS}"),
     );
 }
@@ -138,7 +115,7 @@ fn hello_with_segments(tag: &str, extra: u64) -> TempFile {
     for i in 0..extra {
         phdrs.push(load_segment(0x1000_0000 + i * 0x2000, 0x1000, 4));
     }
-    TempFile::with(tag, &with_phdrs(elf, &phdrs))
+    TempFile::with_bytes(tag, "elf", &with_phdrs(elf, &phdrs))
 }
 
 fn assert_hello_runs(run: &Run) {
@@ -154,7 +131,7 @@ fn assert_hello_runs(run: &Run) {
 fn too_many_segments_are_refused() {
     let f = hello_with_segments("segments", 40);
     assert_refused(
-        &run_program(&f.0, &[]),
+        &run_program(&f, &[]),
         &format!("loadable segments; the kernel's loader takes at most {MAX_LOAD_SEGMENTS}"),
     );
 }
@@ -170,14 +147,14 @@ fn a_program_with_as_many_segments_as_the_loader_takes_runs() {
         .filter(|p| u32::from_le_bytes(p[..4].try_into().unwrap()) == PT_LOAD)
         .count();
     let f = hello_with_segments("most", (MAX_LOAD_SEGMENTS - own) as u64);
-    assert_hello_runs(&run_program(&f.0, &[]));
+    assert_hello_runs(&run_program(&f, &[]));
 }
 
 #[test]
 fn a_program_within_the_limits_still_runs() {
     // Ten extra segments: well within the limits.
     let f = hello_with_segments("fine", 10);
-    assert_hello_runs(&run_program(&f.0, &[]));
+    assert_hello_runs(&run_program(&f, &[]));
 }
 
 #[test]
@@ -254,21 +231,21 @@ fn non_utf8_paths_are_paths_not_panics() {
 #[test]
 fn outputs_naming_the_runs_own_inputs_are_refused() {
     require_kvm();
-    let kernel = TempFile::with("kernel", lde::embedded::KERNEL);
-    let prog = TempFile::with("prog", lde::embedded::program("hello").unwrap().1);
+    let kernel = TempFile::with_bytes("kernel", "elf", lde::embedded::KERNEL);
+    let prog = TempFile::with_bytes("prog", "elf", lde::embedded::program("hello").unwrap().1);
     // The same files by other names: `dir/./file`.
     let other_name = |p: &Path| p.parent().unwrap().join(".").join(p.file_name().unwrap());
-    let k = kernel.0.to_str().unwrap();
-    let p = prog.0.to_str().unwrap();
-    let k2 = other_name(&kernel.0);
-    let p2 = other_name(&prog.0);
+    let k = kernel.arg();
+    let p = prog.arg();
+    let k2 = other_name(kernel.path());
+    let p2 = other_name(prog.path());
     let trace_is_kernel = lde(&["run", "--kernel", k, "--trace", k2.to_str().unwrap()]);
     let timeline_is_program = lde(&["run", "-p", p, "--timeline", p2.to_str().unwrap()]);
     assert_refused(&trace_is_kernel, "is the run's kernel");
     assert_refused(&timeline_is_program, "is the run's program");
-    assert_eq!(std::fs::read(&kernel.0).unwrap(), lde::embedded::KERNEL);
+    assert_eq!(std::fs::read(kernel.path()).unwrap(), lde::embedded::KERNEL);
     assert_eq!(
-        std::fs::read(&prog.0).unwrap(),
+        std::fs::read(prog.path()).unwrap(),
         lde::embedded::program("hello").unwrap().1
     );
 }

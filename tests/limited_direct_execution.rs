@@ -4,7 +4,7 @@
 mod common;
 
 use common::{lde, lde_run, temp_path};
-use lde::trace::record::{GuestEvent, ProcessEnd};
+use lde::trace::record::{GuestEvent, ProcessEnd, SyscallPath};
 
 const GP: u64 = 13;
 const PF: u64 = 14;
@@ -52,7 +52,7 @@ fn system_calls_come_from_ring_3_and_record_their_path() {
     let calls: Vec<_> = r
         .events()
         .filter_map(|e| match &e.event {
-            GuestEvent::Syscall { cs, path, .. } => Some((*cs, path.clone())),
+            GuestEvent::Syscall { cs, path, .. } => Some((*cs, *path)),
             _ => None,
         })
         .collect();
@@ -65,9 +65,13 @@ fn system_calls_come_from_ring_3_and_record_their_path() {
     }
     // On PVM hosts int 0x80 arrives as #UD; on VMX/SVM through the gate.
     assert_eq!(r.kvm(), flavour(), "the trace header names the flavour");
-    let expected = if flavour() == "pvm" { "ud" } else { "gate" };
+    let expected = if flavour() == "pvm" {
+        SyscallPath::Ud
+    } else {
+        SyscallPath::Gate
+    };
     assert!(
-        calls.iter().all(|(_, p)| p == expected),
+        calls.iter().all(|(_, p)| *p == expected),
         "{calls:?} on {}",
         r.kvm()
     );

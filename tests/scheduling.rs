@@ -4,7 +4,7 @@
 mod common;
 
 use common::lde_run_alone as lde_run;
-use lde::trace::record::{GuestEvent, ProcessEnd};
+use lde::trace::record::{GuestEvent, KillCause, ProcessEnd, SwitchReason};
 
 /// The order in which workers A and B printed their steps.
 fn worker_order(stdout: &str) -> String {
@@ -28,7 +28,15 @@ fn workers_interleave_under_round_robin() {
     assert!(alternations(&order) >= 3, "rr interleaves: {order}");
     let preempts = r
         .events()
-        .filter(|e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt"))
+        .filter(|e| {
+            matches!(
+                &e.event,
+                GuestEvent::Switch {
+                    reason: SwitchReason::Preempt,
+                    ..
+                }
+            )
+        })
         .count();
     assert!(preempts >= 3, "the timer took the CPU back: {preempts}");
 }
@@ -45,9 +53,13 @@ fn workers_do_not_interleave_under_coop_or_fifo() {
             r.stdout
         );
         assert!(
-            !r.events().any(
-                |e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt")
-            ),
+            !r.events().any(|e| matches!(
+                &e.event,
+                GuestEvent::Switch {
+                    reason: SwitchReason::Preempt,
+                    ..
+                }
+            )),
             "{sched} never preempts"
         );
     }
@@ -91,7 +103,7 @@ fn a_hog_under_rr_does_not_stop_the_others() {
     let r = lde_run(&["-p", "hog", "-p", "worker:A,3", "-p", "worker:B,3"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.exited(2, 0) && r.exited(3, 0), "{}", r.stdout);
-    assert_eq!(r.process(1).end, ProcessEnd::Killed("last-hog".into()));
+    assert_eq!(r.process(1).end, ProcessEnd::Killed(KillCause::LastHog));
     // The hog ended after the others.
     assert!(r.process(1).end_tick >= r.process(2).end_tick.max(r.process(3).end_tick));
 }
@@ -100,7 +112,7 @@ fn a_hog_under_rr_does_not_stop_the_others() {
 fn cpu_limit_kills_a_process_over_its_cpu_time() {
     let r = lde_run(&["-p", "hog", "-p", "hello", "--cpu-limit", "50ms"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert_eq!(r.process(1).end, ProcessEnd::Killed("cpu-limit".into()));
+    assert_eq!(r.process(1).end, ProcessEnd::Killed(KillCause::CpuLimit));
     assert_eq!(r.process(1).cpu_ticks, 5, "50 ms of 10 ms ticks");
 }
 
@@ -112,7 +124,15 @@ fn preemptions(ticks: u32, quantum: &str) -> usize {
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.exited(1, 0) && r.exited(2, 0), "{}", r.stdout);
     r.events()
-        .filter(|e| matches!(&e.event, GuestEvent::Switch { reason, .. } if reason == "preempt"))
+        .filter(|e| {
+            matches!(
+                &e.event,
+                GuestEvent::Switch {
+                    reason: SwitchReason::Preempt,
+                    ..
+                }
+            )
+        })
         .count()
 }
 
@@ -285,7 +305,7 @@ fn a_long_write_takes_ticks_and_cpu_limit_stops_it() {
     let p = r.process(1);
     assert_eq!(
         p.end,
-        ProcessEnd::Killed("cpu-limit".into()),
+        ProcessEnd::Killed(KillCause::CpuLimit),
         "{}",
         r.stderr
     );
@@ -313,7 +333,7 @@ fn an_int3_loop_is_a_hog() {
     let r = lde_run(&["-p", "int3-loop", "-p", "hello", "--timeout", "60s"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.exited(2, 0));
-    assert_eq!(r.process(1).end, ProcessEnd::Killed("last-hog".into()));
+    assert_eq!(r.process(1).end, ProcessEnd::Killed(KillCause::LastHog));
 }
 
 #[test]

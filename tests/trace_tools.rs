@@ -2,70 +2,10 @@
 //! /dev/kvm with `--trace`, then read the trace back with every subcommand
 //! and check that they agree with the file and with each other.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::{lde, lde_ok, read_trace, TempFile};
 use lde::trace::record::Record;
-
-fn lde<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lde"))
-        .args(args)
-        .output()
-        .expect("running lde")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Run `lde` and insist that it succeeds; returns stdout.
-fn lde_ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> String {
-    let out = lde(args);
-    let argv: Vec<String> = args
-        .iter()
-        .map(|a| a.as_ref().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        out.status.success(),
-        "lde {argv:?}: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-/// Files under the temp folder, removed at the end of the test.
-struct TempFiles(Vec<PathBuf>);
-
-impl TempFiles {
-    fn new() -> TempFiles {
-        TempFiles(Vec::new())
-    }
-
-    fn path(&mut self, name: &str) -> PathBuf {
-        let path =
-            std::env::temp_dir().join(format!("lde-trace-tools-{}-{name}", std::process::id()));
-        self.0.push(path.clone());
-        path
-    }
-}
-
-impl Drop for TempFiles {
-    fn drop(&mut self) {
-        for p in &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-fn records(path: &Path) -> Vec<Record> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 /// The number after `label` in `text`.
 fn number_after(text: &str, label: &str) -> u64 {
@@ -82,24 +22,18 @@ fn number_after(text: &str, label: &str) -> u64 {
 }
 
 /// Boot the kernel alone (`lde run --trace TRACE -- exit=0`).
-fn boot_with_trace(trace: &Path) {
-    lde_ok(&[
-        "run".as_ref(),
-        "--trace".as_ref(),
-        trace.as_os_str(),
-        "--".as_ref(),
-        "exit=0".as_ref(),
-    ]);
+fn boot_with_trace(trace: &TempFile) {
+    common::require_kvm();
+    lde_ok(&["run", "--trace", trace.arg(), "--", "exit=0"]);
 }
 
 #[test]
 fn every_subcommand_reads_a_real_run() {
-    let mut tmp = TempFiles::new();
-    let trace = tmp.path("run.jsonl");
-    let svg = tmp.path("run.svg");
-    let json = tmp.path("run.json");
+    let trace = TempFile::new("run", "jsonl");
+    let svg = TempFile::new("run", "svg");
+    let json = TempFile::new("run", "json");
     boot_with_trace(&trace);
-    let recs = records(&trace);
+    let recs = read_trace(trace.path());
     let exits = recs.iter().filter(|r| matches!(r, Record::Exit(_))).count() as u64;
     let processes = recs
         .iter()
@@ -107,21 +41,15 @@ fn every_subcommand_reads_a_real_run() {
         .count();
     assert!(exits > 0);
 
-    let summary = lde_ok(&["trace".as_ref(), "summary".as_ref(), trace.as_os_str()]);
+    let summary = lde_ok(&["trace", "summary", trace.arg()]);
     // The figures computed from the records agree with the run's footer.
-    let warnings = text(&lde(&["trace".as_ref(), "summary".as_ref(), trace.as_os_str()]).stderr);
+    let warnings = lde(&["trace", "summary", trace.arg()]).stderr;
     assert!(!warnings.contains("warning"), "{warnings}");
     assert_eq!(number_after(&summary, "VM exits reaching the VMM: "), exits);
     assert!(summary.contains("KVM counters"), "{summary}");
     assert!(summary.contains("exit=0"), "{summary}");
 
-    let shown = lde_ok(&[
-        "trace".as_ref(),
-        "show".as_ref(),
-        trace.as_os_str(),
-        "--kind".as_ref(),
-        "exit".as_ref(),
-    ]);
+    let shown = lde_ok(&["trace", "show", trace.arg(), "--kind", "exit"]);
     assert_eq!(shown.lines().count() as u64, exits);
     assert!(
         shown
@@ -129,17 +57,11 @@ fn every_subcommand_reads_a_real_run() {
             .all(|l| l.contains(" ms ") && l.contains(" vmm ")),
         "{shown}"
     );
-    let all = lde_ok(&["trace".as_ref(), "show".as_ref(), trace.as_os_str()]);
+    let all = lde_ok(&["trace", "show", trace.arg()]);
     assert_eq!(all.lines().count(), recs.len());
 
-    lde_ok(&[
-        "trace".as_ref(),
-        "timeline".as_ref(),
-        trace.as_os_str(),
-        "--svg".as_ref(),
-        svg.as_os_str(),
-    ]);
-    let picture = std::fs::read_to_string(&svg).unwrap();
+    lde_ok(&["trace", "timeline", trace.arg(), "--svg", svg.arg()]);
+    let picture = std::fs::read_to_string(svg.path()).unwrap();
     let doc = roxmltree::Document::parse(&picture).expect("well-formed SVG");
     let class = |c: &str| {
         doc.descendants()
@@ -150,15 +72,9 @@ fn every_subcommand_reads_a_real_run() {
     assert_eq!(class("lane vmm"), 1);
     assert!(class("exit") > 0);
 
-    lde_ok(&[
-        "trace".as_ref(),
-        "export".as_ref(),
-        trace.as_os_str(),
-        "--perfetto".as_ref(),
-        json.as_os_str(),
-    ]);
+    lde_ok(&["trace", "export", trace.arg(), "--perfetto", json.arg()]);
     let exported: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(json.path()).unwrap()).unwrap();
     let events = exported["traceEvents"].as_array().unwrap();
     let exit_instants = events
         .iter()
@@ -169,39 +85,31 @@ fn every_subcommand_reads_a_real_run() {
 
 #[test]
 fn run_draws_a_timeline_by_itself() {
-    let mut tmp = TempFiles::new();
-    let svg = tmp.path("direct.svg");
-    let out = lde(&[
-        "run".as_ref(),
-        "--timeline".as_ref(),
-        svg.as_os_str(),
-        "--".as_ref(),
-        "exit=0".as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let picture = std::fs::read_to_string(&svg).unwrap();
+    let svg = TempFile::new("direct", "svg");
+    let out = lde(&["run", "--timeline", svg.arg(), "--", "exit=0"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let picture = std::fs::read_to_string(svg.path()).unwrap();
     roxmltree::Document::parse(&picture).expect("well-formed SVG");
     assert!(picture.contains("VMM exits"));
 }
 
 #[test]
 fn a_trace_cut_short_is_summarised_with_a_warning() {
-    let mut tmp = TempFiles::new();
-    let trace = tmp.path("full.jsonl");
-    let cut = tmp.path("cut.jsonl");
+    let trace = TempFile::new("full", "jsonl");
+    let cut = TempFile::new("cut", "jsonl");
     boot_with_trace(&trace);
-    let full = std::fs::read_to_string(&trace).unwrap();
+    let full = std::fs::read_to_string(trace.path()).unwrap();
     let lines: Vec<&str> = full.lines().collect();
-    std::fs::write(&cut, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
-    let out = lde(&["trace".as_ref(), "summary".as_ref(), cut.as_os_str()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(cut.path(), lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    let out = lde(&["trace", "summary", cut.arg()]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
-        text(&out.stderr).contains("no footer: the trace is incomplete"),
+        out.stderr.contains("no footer: the trace is incomplete"),
         "{}",
-        text(&out.stderr)
+        out.stderr
     );
     assert_eq!(
-        number_after(&text(&out.stdout), "VM exits reaching the VMM: "),
+        number_after(&out.stdout, "VM exits reaching the VMM: "),
         lines
             .iter()
             .filter(|l| l.contains("\"type\":\"exit\""))
@@ -211,44 +119,54 @@ fn a_trace_cut_short_is_summarised_with_a_warning() {
 
 #[test]
 fn garbage_is_bad_input_naming_the_line() {
-    let mut tmp = TempFiles::new();
-    let trace = tmp.path("garbage.jsonl");
+    let trace = TempFile::new("garbage", "jsonl");
     let header = r#"{"type":"header","schema":1,"lde_version":"0.1.0","host_kernel":"6.1","kvm":"vmx","cpu_model":"x","tsc_khz":1,"mem_bytes":67108864,"kernel":"embedded","kernel_cmdline":"","programs":[],"sched":"rr","quantum_us":10000,"cpu_limit_us":null,"timeout_ms":30000,"argv":["lde","run"],"started_unix_ms":0}"#;
     let exit = r#"{"type":"exit","t_ns":5,"vcpu":0,"handle_ns":1,"reason":"hlt"}"#;
     std::fs::write(
-        &trace,
+        trace.path(),
         format!("{header}\n{exit}\nthis is not json\n{exit}\n"),
     )
     .unwrap();
-    let out_svg = tmp.path("garbage.svg");
-    let out_json = tmp.path("garbage.json");
-    let commands: [Vec<&std::ffi::OsStr>; 4] = [
-        vec!["summary".as_ref()],
-        vec!["show".as_ref()],
-        vec![
-            "timeline".as_ref(),
-            trace.as_os_str(),
-            "--svg".as_ref(),
-            out_svg.as_os_str(),
-        ],
-        vec![
-            "export".as_ref(),
-            trace.as_os_str(),
-            "--perfetto".as_ref(),
-            out_json.as_os_str(),
-        ],
+    let out_svg = TempFile::new("garbage", "svg");
+    let out_json = TempFile::new("garbage", "json");
+    let commands: [Vec<&str>; 4] = [
+        vec!["summary"],
+        vec!["show"],
+        vec!["timeline", trace.arg(), "--svg", out_svg.arg()],
+        vec!["export", trace.arg(), "--perfetto", out_json.arg()],
     ];
     for mut args in commands {
         if args.len() == 1 {
-            args.push(trace.as_os_str());
+            args.push(trace.arg());
         }
-        args.insert(0, "trace".as_ref());
+        args.insert(0, "trace");
         let out = lde(&args);
-        let stderr = text(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        let want = format!("{}:3: not a trace record", trace.display());
+        let stderr = out.stderr;
+        assert_eq!(out.status, 2, "{args:?}: {stderr}");
+        let want = format!("{}:3: not a trace record", trace.path().display());
         assert!(stderr.contains(&want), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
-    assert!(!out_json.exists(), "a failed export leaves no file");
+    assert!(!out_json.path().exists(), "a failed export leaves no file");
+}
+
+/// The "what happened" lines under `title` in `text`.
+fn explanation<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .map_while(|l| l.strip_prefix("  - "))
+        .collect()
+}
+
+#[test]
+fn trace_summary_explains_the_run_as_the_run_did() {
+    common::require_kvm();
+    let trace = TempFile::new("explain", "jsonl");
+    let run = lde(&["run", "--trace", trace.arg(), "-p", "hello", "-p", "spin"]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    let live = explanation(&run.stderr, "what happened:");
+    assert!(live.len() >= 2, "{}", run.describe());
+    let summary = lde_ok(&["trace", "summary", trace.arg()]);
+    assert_eq!(explanation(&summary, "What happened:"), live, "{summary}");
 }

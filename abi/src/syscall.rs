@@ -65,14 +65,6 @@ pub mod path {
     pub const GATE: u64 = 0;
     /// As a #UD on the `int 0x80` bytes (`CD 80`), as on PVM hosts.
     pub const UD: u64 = 1;
-
-    pub fn name(path: u64) -> &'static str {
-        match path {
-            GATE => "gate",
-            UD => "ud",
-            _ => "?",
-        }
-    }
 }
 
 /// The name of a system call, for traces and summaries.

@@ -147,15 +147,6 @@ pub mod uncharged {
     /// ran less than half of it before the tick was due: the tick belongs
     /// to the switch.
     pub const SWITCH: u64 = 2;
-
-    pub fn name(r: u64) -> &'static str {
-        match r {
-            NONE => "none",
-            IDLE => "idle",
-            SWITCH => "switch",
-            _ => "?",
-        }
-    }
 }
 
 /// Why the kernel switched away from a process (`SWITCH` args[1]).
@@ -169,19 +160,6 @@ pub mod switch_reason {
     pub const WAKE: u64 = 5;
     /// The first dispatch at boot.
     pub const START: u64 = 6;
-
-    pub fn name(r: u64) -> &'static str {
-        match r {
-            YIELD => "yield",
-            PREEMPT => "preempt",
-            SLEEP => "sleep",
-            EXIT => "exit",
-            KILL => "kill",
-            WAKE => "wake",
-            START => "start",
-            _ => "?",
-        }
-    }
 }
 
 /// Why the kernel killed a process (`PROC_KILL` args[0]).
@@ -192,15 +170,6 @@ pub mod kill_reason {
     pub const CPU_LIMIT: u64 = 1;
     /// Still running when every other process had ended (`rr` hog rule).
     pub const LAST_HOG: u64 = 2;
-
-    pub fn name(r: u64) -> &'static str {
-        match r {
-            FAULT => "fault",
-            CPU_LIMIT => "cpu-limit",
-            LAST_HOG => "last-hog",
-            _ => "?",
-        }
-    }
 }
 
 /// Names of the x86 exception vectors, for kill reasons and summaries.

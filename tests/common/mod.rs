@@ -1,23 +1,36 @@
 //! Helpers shared by the integration tests: run the real `lde` binary on
-//! /dev/kvm and read what it wrote.
+//! /dev/kvm, give it files, and read what it wrote.
+//!
+//! The tests never skip: on a host without a usable /dev/kvm every test that
+//! needs one fails and says why.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
-use lde::trace::record::{EventRecord, GuestEvent, ProcessEnd, ProcessRecord, Record};
+use lde::trace::record::{EventRecord, GuestEvent, KillReason, ProcessEnd, ProcessRecord, Record};
+use lde_abi::exit::status;
 
-/// Fail loudly (never skip) when the machine has no KVM.
+/// The binary under test.
+pub const LDE: &str = env!("CARGO_BIN_EXE_lde");
+
+/// Fail loudly (never skip) when this host cannot run VMs.
 pub fn require_kvm() {
-    let kvm = std::path::Path::new("/dev/kvm");
+    let dev = Path::new("/dev/kvm");
     assert!(
-        kvm.exists(),
-        "/dev/kvm is missing: these tests boot real VMs and must run on a KVM host"
+        dev.exists(),
+        "/dev/kvm does not exist: these tests boot real VMs and need KVM \
+         (on GitHub Actions, enable it with the udev rule in .github/workflows/ci.yml)"
     );
+    if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open(dev) {
+        panic!("/dev/kvm cannot be opened read/write ({e}): add this user to the kvm group or run as root");
+    }
 }
 
-/// A fresh path in the temp folder for this test process.
+/// A fresh path in the temp folder, unique to this test process and call
+/// (tests run in parallel). Nothing is created.
 pub fn temp_path(tag: &str, ext: &str) -> PathBuf {
     static N: AtomicU32 = AtomicU32::new(0);
     std::env::temp_dir().join(format!(
@@ -27,14 +40,57 @@ pub fn temp_path(tag: &str, ext: &str) -> PathBuf {
     ))
 }
 
+/// A [`temp_path`] that is removed when dropped.
+pub struct TempFile(PathBuf);
+
+impl TempFile {
+    /// A name for a file that does not exist yet.
+    pub fn new(tag: &str, ext: &str) -> TempFile {
+        TempFile(temp_path(tag, ext))
+    }
+
+    /// A file holding `bytes`.
+    pub fn with_bytes(tag: &str, ext: &str, bytes: &[u8]) -> TempFile {
+        let f = TempFile::new(tag, ext);
+        std::fs::write(&f.0, bytes).unwrap_or_else(|e| panic!("writing {}: {e}", f.0.display()));
+        f
+    }
+
+    /// The path as a command-line argument.
+    pub fn arg(&self) -> &str {
+        self.0.to_str().expect("temp paths are UTF-8")
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// What one `lde` invocation did.
 pub struct Run {
     pub status: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The trace records, for runs started with [`lde_run`].
     pub records: Vec<Record>,
+    pub elapsed: Duration,
 }
 
 impl Run {
+    /// Everything the run printed, for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+
     pub fn events(&self) -> impl Iterator<Item = &EventRecord> {
         self.records.iter().filter_map(|r| match r {
             Record::Event(e) => Some(e),
@@ -73,9 +129,9 @@ impl Run {
             GuestEvent::ProcKill {
                 vector,
                 error,
-                reason,
+                reason: KillReason::Fault,
                 ..
-            } if e.pid == pid && reason == "fault" => Some((*vector, *error)),
+            } if e.pid == pid => Some((*vector, *error)),
             _ => None,
         })
     }
@@ -102,51 +158,116 @@ pub fn lde_run_alone(args: &[&str]) -> Run {
     lde_run(args)
 }
 
-/// Run `lde run ARGS --trace T`, wait, and parse the trace.
+/// Run `lde run --trace T ARGS` on KVM, wait, and parse the trace (none
+/// when lde refused to start).
 pub fn lde_run(args: &[&str]) -> Run {
     require_kvm();
-    let trace = temp_path("trace", "jsonl");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lde"));
-    cmd.arg("run").arg("--trace").arg(&trace).args(args);
+    let trace = TempFile::new("trace", "jsonl");
+    let mut full = vec!["run", "--trace", trace.arg()];
     // lde's default watchdog (30 s) is for people; a test waits for its
     // run to end, however slow the CPU (nested in QEMU's TCG, 16 programs
     // took over 30 s), unless it tests the watchdog itself.
     if !args.contains(&"--timeout") {
-        cmd.args(["--timeout", "10m"]);
+        full.extend_from_slice(&["--timeout", "10m"]);
     }
-    let out = cmd.output().expect("running lde");
-    let records = read_trace(&trace);
-    let _ = std::fs::remove_file(&trace);
-    finish(out, records)
+    full.extend_from_slice(args);
+    let mut run = lde(&full);
+    if trace.path().exists() {
+        run.records = read_trace(trace.path());
+    }
+    run
 }
 
-/// Run `lde ARGS` with no trace.
-pub fn lde(args: &[&str]) -> Run {
-    require_kvm();
-    let out = Command::new(env!("CARGO_BIN_EXE_lde"))
-        .args(args)
+/// `lde` with the environment that could change its output removed; with
+/// backtraces on, a panic in lde shows one on stderr and fails the
+/// one-line checks.
+pub fn lde_command() -> Command {
+    let mut cmd = Command::new(LDE);
+    cmd.env_remove("LDE_KVM_DEVICE")
+        .env_remove("RUST_LOG")
+        .env("RUST_BACKTRACE", "1");
+    cmd
+}
+
+/// Run `lde ARGS` with extra environment variables.
+pub fn lde_with_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = lde_command();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let start = Instant::now();
+    let out = cmd
         .output()
-        .expect("running lde");
-    finish(out, Vec::new())
+        .unwrap_or_else(|e| panic!("running {LDE}: {e}"));
+    finish(out, start.elapsed())
 }
 
-fn finish(out: Output, records: Vec<Record>) -> Run {
+/// Run `lde ARGS` (no trace unless ARGS ask for one).
+pub fn lde(args: &[&str]) -> Run {
+    lde_with_env(args, &[])
+}
+
+/// Run `lde ARGS` and insist that it succeeds; returns stdout.
+pub fn lde_ok(args: &[&str]) -> String {
+    let run = lde(args);
+    assert_eq!(run.status, 0, "lde {args:?}: {}", run.describe());
+    run.stdout
+}
+
+fn finish(out: Output, elapsed: Duration) -> Run {
     Run {
-        status: out.status.code().unwrap_or(-1),
+        status: out.status.code().expect("lde was killed by a signal"),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        records,
+        records: Vec::new(),
+        elapsed,
     }
 }
 
-pub fn read_trace(path: &std::path::Path) -> Vec<Record> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
+/// Read a trace file: it must end with a newline, and every line must be
+/// one record.
+pub fn read_trace(path: &Path) -> Vec<Record> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("reading trace {}: {e}", path.display()));
+    assert!(
+        text.ends_with('\n'),
+        "the trace {} does not end with a newline",
+        path.display()
+    );
     text.lines()
         .enumerate()
         .map(|(i, l)| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("trace line {}: {e}: {l}", i + 1))
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("trace line {} is not a record ({e}): {l}", i + 1))
         })
         .collect()
+}
+
+/// A refusal of bad input: status 2 and exactly one line on stderr that
+/// contains `phrase`, without a panic or a backtrace.
+pub fn assert_bad_input(run: &Run, phrase: &str) {
+    assert_eq!(
+        run.status,
+        status::BAD_INPUT,
+        "expected status 2 (bad input)\n{}",
+        run.describe()
+    );
+    assert_eq!(
+        run.stderr.lines().count(),
+        1,
+        "expected exactly one line on stderr\n{}",
+        run.describe()
+    );
+    let lower = run.stderr.to_lowercase();
+    assert!(
+        !lower.contains("panicked") && !lower.contains("backtrace"),
+        "stderr shows a panic\n{}",
+        run.describe()
+    );
+    assert!(
+        run.stderr.contains(phrase),
+        "stderr does not say '{phrase}'\n{}",
+        run.describe()
+    );
 }

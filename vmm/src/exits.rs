@@ -18,9 +18,9 @@ use crate::devices::console;
 use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
-use crate::trace::processes::ProcessTable;
 use crate::trace::record::{EventRecord, ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
 use crate::trace::ring::RingReader;
+use crate::trace::run_figures::RunFigures;
 use crate::trace::writer::TraceWriter;
 use crate::watchdog;
 
@@ -94,7 +94,7 @@ pub struct Machine {
     pub ram: GuestRam,
     pub com1: Com1,
     pub ring: RingReader,
-    pub procs: ProcessTable,
+    pub procs: RunFigures,
     pub trace: Option<TraceWriter>,
     /// Print guest events as they are drained (-vv).
     pub log_events: bool,

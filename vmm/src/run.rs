@@ -19,12 +19,12 @@ use crate::cli::RunArgs;
 use crate::devices::serial::Com1;
 use crate::error::{self, bad_input, to_stderr, to_stdout};
 use crate::exits::{self, Ending, Machine};
+use crate::kvm_stats::{self, KvmStats};
 use crate::programs::{self, Program};
-use crate::stats::{self, KvmStats};
-use crate::summary::{self, RunReport};
-use crate::trace::processes::ProcessTable;
+use crate::run_report::{self, RunReport};
 use crate::trace::record::{Footer, Header, ProgramInfo, Record};
 use crate::trace::ring::RingReader;
+use crate::trace::run_figures::RunFigures;
 use crate::trace::writer::{Flusher, TraceWriter};
 use crate::trace::SCHEMA_VERSION;
 use crate::vm::{self, Vm};
@@ -140,7 +140,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
         vcpu,
         ram: vm.ram.clone(),
         ring: RingReader::new(info.trace_ring_addr, ring_size, tsc_khz, names),
-        procs: ProcessTable::new(info.quantum_us * 1000),
+        procs: RunFigures::new(info.quantum_us * 1000),
         trace,
         log_events: args.verbose >= 2,
         debug: None,
@@ -153,7 +153,7 @@ pub fn run(args: &RunArgs, argv: Vec<String>) -> Result<i32> {
     let gdb_clock = gdb.as_ref().map(|d| d.clock.clone());
     let (machine, ending, wall) = run_vcpu(machine, args.timeout, stop, flusher, gdb)?;
     let stats_end = kvm_stats.as_ref().map(|s| s.read()).unwrap_or_default();
-    let delta = stats::delta(&stats_start, &stats_end);
+    let delta = kvm_stats::delta(&stats_start, &stats_end);
     let (status, mut problems) = finish(args, machine, ending, wall, delta, &header);
     if let Some(clock) = gdb_clock {
         to_stderr(&format!(
@@ -271,7 +271,8 @@ fn trace_header(
                 tickets: p.job.tickets,
             })
             .collect(),
-        sched: args.sched.name().into(),
+        sched: crate::trace::record::Policy::from_abi(args.sched.id())
+            .expect("every --sched is a policy the kernel knows"),
         quantum_us: args.quantum.as_micros() as u64,
         cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
         timeout_ms: args.timeout.as_millis() as u64,
@@ -370,7 +371,7 @@ fn finish(
         .then(|| m.register_dump())
         .flatten();
     let processes = m.procs.records();
-    let message = summary::ending_message(&ending, args, &m, dump.as_ref());
+    let message = run_report::ending_message(&ending, args, &m, dump.as_ref());
     let status = ending.status();
     let mut problems = Vec::new();
     if let Some(mut t) = m.trace.take() {
@@ -410,10 +411,10 @@ fn finish(
             ));
         }
     }
-    let explanation = summary::explain(
+    let explanation = crate::trace::explain::explain(
         &m.procs,
         &processes,
-        &ending,
+        ending == Ending::Timeout,
         header.quantum_us as f64 / 1000.0,
     );
     let report = RunReport {
@@ -431,6 +432,6 @@ fn finish(
         ring_broken: m.ring.broken.as_deref(),
         header,
     };
-    to_stderr(&summary::render(&report));
+    to_stderr(&run_report::render(&report));
     (status, problems)
 }

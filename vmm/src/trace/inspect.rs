@@ -9,9 +9,9 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::export::export_file;
+use super::file_report::TraceStats;
 use super::reader::TraceReader;
 use super::show::{show, ShowFilter};
-use super::stats_table::TraceStats;
 use super::timeline::draw_file;
 use crate::cli::TraceCommand;
 use crate::error::to_stderr;
@@ -110,7 +110,7 @@ mod tests {
                 GuestEvent::Boot {
                     tsc_khz: max,
                     quantum_us: max,
-                    sched: "rr".into(),
+                    sched: crate::trace::record::Policy::RR,
                     timer: true,
                 },
             ),

@@ -5,26 +5,29 @@
 //! - `writer`: streams records to the file as the run goes.
 //! - `ring`: drains the guest's event ring and puts its events on the host
 //!   timeline.
-//! - `processes`: per-process figures in OSTEP's terms.
+//! - `run_figures`: a run's figures from its guest events (per process in
+//!   OSTEP's terms, switches, ticks, system calls), live or from a file.
+//! - `explain`: "what happened", from those figures.
 //!
 //! Reading one back (`lde trace ...`, dispatched by `inspect`):
 //! - `reader`: streams records from a file, with errors naming the line.
 //! - `names`, `runs`, `units`: process names, run intervals from context
 //!   switches, and how times are written.
-//! - `stats_table` (`summary`), `show`, `timeline` (SVG) and `export`
+//! - `file_report` (`summary`), `show`, `timeline` (SVG) and `export`
 //!   (Perfetto / Chrome trace-event JSON).
 
+pub mod explain;
 pub mod export;
+pub mod file_report;
 pub mod inspect;
 pub mod names;
 pub mod policy_columns;
-pub mod processes;
 pub mod reader;
 pub mod record;
 pub mod ring;
+pub mod run_figures;
 pub mod runs;
 pub mod show;
-pub mod stats_table;
 pub mod timeline;
 pub mod units;
 pub mod writer;

@@ -5,18 +5,18 @@
 
 use std::fmt::Write;
 
-use super::record::ProcessRecord;
+use super::record::{Policy, ProcessRecord};
 
-fn shares(sched: &str) -> Option<&'static str> {
+fn shares(sched: Policy) -> Option<&'static str> {
     match sched {
-        "lottery" => Some("wins"),
-        "stride" => Some("turns"),
+        Policy::LOTTERY => Some("wins"),
+        Policy::STRIDE => Some("turns"),
         _ => None,
     }
 }
 
 /// The extra column titles (they go after the name).
-pub fn header(sched: &str) -> String {
+pub fn header(sched: Policy) -> String {
     let mut o = format!(" {:>7} {:>6}", "arrival", "length");
     if let Some(chosen) = shares(sched) {
         write!(o, " {:>7} {:>6}", "tickets", chosen).unwrap();
@@ -25,7 +25,7 @@ pub fn header(sched: &str) -> String {
 }
 
 /// The extra cells of `p`.
-pub fn cells(p: &ProcessRecord, sched: &str) -> String {
+pub fn cells(p: &ProcessRecord, sched: Policy) -> String {
     let length = match p.length_ticks {
         0 => "-".to_string(),
         n => n.to_string(),
@@ -39,8 +39,8 @@ pub fn cells(p: &ProcessRecord, sched: &str) -> String {
 
 /// MLFQ: one line per process, `level@tick` at arrival and at every change
 /// (0 is the top level); nothing for other policies.
-pub fn level_lines(records: &[ProcessRecord], sched: &str) -> Vec<String> {
-    if sched != "mlfq" {
+pub fn level_lines(records: &[ProcessRecord], sched: Policy) -> Vec<String> {
+    if sched != Policy::MLFQ {
         return Vec::new();
     }
     let mut lines = vec!["MLFQ level over time (level@tick, 0 = top):".to_string()];
@@ -70,11 +70,11 @@ mod tests {
             levels: vec![[3, 0], [13, 1]],
             ..Default::default()
         };
-        assert!(header("lottery").contains("wins"));
-        assert!(cells(&p, "lottery").contains("75"));
-        assert!(!cells(&p, "rr").contains("75"));
-        let lines = level_lines(&[p], "mlfq");
+        assert!(header(Policy::LOTTERY).contains("wins"));
+        assert!(cells(&p, Policy::LOTTERY).contains("75"));
+        assert!(!cells(&p, Policy::RR).contains("75"));
+        let lines = level_lines(&[p], Policy::MLFQ);
         assert!(lines[1].ends_with("0@3 1@13"), "{lines:?}");
-        assert!(level_lines(&[], "rr").is_empty());
+        assert!(level_lines(&[], Policy::RR).is_empty());
     }
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::error::Category;
 
-use super::record::{Header, Record};
+use super::record::{Header, Policy, Record};
 use super::SCHEMA_VERSION;
 use crate::error::bad_input;
 
@@ -225,7 +225,7 @@ fn placeholder_header() -> Header {
         kernel: String::new(),
         kernel_cmdline: String::new(),
         programs: Vec::new(),
-        sched: String::new(),
+        sched: Policy::RR,
         quantum_us: 0,
         cpu_limit_us: None,
         timeout_ms: 0,
@@ -284,7 +284,7 @@ pub(crate) mod testing {
                     ..Default::default()
                 })
                 .collect(),
-            sched: "rr".into(),
+            sched: Policy::RR,
             quantum_us: 1000,
             cpu_limit_us: None,
             timeout_ms: 30_000,
@@ -322,7 +322,7 @@ pub(crate) mod testing {
             from,
             GuestEvent::Switch {
                 to,
-                reason: reason.into(),
+                reason: reason.parse().unwrap(),
             },
         )
     }
@@ -336,7 +336,7 @@ pub(crate) mod testing {
                 name: name.into(),
                 args: [1, 2, 3],
                 result: 0,
-                path: path.into(),
+                path: path.parse().unwrap(),
                 cs: 0x33,
             },
         )
@@ -448,7 +448,7 @@ pub(crate) mod testing {
             GuestEvent::Boot {
                 tsc_khz: 1_000_000,
                 quantum_us: 1000,
-                sched: "rr".into(),
+                sched: Policy::RR,
                 timer: true,
             },
         ));
@@ -517,7 +517,7 @@ pub(crate) mod testing {
             5 * MS,
             3,
             GuestEvent::ProcKill {
-                reason: "last-hog".into(),
+                reason: KillReason::LastHog,
                 vector: 0,
                 vector_name: "#DE divide error".into(),
                 rip: 0,
@@ -542,7 +542,7 @@ pub(crate) mod testing {
         r.push(process(
             3,
             "hog",
-            ProcessEnd::Killed("last-hog".into()),
+            ProcessEnd::Killed(KillCause::LastHog),
             [2, 0, 2, 5],
         ));
         let footer = footer_for(&r);

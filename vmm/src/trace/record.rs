@@ -56,7 +56,7 @@ pub struct Header {
     pub kernel: String,
     pub kernel_cmdline: String,
     pub programs: Vec<ProgramInfo>,
-    pub sched: String,
+    pub sched: Policy,
     pub quantum_us: u64,
     pub cpu_limit_us: Option<u64>,
     pub timeout_ms: u64,
@@ -190,7 +190,7 @@ pub enum GuestEvent {
     Boot {
         tsc_khz: u64,
         quantum_us: u64,
-        sched: String,
+        sched: Policy,
         timer: bool,
     },
     Trap {
@@ -206,7 +206,7 @@ pub enum GuestEvent {
         name: String,
         args: [u64; 3],
         result: i64,
-        path: String,
+        path: SyscallPath,
         /// The code segment in the trap frame (RPL 3: the call came from user
         /// mode).
         cs: u64,
@@ -216,11 +216,11 @@ pub enum GuestEvent {
         /// Why the tick counts as nobody's CPU time (`idle`, `switch`);
         /// absent when it was charged to the process on the CPU.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        unaccounted: Option<String>,
+        unaccounted: Option<Unaccounted>,
     },
     Switch {
         to: u32,
-        reason: String,
+        reason: SwitchReason,
     },
     ProcCreate {
         name: String,
@@ -239,7 +239,7 @@ pub enum GuestEvent {
         tick: u64,
     },
     ProcKill {
-        reason: String,
+        reason: KillReason,
         vector: u64,
         vector_name: String,
         rip: u64,
@@ -355,6 +355,224 @@ impl GuestEvent {
     }
 }
 
+impl GuestEvent {
+    /// Why a `proc_kill` event killed its process, in the words of the
+    /// process table.
+    pub fn kill_cause(reason: KillReason, vector_name: &str) -> KillCause {
+        match reason {
+            KillReason::Fault => KillCause::Fault(vector_name.to_string()),
+            KillReason::CpuLimit => KillCause::CpuLimit,
+            KillReason::LastHog => KillCause::LastHog,
+        }
+    }
+}
+
+/// A scheduling policy, recorded by its `lde run --sched` name; the set is
+/// `lde_abi::boot::SCHED_NAMES`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(into = "&'static str", try_from = "String")]
+pub struct Policy(u32);
+
+impl Policy {
+    pub const RR: Policy = Policy(lde_abi::boot::SCHED_RR);
+    pub const FIFO: Policy = Policy(lde_abi::boot::SCHED_FIFO);
+    pub const COOP: Policy = Policy(lde_abi::boot::SCHED_COOP);
+    pub const SJF: Policy = Policy(lde_abi::boot::SCHED_SJF);
+    pub const STCF: Policy = Policy(lde_abi::boot::SCHED_STCF);
+    pub const MLFQ: Policy = Policy(lde_abi::boot::SCHED_MLFQ);
+    pub const LOTTERY: Policy = Policy(lde_abi::boot::SCHED_LOTTERY);
+    pub const STRIDE: Policy = Policy(lde_abi::boot::SCHED_STRIDE);
+
+    /// The policy the kernel numbers `sched`, if it knows one.
+    pub fn from_abi(sched: u32) -> Option<Policy> {
+        lde_abi::boot::sched_name(sched).map(|_| Policy(sched))
+    }
+
+    pub fn name(self) -> &'static str {
+        lde_abi::boot::sched_name(self.0).expect("a Policy is always a known one")
+    }
+}
+
+impl From<Policy> for &'static str {
+    fn from(p: Policy) -> &'static str {
+        p.name()
+    }
+}
+
+impl TryFrom<String> for Policy {
+    type Error = String;
+    fn try_from(name: String) -> Result<Policy, String> {
+        lde_abi::boot::SCHED_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Policy(i as u32))
+            .ok_or_else(|| format!("unknown scheduling policy {name:?}"))
+    }
+}
+
+impl std::fmt::Display for Policy {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Names the closed sets below as their schema strings.
+macro_rules! schema_names {
+    ($t:ident { $($v:ident = $name:literal <- $abi:expr),* $(,)? }) => {
+        impl $t {
+            /// The value the kernel encodes as `raw`, if it is one.
+            pub fn from_abi(raw: u64) -> Option<$t> {
+                $(if raw == $abi { return Some($t::$v); })*
+                None
+            }
+
+            /// The name in the trace schema.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($t::$v => $name,)*
+                }
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(name: &str) -> Result<$t, String> {
+                $(if name == $name { return Ok($t::$v); })*
+                Err(format!("not a {}: {name:?}", stringify!($t)))
+            }
+        }
+
+        // Ordered by name, so tables keyed by them keep their order.
+        impl Ord for $t {
+            fn cmp(&self, other: &$t) -> std::cmp::Ordering {
+                self.name().cmp(other.name())
+            }
+        }
+
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &$t) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.pad(self.name())
+            }
+        }
+    };
+}
+
+/// How a system call reached the kernel.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SyscallPath {
+    /// Through IDT vector 0x80, as on VMX/SVM hosts.
+    Gate,
+    /// As a #UD on the `int 0x80` bytes, as on PVM hosts.
+    Ud,
+}
+
+schema_names!(SyscallPath {
+    Gate = "gate" <- lde_abi::syscall::path::GATE,
+    Ud = "ud" <- lde_abi::syscall::path::UD,
+});
+
+/// Why the kernel switched away from a process.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SwitchReason {
+    Yield,
+    Preempt,
+    Sleep,
+    Exit,
+    Kill,
+    /// From idle (pid 0) to a process that became runnable.
+    Wake,
+    /// The first dispatch at boot.
+    Start,
+}
+
+schema_names!(SwitchReason {
+    Yield = "yield" <- lde_abi::trace::switch_reason::YIELD,
+    Preempt = "preempt" <- lde_abi::trace::switch_reason::PREEMPT,
+    Sleep = "sleep" <- lde_abi::trace::switch_reason::SLEEP,
+    Exit = "exit" <- lde_abi::trace::switch_reason::EXIT,
+    Kill = "kill" <- lde_abi::trace::switch_reason::KILL,
+    Wake = "wake" <- lde_abi::trace::switch_reason::WAKE,
+    Start = "start" <- lde_abi::trace::switch_reason::START,
+});
+
+/// Why a tick was not charged to the process on the CPU.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Unaccounted {
+    /// Nothing was running: the CPU idled.
+    Idle,
+    /// The process had been switched in during the tick and ran less than
+    /// half of it: the tick belongs to the switch.
+    Switch,
+}
+
+schema_names!(Unaccounted {
+    Idle = "idle" <- lde_abi::trace::uncharged::IDLE,
+    Switch = "switch" <- lde_abi::trace::uncharged::SWITCH,
+});
+
+/// Why the kernel killed a process.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum KillReason {
+    /// A fault (the vector says which) or a restricted operation.
+    Fault,
+    /// Used more CPU than `--cpu-limit`.
+    CpuLimit,
+    /// Still running when every other process had ended (`rr` hog rule).
+    LastHog,
+}
+
+schema_names!(KillReason {
+    Fault = "fault" <- lde_abi::trace::kill_reason::FAULT,
+    CpuLimit = "cpu-limit" <- lde_abi::trace::kill_reason::CPU_LIMIT,
+    LastHog = "last-hog" <- lde_abi::trace::kill_reason::LAST_HOG,
+});
+
+/// Why a process was killed, as the process table says it: the fault's
+/// vector name (`#GP general protection`), `cpu-limit` or `last-hog`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(into = "String", from = "String")]
+pub enum KillCause {
+    Fault(String),
+    CpuLimit,
+    LastHog,
+}
+
+impl From<String> for KillCause {
+    fn from(s: String) -> KillCause {
+        match s.as_str() {
+            "cpu-limit" => KillCause::CpuLimit,
+            "last-hog" => KillCause::LastHog,
+            _ => KillCause::Fault(s),
+        }
+    }
+}
+
+impl From<KillCause> for String {
+    fn from(c: KillCause) -> String {
+        c.to_string()
+    }
+}
+
+impl std::fmt::Display for KillCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.pad(match self {
+            KillCause::Fault(vector) => vector,
+            KillCause::CpuLimit => KillReason::CpuLimit.name(),
+            KillCause::LastHog => KillReason::LastHog.name(),
+        })
+    }
+}
+
 /// Registers of a guest that died (or that the watchdog stopped).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct RegisterDump {
@@ -403,7 +621,7 @@ pub struct ProcessRecord {
 #[serde(rename_all = "snake_case")]
 pub enum ProcessEnd {
     Exited(i64),
-    Killed(String),
+    Killed(KillCause),
     /// Still there when the run ended (watchdog, crash, Ctrl-C).
     #[default]
     Running,
@@ -442,4 +660,102 @@ pub struct Footer {
     /// `--trace-max`.
     #[serde(default)]
     pub not_written: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lde_abi::trace::{kill_reason, switch_reason};
+
+    /// Each closed set serialises to the schema's string, parses back, and
+    /// maps the kernel's number to itself; other numbers are not values.
+    fn round_trips<T>(cases: &[(T, &str, u64)], from_abi: fn(u64) -> Option<T>)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug + Copy,
+    {
+        for &(v, name, raw) in cases {
+            assert_eq!(serde_json::to_string(&v).unwrap(), format!("\"{name}\""));
+            assert_eq!(
+                serde_json::from_str::<T>(&format!("\"{name}\"")).unwrap(),
+                v
+            );
+            assert_eq!(from_abi(raw), Some(v));
+        }
+        assert_eq!(from_abi(cases.len() as u64 + 100), None);
+    }
+
+    #[test]
+    fn closed_sets_keep_the_schema_strings() {
+        use SwitchReason as S;
+        round_trips(
+            &[
+                (S::Yield, "yield", switch_reason::YIELD),
+                (S::Preempt, "preempt", switch_reason::PREEMPT),
+                (S::Sleep, "sleep", switch_reason::SLEEP),
+                (S::Exit, "exit", switch_reason::EXIT),
+                (S::Kill, "kill", switch_reason::KILL),
+                (S::Wake, "wake", switch_reason::WAKE),
+                (S::Start, "start", switch_reason::START),
+            ],
+            S::from_abi,
+        );
+        round_trips(
+            &[
+                (KillReason::Fault, "fault", kill_reason::FAULT),
+                (KillReason::CpuLimit, "cpu-limit", kill_reason::CPU_LIMIT),
+                (KillReason::LastHog, "last-hog", kill_reason::LAST_HOG),
+            ],
+            KillReason::from_abi,
+        );
+        round_trips(
+            &[
+                (SyscallPath::Gate, "gate", lde_abi::syscall::path::GATE),
+                (SyscallPath::Ud, "ud", lde_abi::syscall::path::UD),
+            ],
+            SyscallPath::from_abi,
+        );
+        round_trips(
+            &[
+                (Unaccounted::Idle, "idle", lde_abi::trace::uncharged::IDLE),
+                (
+                    Unaccounted::Switch,
+                    "switch",
+                    lde_abi::trace::uncharged::SWITCH,
+                ),
+            ],
+            Unaccounted::from_abi,
+        );
+        for (i, name) in lde_abi::boot::SCHED_NAMES.iter().enumerate() {
+            let p = Policy::from_abi(i as u32).unwrap();
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
+            assert_eq!(
+                serde_json::from_str::<Policy>(&format!("\"{name}\"")).unwrap(),
+                p
+            );
+        }
+        assert!(serde_json::from_str::<Policy>("\"lifo\"").is_err());
+    }
+
+    #[test]
+    fn a_process_end_reads_and_writes_as_before() {
+        for (end, json) in [
+            (ProcessEnd::Exited(3), r#"{"exited":3}"#),
+            (
+                ProcessEnd::Killed(KillCause::LastHog),
+                r#"{"killed":"last-hog"}"#,
+            ),
+            (
+                ProcessEnd::Killed(KillCause::CpuLimit),
+                r#"{"killed":"cpu-limit"}"#,
+            ),
+            (
+                ProcessEnd::Killed(KillCause::Fault("#GP general protection".into())),
+                r##"{"killed":"#GP general protection"}"##,
+            ),
+            (ProcessEnd::Running, r#""running""#),
+        ] {
+            assert_eq!(serde_json::to_string(&end).unwrap(), json);
+            assert_eq!(serde_json::from_str::<ProcessEnd>(json).unwrap(), end);
+        }
+    }
 }

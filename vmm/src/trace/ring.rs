@@ -6,11 +6,12 @@
 //! and skipped. Nothing here can make the VMM read outside the ring.
 
 use lde_abi::syscall;
-use lde_abi::trace::{
-    self as abi, kill_reason, switch_reason, why, Event, KernelEvent, RingHeader,
-};
+use lde_abi::trace::{self as abi, why, Event, KernelEvent, RingHeader};
 
-use super::record::{DecisionWhy, EventRecord, GuestEvent};
+use super::record::{
+    DecisionWhy, EventRecord, GuestEvent, KillReason, Policy, SwitchReason, SyscallPath,
+    Unaccounted,
+};
 use crate::memory::GuestRam;
 
 /// Where the ring is and how far the VMM has read.
@@ -160,7 +161,7 @@ impl RingReader {
             } => GuestEvent::Boot {
                 tsc_khz,
                 quantum_us,
-                sched: lde_abi::boot::sched_name(sched)?.into(),
+                sched: Policy::from_abi(sched)?,
                 timer,
             },
             KernelEvent::Trap {
@@ -188,7 +189,7 @@ impl RingReader {
                 name: syscall::name(nr).unwrap_or("unknown").into(),
                 args,
                 result: result as i64,
-                path: syscall::path::name(path).into(),
+                path: SyscallPath::from_abi(path)?,
                 cs,
             },
             KernelEvent::Tick {
@@ -197,11 +198,14 @@ impl RingReader {
                 uncharged,
             } => GuestEvent::Tick {
                 tick,
-                unaccounted: (!charged).then(|| abi::uncharged::name(uncharged).into()),
+                unaccounted: match charged {
+                    true => None,
+                    false => Some(Unaccounted::from_abi(uncharged)?),
+                },
             },
             KernelEvent::Switch { to, reason } => GuestEvent::Switch {
                 to,
-                reason: switch_reason::name(reason).into(),
+                reason: SwitchReason::from_abi(reason)?,
             },
             KernelEvent::ProcCreate {
                 module,
@@ -249,7 +253,7 @@ impl RingReader {
                 addr,
                 tick,
             } => GuestEvent::ProcKill {
-                reason: kill_reason::name(reason).into(),
+                reason: KillReason::from_abi(reason)?,
                 vector,
                 vector_name: abi::vector_name(vector).into(),
                 rip,

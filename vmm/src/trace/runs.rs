@@ -35,8 +35,8 @@ impl RunTracker {
     pub fn observe(&mut self, t_ns: u64, event: &GuestEvent) -> Option<Run> {
         match event {
             GuestEvent::Switch { to, reason } => {
-                let ended = self.close(t_ns, reason);
-                self.current = Some((*to, t_ns, reason.clone()));
+                let ended = self.close(t_ns, reason.name());
+                self.current = Some((*to, t_ns, reason.name().to_string()));
                 ended
             }
             _ => None,
@@ -69,7 +69,7 @@ mod tests {
     fn switch(to: u32, reason: &str) -> GuestEvent {
         GuestEvent::Switch {
             to,
-            reason: reason.into(),
+            reason: reason.parse().unwrap(),
         }
     }
 

@@ -8,8 +8,8 @@ use anyhow::Result;
 
 use super::names::ProcessNames;
 use super::reader::TraceReader;
-use super::record::{EventRecord, ExitKind, GuestEvent, Record};
-use super::stats_table::end_text;
+use super::record::{EventRecord, ExitKind, GuestEvent, KillReason, Record};
+use super::run_figures::end_text;
 use super::units::{duration, ms};
 use crate::error::bad_input;
 
@@ -390,7 +390,7 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             addr,
             tick,
         } => {
-            let fault = if reason == "fault" {
+            let fault = if *reason == KillReason::Fault {
                 format!(" {vector:#04x} {vector_name} at rip {rip:#x}, error {error:#x}, address {addr:#x};")
             } else {
                 String::new()

@@ -229,11 +229,10 @@ impl Timeline {
                                         ..
                                     } => {
                                         lane.kills.add(e.t_ns);
-                                        lane.killed = Some(if reason == "fault" {
-                                            vector_name.clone()
-                                        } else {
-                                            reason.clone()
-                                        });
+                                        lane.killed = Some(
+                                            GuestEvent::kill_cause(*reason, vector_name)
+                                                .to_string(),
+                                        );
                                     }
                                     _ => {}
                                 }
@@ -390,7 +389,7 @@ impl<'a> Drawing<'a> {
         writeln!(
             self.out,
             "<text x=\"10\" y=\"42\" fill=\"#444\">sched {}, quantum {}, kvm {}, {} — {} — {} ms traced</text>",
-            xml(&h.sched),
+            xml(h.sched.name()),
             duration(h.quantum_us.saturating_mul(1000)),
             xml(&h.kvm),
             xml(&h.cpu_model),

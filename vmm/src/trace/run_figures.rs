@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::record::{EventRecord, GuestEvent, ProcessEnd, ProcessRecord};
+use super::record::{
+    EventRecord, GuestEvent, Policy, ProcessEnd, ProcessRecord, SwitchReason, SyscallPath,
+};
 
 #[derive(Default, Debug, Clone)]
 struct Proc {
@@ -23,7 +25,7 @@ struct Proc {
 }
 
 #[derive(Default)]
-pub struct ProcessTable {
+pub struct RunFigures {
     procs: BTreeMap<u32, Proc>,
     tick_ns: u64,
     /// The process on the CPU and the host time it last entered the kernel
@@ -32,20 +34,20 @@ pub struct ProcessTable {
     /// Kind and time of the last event the guest recorded.
     pub last_event: Option<(String, u32, u64)>,
     /// Counts for the end-of-run explanation.
-    pub switches: BTreeMap<String, u64>,
+    pub switches: BTreeMap<SwitchReason, u64>,
     pub ticks: u64,
     pub syscalls: u64,
-    pub syscall_path: Option<String>,
-    pub sched: Option<String>,
+    pub syscall_path: Option<SyscallPath>,
+    pub sched: Option<Policy>,
     /// Scheduling decisions, MLFQ demotions and boosts.
     pub decisions: u64,
     pub demotions: u64,
     pub boosts: u64,
 }
 
-impl ProcessTable {
+impl RunFigures {
     pub fn new(tick_ns: u64) -> Self {
-        ProcessTable {
+        RunFigures {
             tick_ns,
             ..Default::default()
         }
@@ -60,7 +62,7 @@ impl ProcessTable {
                 length_ticks,
                 tickets,
             } => {
-                let mlfq = self.sched.as_deref() == Some("mlfq");
+                let mlfq = self.sched == Some(Policy::MLFQ);
                 let p = self.procs.entry(ev.pid).or_default();
                 p.name = name.clone();
                 p.arrival = *arrival_tick;
@@ -96,11 +98,11 @@ impl ProcessTable {
             }
             GuestEvent::Switch { to, reason } => {
                 self.running = (*to != 0).then_some((*to, ev.t_ns));
-                *self.switches.entry(reason.clone()).or_default() += 1;
+                *self.switches.entry(*reason).or_default() += 1;
             }
             GuestEvent::Syscall { path, .. } => {
                 self.syscalls += 1;
-                self.syscall_path.get_or_insert_with(|| path.clone());
+                self.syscall_path.get_or_insert(*path);
                 self.touch(ev);
             }
             GuestEvent::Tick { .. } => {
@@ -119,12 +121,9 @@ impl ProcessTable {
                 vector_name,
                 ..
             } => {
-                let why = if reason == "fault" {
-                    vector_name.clone()
-                } else {
-                    reason.clone()
-                };
-                self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Killed(why));
+                self.procs.entry(ev.pid).or_default().end = Some(ProcessEnd::Killed(
+                    GuestEvent::kill_cause(*reason, vector_name),
+                ));
             }
             GuestEvent::ProcStats {
                 cpu_ticks,
@@ -146,7 +145,7 @@ impl ProcessTable {
                 quantum_us, sched, ..
             } => {
                 self.tick_ns = quantum_us.saturating_mul(1000);
-                self.sched = Some(sched.clone());
+                self.sched = Some(*sched);
             }
             _ => {}
         }
@@ -209,4 +208,33 @@ impl ProcessTable {
             })
             .collect()
     }
+}
+
+/// How a process ended, in words, in both reports' process tables.
+pub fn end_text(end: &ProcessEnd) -> String {
+    match end {
+        ProcessEnd::Exited(code) => format!("exited {code}"),
+        ProcessEnd::Killed(why) => format!("killed: {why}"),
+        ProcessEnd::Running => "still running".into(),
+    }
+}
+
+/// Mean response, turnaround, wait and cpu ticks of the processes that
+/// ended (a process still running has no turnaround yet), for both reports.
+pub fn averages(processes: &[ProcessRecord]) -> Option<[f64; 4]> {
+    let ended: Vec<&ProcessRecord> = processes
+        .iter()
+        .filter(|p| p.end != ProcessEnd::Running)
+        .collect();
+    if ended.is_empty() {
+        return None;
+    }
+    let n = ended.len() as f64;
+    let mean = |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p) as f64).sum::<f64>() / n;
+    Some([
+        mean(|p| p.response_ticks),
+        mean(|p| p.turnaround_ticks),
+        mean(|p| p.wait_ticks),
+        mean(|p| p.cpu_ticks),
+    ])
 }

@@ -1,5 +1,8 @@
 //! `lde trace summary`: the figures of a run, computed from its records, in
-//! the manner of `perf kvm stat`, plus OSTEP's per-process table.
+//! the manner of `perf kvm stat`, plus OSTEP's per-process table and the
+//! run's "what happened" ([`super::explain`], as at the end of `lde run`).
+//! Context switches and the explanation's counts come from one
+//! [`RunFigures`] fed the file's events, as `lde run` feeds its own live.
 //!
 //! The footer holds totals that `lde run` counted while it ran; they are
 //! recomputed here from the records and any disagreement is a warning (a
@@ -12,14 +15,19 @@ use std::io::BufRead;
 
 use anyhow::Result;
 
+use super::explain::explain;
 use super::names::ProcessNames;
 use super::policy_columns;
-use super::processes::ProcessTable;
 use super::reader::TraceReader;
-use super::record::{Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record};
+use super::record::{
+    Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, SwitchReason,
+    SyscallPath,
+};
+use super::run_figures::{averages, end_text, RunFigures};
 use super::runs::{Run, RunTracker};
 use super::units::{duration, ms};
-use crate::stats::SHOWN;
+use crate::exits::Ending;
+use crate::kvm_stats::SHOWN;
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TrapCount {
@@ -32,7 +40,7 @@ pub struct TrapCount {
 pub struct SyscallCount {
     pub name: String,
     /// Calls by delivery path (`gate`, `ud`).
-    pub by_path: BTreeMap<String, u64>,
+    pub by_path: BTreeMap<SyscallPath, u64>,
     /// Calls that returned a negative errno.
     pub errors: u64,
 }
@@ -60,7 +68,9 @@ pub struct TraceStats {
     pub events_by_kind: BTreeMap<&'static str, u64>,
     pub traps: BTreeMap<u64, TrapCount>,
     pub syscalls: BTreeMap<u64, SyscallCount>,
-    pub switches: BTreeMap<String, u64>,
+    pub switches: BTreeMap<SwitchReason, u64>,
+    /// "What happened", as at the end of `lde run`.
+    pub explanation: Vec<String>,
     /// OSTEP's figures per process, from the `process` records or, in a
     /// trace that has none (cut short), from the guest's events.
     pub processes: Vec<ProcessRecord>,
@@ -74,7 +84,8 @@ impl TraceStats {
     pub fn read<R: BufRead>(mut reader: TraceReader<R>) -> Result<TraceStats> {
         let header = reader.header().clone();
         let mut names = ProcessNames::new(&header);
-        let mut from_events = ProcessTable::new(header.quantum_us.saturating_mul(1000));
+        let mut from_events = RunFigures::new(header.quantum_us.saturating_mul(1000));
+        from_events.sched = Some(header.sched);
         let mut runs = RunTracker::default();
         let mut s = TraceStats {
             name: reader.name().to_string(),
@@ -89,6 +100,7 @@ impl TraceStats {
             traps: BTreeMap::new(),
             syscalls: BTreeMap::new(),
             switches: BTreeMap::new(),
+            explanation: Vec::new(),
             processes: Vec::new(),
             processes_from_events: false,
             on_cpu_ns: BTreeMap::new(),
@@ -112,7 +124,7 @@ impl TraceStats {
                     *s.events_by_kind.entry(e.event.kind()).or_default() += 1;
                     // The header's quantum is the tick length: a Boot event
                     // would set it again, multiplying a number from the
-                    // file without a check (processes.rs), so it is kept
+                    // file without a check (run_figures.rs), so it is kept
                     // from the table.
                     if !matches!(e.event, GuestEvent::Boot { .. }) {
                         from_events.observe(&e);
@@ -148,6 +160,18 @@ impl TraceStats {
                 p.name = names.get(p.pid).unwrap_or("").to_string();
             }
         }
+        // Switches are counted once, with the run's other figures.
+        s.switches = from_events.switches.clone();
+        let watchdog_ended = s
+            .footer
+            .as_ref()
+            .is_some_and(|f| f.end == Ending::Timeout.name());
+        s.explanation = explain(
+            &from_events,
+            &s.processes,
+            watchdog_ended,
+            s.header.quantum_us as f64 / 1000.0,
+        );
         Ok(s)
     }
 
@@ -189,13 +213,10 @@ impl TraceStats {
                     name: name.clone(),
                     ..Default::default()
                 });
-                *c.by_path.entry(path.clone()).or_default() += 1;
+                *c.by_path.entry(*path).or_default() += 1;
                 if *result < 0 {
                     c.errors += 1;
                 }
-            }
-            GuestEvent::Switch { reason, .. } => {
-                *self.switches.entry(reason.clone()).or_default() += 1
             }
             _ => {}
         }
@@ -283,7 +304,18 @@ impl TraceStats {
         self.render_switches(&mut o);
         self.render_events(&mut o);
         self.render_processes(&mut o);
+        self.render_explanation(&mut o);
         o
+    }
+
+    fn render_explanation(&self, o: &mut String) {
+        if self.explanation.is_empty() {
+            return;
+        }
+        writeln!(o, "\nWhat happened:").unwrap();
+        for line in &self.explanation {
+            writeln!(o, "  - {line}").unwrap();
+        }
     }
 
     fn render_run(&self, o: &mut String) {
@@ -445,7 +477,7 @@ impl TraceStats {
         if total == 0 {
             return;
         }
-        let paths: std::collections::BTreeSet<&String> = self
+        let paths: std::collections::BTreeSet<&SyscallPath> = self
             .syscalls
             .values()
             .flat_map(|c| c.by_path.keys())
@@ -522,7 +554,7 @@ impl TraceStats {
             }
         )
         .unwrap();
-        let sched = self.header.sched.as_str();
+        let sched = self.header.sched;
         writeln!(
             o,
             "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16} {:>10}  end",
@@ -601,25 +633,9 @@ impl TraceStats {
     }
 
     /// Mean response, turnaround, wait and cpu ticks of the processes that
-    /// ended (a process still running has no turnaround yet).
+    /// ended.
     pub fn averages(&self) -> Option<[f64; 4]> {
-        let ended: Vec<&ProcessRecord> = self
-            .processes
-            .iter()
-            .filter(|p| p.end != ProcessEnd::Running)
-            .collect();
-        if ended.is_empty() {
-            return None;
-        }
-        let n = ended.len() as f64;
-        let mean =
-            |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p) as f64).sum::<f64>() / n;
-        Some([
-            mean(|p| p.response_ticks),
-            mean(|p| p.turnaround_ticks),
-            mean(|p| p.wait_ticks),
-            mean(|p| p.cpu_ticks),
-        ])
+        averages(&self.processes)
     }
 }
 
@@ -632,15 +648,6 @@ fn started_text(unix_ms: u64) -> String {
     }
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms);
     humantime::format_rfc3339_seconds(at).to_string()
-}
-
-/// How a process ended, in words.
-pub fn end_text(end: &ProcessEnd) -> String {
-    match end {
-        ProcessEnd::Exited(code) => format!("exited {code}"),
-        ProcessEnd::Killed(why) => format!("killed: {why}"),
-        ProcessEnd::Running => "still running".into(),
-    }
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
@@ -677,9 +684,9 @@ mod tests {
         let s = stats(&records);
         // Exits by reason, computed here independently of the code under test.
         let mut exits: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        let mut syscalls: BTreeMap<(u64, String), u64> = BTreeMap::new();
+        let mut syscalls: BTreeMap<(u64, SyscallPath), u64> = BTreeMap::new();
         let mut traps: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut switches: BTreeMap<String, u64> = BTreeMap::new();
+        let mut switches: BTreeMap<SwitchReason, u64> = BTreeMap::new();
         let mut events = 0;
         for r in &records {
             match r {
@@ -692,11 +699,11 @@ mod tests {
                     events += 1;
                     match &e.event {
                         GuestEvent::Syscall { nr, path, .. } => {
-                            *syscalls.entry((*nr, path.clone())).or_default() += 1
+                            *syscalls.entry((*nr, *path)).or_default() += 1
                         }
                         GuestEvent::Trap { vector, .. } => *traps.entry(*vector).or_default() += 1,
                         GuestEvent::Switch { reason, .. } => {
-                            *switches.entry(reason.clone()).or_default() += 1
+                            *switches.entry(*reason).or_default() += 1
                         }
                         _ => {}
                     }
@@ -711,10 +718,10 @@ mod tests {
             .map(|(k, t)| (k.clone(), (t.count, t.total_ns)))
             .collect();
         assert_eq!(got, exits);
-        let got: BTreeMap<(u64, String), u64> = s
+        let got: BTreeMap<(u64, SyscallPath), u64> = s
             .syscalls
             .iter()
-            .flat_map(|(nr, c)| c.by_path.iter().map(move |(p, n)| ((*nr, p.clone()), *n)))
+            .flat_map(|(nr, c)| c.by_path.iter().map(move |(p, n)| ((*nr, *p), *n)))
             .collect();
         assert_eq!(got, syscalls);
         assert_eq!(s.syscalls[&24].name, "sched_yield");

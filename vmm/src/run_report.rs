@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::exits::{Ending, Machine};
+use crate::kvm_stats::SHOWN;
 use crate::plausible;
-use crate::stats::SHOWN;
 use crate::trace::names::ProcessNames;
 use crate::trace::policy_columns;
-use crate::trace::processes::ProcessTable;
 use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
+use crate::trace::run_figures::{averages, end_text};
 use crate::trace::show;
 
 pub struct RunReport<'a> {
@@ -179,7 +179,7 @@ pub fn render(r: &RunReport) -> String {
             tick_ms, r.header.sched
         )
         .unwrap();
-        let sched = r.header.sched.as_str();
+        let sched = r.header.sched;
         writeln!(
             o,
             "  {:>3} {:<14}{} {:>5} {:>12} {:>12} {:>12}  end",
@@ -194,11 +194,8 @@ pub fn render(r: &RunReport) -> String {
         .unwrap();
         let cell = |t: u64| format!("{t} ({:.0}ms)", t as f64 * tick_ms);
         for p in r.processes {
-            let (end, done) = match &p.end {
-                ProcessEnd::Exited(c) => (format!("exited {c}"), true),
-                ProcessEnd::Killed(why) => (format!("killed: {why}"), true),
-                ProcessEnd::Running => ("still running".into(), false),
-            };
+            let end = end_text(&p.end);
+            let done = p.end != ProcessEnd::Running;
             // A process cut off by the end of the run has no turnaround yet.
             let open = |t: u64| if done { cell(t) } else { "-".into() };
             // The program and its arguments, as given (two workers differ
@@ -229,22 +226,15 @@ pub fn render(r: &RunReport) -> String {
             )
             .unwrap();
         }
-        let ended: Vec<&ProcessRecord> = r
-            .processes
-            .iter()
-            .filter(|p| p.end != ProcessEnd::Running)
-            .collect();
-        if !ended.is_empty() {
-            let n = ended.len() as f64;
-            let avg =
-                |f: fn(&ProcessRecord) -> u64| ended.iter().map(|p| f(p)).sum::<u64>() as f64 / n;
+        if let Some([response, turnaround, wait, _]) = averages(r.processes) {
+            let ended = r
+                .processes
+                .iter()
+                .filter(|p| p.end != ProcessEnd::Running)
+                .count();
             writeln!(
                 o,
-                "  average over the {} that ended: response {:.1}, turnaround {:.1}, wait {:.1} ticks",
-                ended.len(),
-                avg(|p| p.response_ticks),
-                avg(|p| p.turnaround_ticks),
-                avg(|p| p.wait_ticks)
+                "  average over the {ended} that ended: response {response:.1}, turnaround {turnaround:.1}, wait {wait:.1} ticks",
             )
             .unwrap();
         }
@@ -260,107 +250,4 @@ pub fn render(r: &RunReport) -> String {
         }
     }
     o
-}
-
-/// A few sentences on what the run showed, in the chapter's terms, from the
-/// guest's events.
-pub fn explain(
-    procs: &ProcessTable,
-    records: &[ProcessRecord],
-    ending: &Ending,
-    quantum_ms: f64,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    if records.is_empty() {
-        return out;
-    }
-    let sched = procs.sched.as_deref().unwrap_or("?");
-    let switches: u64 = procs.switches.values().sum();
-    let preempt = procs.switches.get("preempt").copied().unwrap_or(0);
-    let who = if records.len() == 1 {
-        "1 process ran".to_string()
-    } else {
-        format!("{} processes shared one CPU", records.len())
-    };
-    out.push(match sched {
-        "coop" => format!(
-            "{who} under coop: no timer, so the kernel got the CPU back only \
-             when a process trapped (system call, fault); {switches} context switches, none forced"
-        ),
-        "fifo" => format!(
-            "{who} under fifo: the timer ticked {} times (every {quantum_ms} ms) \
-             but the kernel never preempted; each ran until it blocked, yielded or ended",
-            procs.ticks
-        ),
-        "sjf" => format!(
-            "{who} under sjf: whenever the CPU was free the kernel ran the job with the least \
-             CPU time left, and never preempted ({} ticks of {quantum_ms} ms)",
-            procs.ticks
-        ),
-        "stcf" => format!(
-            "{who} under stcf: at every tick the job with the least time left ran; a shorter \
-             arrival took the CPU {preempt} times ({} ticks of {quantum_ms} ms)",
-            procs.ticks
-        ),
-        "mlfq" => format!(
-            "{who} under mlfq: higher levels first, round robin within a level, a job that used \
-             its allotment went down a level ({} demotions, {} boosts; {} ticks of {quantum_ms} ms)",
-            procs.demotions, procs.boosts, procs.ticks
-        ),
-        "lottery" | "stride" => format!(
-            "{who} under {sched}: a share of the CPU in proportion to their tickets, {} \
-             ({} decisions, {} ticks of {quantum_ms} ms)",
-            if sched == "lottery" {
-                "by a draw at every decision"
-            } else {
-                "the lowest pass running next"
-            },
-            procs.decisions,
-            procs.ticks
-        ),
-        _ => format!(
-            "{who} under rr: the APIC timer interrupted every {quantum_ms} ms \
-             ({} ticks) and the kernel took the CPU back by preemption {preempt} times \
-             ({switches} context switches in all), so CPU-bound processes took turns",
-            procs.ticks
-        ),
-    });
-    if let Some(path) = &procs.syscall_path {
-        out.push(format!(
-            "{} system calls trapped into the kernel ({}) and returned to user mode with iretq",
-            procs.syscalls,
-            if path == "ud" {
-                "int 0x80 arrived as #UD on this PVM host and the kernel treated it as the call"
-            } else {
-                "through the int 0x80 gate of the trap table"
-            }
-        ));
-    }
-    for p in records {
-        match &p.end {
-            ProcessEnd::Killed(why) if why == "last-hog" => out.push(format!(
-                "{} (pid {}) never gave up the CPU; only the timer got it back, and the kernel \
-                 ended it once every other process was done",
-                p.name, p.pid
-            )),
-            ProcessEnd::Killed(why) if why == "cpu-limit" => out.push(format!(
-                "{} (pid {}) used its --cpu-limit and was killed",
-                p.name, p.pid
-            )),
-            ProcessEnd::Killed(why) => out.push(format!(
-                "{} (pid {}) tried something only the kernel may do; the CPU trapped ({why}) \
-                 into the kernel, which killed it and went on with the others",
-                p.name, p.pid
-            )),
-            _ => {}
-        }
-    }
-    if *ending == Ending::Timeout && sched == "coop" {
-        out.push(
-            "under coop a process that never traps keeps the CPU for good: only the VMM's \
-             watchdog could end the run"
-                .into(),
-        );
-    }
-    out
 }
