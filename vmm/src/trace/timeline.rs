@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 
 use super::names::ProcessNames;
 use super::reader::{check_output, TraceReader};
-use super::record::{Footer, GuestEvent, Header, Record};
+use super::record::{Footer, GuestEvent, Header, Policy, Record};
 use super::runs::RunTracker;
 use super::units::{duration, ms};
 use crate::error::bad_input;
@@ -160,7 +160,7 @@ impl Timeline {
     pub fn read<R: BufRead>(mut reader: TraceReader<R>) -> Result<Timeline> {
         let header = reader.header().clone();
         let mut names = ProcessNames::new(&header);
-        let mlfq = header.sched == "mlfq";
+        let mlfq = header.sched == Policy::MLFQ;
         let mut t = Timeline {
             lanes: header
                 .programs
@@ -893,7 +893,7 @@ mod tests {
     /// boost at 300 brings pid 1 back to the top, and it runs from 400.
     fn mlfq_run(boost: bool) -> Vec<Record> {
         let mut h = header(&[(1, "long"), (2, "short")]);
-        h.sched = "mlfq".into();
+        h.sched = Policy::MLFQ;
         let level = GuestEvent::Level {
             tick: 1,
             from: 0,
