@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use lde::trace::record::Record;
+use lde::trace::record::{ExitKind, Record};
+use lde_abi::cpu::vector;
 
 /// Only a safety net for a broken stub: every read waits for a reply.
 const NET_DEADLINE: Duration = Duration::from_secs(300);
@@ -300,6 +301,40 @@ fn debugger_records(records: &[Record]) -> Vec<&lde::trace::record::DebuggerReco
         .collect()
 }
 
+/// The KVM flavour in the trace header: `pvm`, `vmx`, `svm`.
+fn kvm_flavour(records: &[Record]) -> &str {
+    match records.first() {
+        Some(Record::Header(h)) => &h.kvm,
+        other => panic!("the trace starts with its header, not {other:?}"),
+    }
+}
+
+/// The exit that made the guest stop for the debugger: the last exit
+/// before the first `stop` record matching `pick`.
+fn exit_before_stop(
+    records: &[Record],
+    pick: impl Fn(&lde::trace::record::DebuggerRecord) -> bool,
+) -> &ExitKind {
+    let at = records
+        .iter()
+        .position(|r| matches!(r, Record::Debugger(d) if d.event == "stop" && pick(d)))
+        .expect("such a stop");
+    records[..at]
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            Record::Exit(e) => Some(&e.exit),
+            _ => None,
+        })
+        .expect("an exit before the stop")
+}
+
+/// The kernel forwarded a user trap (`vector`) to the debug port.
+fn forwarded(exit: &ExitKind, vector: u8) -> bool {
+    matches!(exit, ExitKind::IoOut { port, value, .. }
+        if *port == lde_abi::ports::DEBUG && *value & 0xff == u64::from(vector))
+}
+
 fn trap_frame(bytes: &[u8]) -> [u64; 22] {
     let mut q = [0u64; 22];
     for (i, v) in q.iter_mut().enumerate() {
@@ -413,6 +448,31 @@ fn break_in_the_syscall_dispatcher_read_the_frame_step_over_iretq_and_finish() {
     assert!(d
         .iter()
         .any(|d| d.event == "stop" && d.reason.as_deref() == Some("step") && d.cpl == Some(3)));
+    // How the kernel breakpoint stopped the guest: on PVM the int3 gdb's
+    // `Z0` patched in is an emulation failure; on VMX/SVM `Z0` in the
+    // kernel is a debug register, whose #DB KVM hands to lde.
+    // And the step over iretq into user mode: on PVM KVM's step would not
+    // stop in ring 3, so the stub's one-shot int3 there is forwarded by the
+    // kernel; on VMX/SVM KVM's single-step stops there itself.
+    let hit = exit_before_stop(&run.records, |d| d.reason.as_deref() == Some("breakpoint"));
+    let iret = exit_before_stop(&run.records, |d| {
+        d.reason.as_deref() == Some("step") && d.cpl == Some(3)
+    });
+    if kvm_flavour(&run.records) == "pvm" {
+        assert!(matches!(hit, ExitKind::InternalError { .. }), "{hit:?}");
+        assert!(forwarded(iret, vector::BREAKPOINT), "{iret:?}");
+    } else {
+        assert!(
+            matches!(hit, ExitKind::Debug { exception, pc, .. }
+                if *exception == u32::from(vector::DEBUG) && *pc == dispatch),
+            "{hit:?}"
+        );
+        assert!(
+            matches!(iret, ExitKind::Debug { exception, pc, .. }
+                if *exception == u32::from(vector::DEBUG) && *pc == user_rip),
+            "{iret:?}"
+        );
+    }
 }
 
 #[test]
@@ -448,6 +508,13 @@ fn a_user_breakpoint_in_hello_stops_through_the_kernel() {
     assert!(d.iter().any(|d| d.reason.as_deref() == Some("breakpoint")
         && d.cpl == Some(3)
         && d.rip == Some(exit)));
+    // On every host the user's int3 and the #DB after the TF step reach
+    // the guest's IDT (lde never sets KVM_GUESTDBG_USE_SW_BP, and no debug
+    // register or KVM step is armed here) and the kernel forwards them.
+    let bp = exit_before_stop(&run.records, |d| d.cpl == Some(3) && d.rip == Some(exit));
+    assert!(forwarded(bp, vector::BREAKPOINT), "{bp:?}");
+    let step = exit_before_stop(&run.records, |d| d.reason.as_deref() == Some("step"));
+    assert!(forwarded(step, vector::DEBUG), "{step:?}");
 }
 
 #[test]

@@ -1,34 +1,48 @@
 //! The debugger's state while gdb is attached, and the one hook the vCPU
 //! loop calls after every exit (`after_exit`).
 //!
-//! How a stop happens depends on where the guest is and on the host (each
-//! measured on a PVM host; VMX/SVM per KVM's documented behaviour):
+//! How a stop happens depends on where the guest is and on the host
+//! (measured on a PVM host and on KVM-SVM nested in QEMU TCG; Intel VMX
+//! untested, per KVM's documented behaviour):
 //! - Kernel mode (ring 0), every host: `KVM_GUESTDBG_SINGLESTEP` gives one
 //!   `KVM_EXIT_DEBUG` per instruction, and hardware breakpoints (DR0-3)
-//!   fire as `KVM_EXIT_DEBUG`. Software breakpoints (`int3` patched in)
-//!   give `KVM_EXIT_DEBUG` on VMX/SVM (`KVM_GUESTDBG_USE_SW_BP`), but on PVM
+//!   fire as `KVM_EXIT_DEBUG`.
+//! - Software breakpoints in the kernel: on PVM an `int3` patched in gives
 //!   `KVM_EXIT_INTERNAL_ERROR` (the emulator cannot run `int3` in ring 0)
 //!   with RIP on the `0xCC`: we recognise our own breakpoint there.
-//!   `debug.arch.dr7` is garbage on PVM and is never read.
-//! - User mode (ring 3) on PVM: KVM can neither step nor break there, so
-//!   the kernel forwards user #DB/#BP to the debug port with its trap frame
-//!   (`lde_abi::debug`); we show gdb that frame, and step by setting TF in
-//!   it (or in RFLAGS, if the vCPU is stopped in user mode itself).
+//!   `debug.arch.dr7` is garbage on PVM and is never read. On VMX/SVM gdb's
+//!   software breakpoints in the kernel are served by a debug register
+//!   instead (so at most four, with gdb's `hbreak`s): `int3` is not a
+//!   reliable exit there. With `KVM_GUESTDBG_USE_SW_BP` KVM intercepts the
+//!   #BP exception, but QEMU's emulated SVM treats `int3` as a software
+//!   interrupt, which KVM does not intercept, so the guest kernel would
+//!   take its own #BP in ring 0.
+//! - User mode (ring 3), every host: software breakpoints are `int3`
+//!   patched into the process's page (a debug register would match every
+//!   process: all are linked at 0x400000). `KVM_GUESTDBG_USE_SW_BP` is
+//!   never set, so a user #BP reaches the guest's IDT on every host, as
+//!   does a user #DB on PVM (where KVM cannot step or break in ring 3).
+//!   The kernel forwards user #DB/#BP to the debug port with its trap
+//!   frame (`lde_abi::debug`); we show gdb that frame, and step by setting
+//!   TF in it (or in RFLAGS, if the vCPU is stopped in user mode itself).
+//!   On VMX/SVM a user #DB is KVM's instead (`KVM_EXIT_DEBUG`) while a
+//!   debug register or KVM's single-step is armed.
 //! - Resuming from a breakpoint (RF is ignored on PVM): take the breakpoint
 //!   out, step one instruction, put it back, go on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use gdbstub::common::Signal;
 use gdbstub::stub::SingleThreadStopReason;
 use kvm_bindings::{
     kvm_guest_debug, KVM_GUESTDBG_BLOCKIRQ, KVM_GUESTDBG_ENABLE, KVM_GUESTDBG_SINGLESTEP,
-    KVM_GUESTDBG_USE_HW_BP, KVM_GUESTDBG_USE_SW_BP,
+    KVM_GUESTDBG_USE_HW_BP,
 };
 use kvm_ioctls::VcpuFd;
 use lde_abi::cpu::vector;
 use lde_abi::debug::RFLAGS_TF;
+use lde_abi::layout::USER_END;
 
 const VECTOR_DB: u64 = vector::DEBUG as u64;
 const VECTOR_BP: u64 = vector::BREAKPOINT as u64;
@@ -85,6 +99,9 @@ pub struct Session {
     pub pvm: bool,
     sw: BTreeMap<u64, SwBreakpoint>,
     hw: [Option<u64>; 4],
+    /// gdb's software breakpoints kept in a debug register (kernel code on
+    /// VMX/SVM); their addresses are also in `hw`.
+    sw_in_dr: BTreeSet<u64>,
     /// The current resume is one step (gdb's or a step over a breakpoint).
     stepping: bool,
     /// That step is done by KVM (rather than by TF, in user mode).
@@ -109,6 +126,7 @@ impl Session {
             pvm,
             sw: BTreeMap::new(),
             hw: [None; 4],
+            sw_in_dr: BTreeSet::new(),
             stepping: false,
             kvm_step: false,
             tf_ours: false,
@@ -119,17 +137,14 @@ impl Session {
         }
     }
 
-    /// Tell KVM what to trap: hardware breakpoints, single-step, and (not
-    /// on PVM, where it changes nothing) software breakpoints. Done before
-    /// every resume: SVM needs single-step re-armed each time.
+    /// Tell KVM what to trap: hardware breakpoints and single-step (never
+    /// `int3`: see above). Done before every resume: SVM needs single-step
+    /// re-armed each time.
     pub fn arm(&self, vcpu: &VcpuFd) -> Result<(), String> {
         let mut dbg = kvm_guest_debug {
             control: KVM_GUESTDBG_ENABLE,
             ..Default::default()
         };
-        if !self.pvm {
-            dbg.control |= KVM_GUESTDBG_USE_SW_BP;
-        }
         // DR7: G0-G3 (global enable, bits 1, 3, 5, 7), execute breakpoints
         // of length 1 (R/W and LEN bits 0), GE and the always-one bit 10.
         let mut dr7 = 0x600u64;
@@ -171,12 +186,22 @@ impl Session {
             self.remove_sw(ram, addr);
         }
         self.hw = [None; 4];
+        self.sw_in_dr.clear();
         let _ = vcpu.set_guest_debug(&kvm_guest_debug::default());
     }
 
     pub fn add_sw(&mut self, vcpu: &VcpuFd, ram: &GuestRam, addr: u64) -> bool {
-        if self.sw.contains_key(&addr) {
+        if self.sw.contains_key(&addr) || self.sw_in_dr.contains(&addr) {
             return true;
+        }
+        if !self.pvm && addr >= USER_END {
+            // Kernel code on VMX/SVM: a debug register (none free: gdb
+            // says it cannot insert the breakpoint).
+            let ok = self.add_hw(addr);
+            if ok {
+                self.sw_in_dr.insert(addr);
+            }
+            return ok;
         }
         match patch(vcpu, ram, addr) {
             Some(bp) => {
@@ -188,6 +213,9 @@ impl Session {
     }
 
     pub fn remove_sw(&mut self, ram: &GuestRam, addr: u64) -> bool {
+        if self.sw_in_dr.remove(&addr) {
+            return self.remove_hw(addr);
+        }
         match self.sw.remove(&addr) {
             Some(bp) => ram.write(bp.phys, &[bp.orig]).is_ok(),
             None => false,
@@ -331,14 +359,11 @@ impl Session {
         if self.sw.contains_key(&rip) {
             return Some(StopReason::SwBreak(()));
         }
+        if self.sw_in_dr.contains(&rip) {
+            return Some(StopReason::SwBreak(()));
+        }
         if self.hw.contains(&Some(rip)) {
             return Some(StopReason::HwBreak(()));
-        }
-        if exception == VECTOR_BP as u32 && !self.pvm {
-            // Not ours: the guest's own int3. Give it to the guest.
-            if reinject_breakpoint(vcpu).is_ok() {
-                return None;
-            }
         }
         Some(StopReason::Signal(Signal::SIGTRAP))
     }
@@ -406,16 +431,6 @@ fn iretq_to_user(vcpu: &VcpuFd, ram: &GuestRam, rip: u64) -> Option<u64> {
     let target = u64::from_le_bytes(frame[..8].try_into().ok()?);
     let cs = u64::from_le_bytes(frame[8..].try_into().ok()?);
     (cs & 3 == 3).then_some(target)
-}
-
-/// Give the guest a #BP it raised itself (VMX/SVM with USE_SW_BP, where KVM
-/// intercepts every `int3`).
-fn reinject_breakpoint(vcpu: &VcpuFd) -> Result<(), String> {
-    let mut events = vcpu.get_vcpu_events().map_err(|e| e.to_string())?;
-    events.exception.injected = 1;
-    events.exception.nr = VECTOR_BP as u8;
-    events.exception.has_error_code = 0;
-    vcpu.set_vcpu_events(&events).map_err(|e| e.to_string())
 }
 
 fn frame_from_bytes(bytes: &[u8]) -> TrapFrame {
