@@ -231,11 +231,26 @@ fn stride_shares_are_exact() {
 }
 
 #[test]
-fn sixty_four_processes_in_one_run() {
-    let list = vec!["1"; 64].join(",");
-    let r = run("rr", &["--jobs", &list, "--mem", "128M"]);
-    assert_eq!(r.processes().len(), 64);
-    assert_eq!(turnarounds(&r), (1..=64).collect::<Vec<u64>>());
+fn the_most_processes_run_in_one_run_and_one_more_is_refused() {
+    let most = lde_abi::boot::MAX_MODULES;
+    assert_eq!(most, 256);
+    let list = vec!["1"; most].join(",");
+    // Loading 256 programs is slow where kernel mode is emulated: the
+    // watchdog is only a safety net here, far from the expected time.
+    let r = run(
+        "rr",
+        &["--jobs", &list, "--mem", "128M", "--timeout", "30m"],
+    );
+    assert_eq!(r.processes().len(), most);
+    assert_eq!(turnarounds(&r), (1..=most as u64).collect::<Vec<u64>>());
+    let list = vec!["1"; most + 1].join(",");
+    let r = common::lde(&["run", "--jobs", &list]);
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("257 programs given; at most 256"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

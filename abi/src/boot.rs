@@ -7,7 +7,7 @@ pub const MAGIC: u64 = u64::from_le_bytes(*b"LDEBOOT1");
 /// Most memory-map entries.
 pub const MAX_REGIONS: usize = 8;
 /// Most boot modules (user programs): the most processes in one run.
-pub const MAX_MODULES: usize = 64;
+pub const MAX_MODULES: usize = 256;
 /// Most MLFQ levels.
 pub const MAX_LEVELS: usize = 8;
 /// Bytes of a module name (NUL padded).

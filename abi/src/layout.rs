@@ -33,7 +33,8 @@ pub const BOOT_PD: u64 = 0x5000;
 pub const MAX_RAM: u64 = 3 << 30;
 
 pub const BOOT_INFO: u64 = 0x8000;
-/// Room for the boot info below: 64 boot modules and more.
+/// Room for the boot info below: 256 boot modules and more (checked at
+/// compile time in `boot.rs`).
 pub const CMDLINE: u64 = 0x8_0000;
 pub const CMDLINE_MAX: usize = 4096;
 

@@ -111,6 +111,10 @@ struct Observer {
     switch_started: u64,
     switch_cycles: u64,
     switches_measured: u64,
+    /// The policy's pick-next, in TSC cycles: [kept the one running (or
+    /// found nobody), chose anew (a decision)].
+    pick_cycles: [u64; 2],
+    picks: [u64; 2],
 }
 
 static OBSERVER: KernelCell<Observer> = KernelCell::new(Observer {
@@ -122,6 +126,8 @@ static OBSERVER: KernelCell<Observer> = KernelCell::new(Observer {
     switch_started: 0,
     switch_cycles: 0,
     switches_measured: 0,
+    pick_cycles: [0; 2],
+    picks: [0; 2],
 });
 
 static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
@@ -550,6 +556,16 @@ pub fn tick_handled(start: u64) {
     });
 }
 
+/// The policy's pick-next that began at TSC `start` returned; `decided`:
+/// it chose anew (a `decision`), rather than keeping the one running.
+#[inline(always)]
+pub fn picked(start: u64, decided: bool) {
+    OBSERVER.with(|o| {
+        o.pick_cycles[decided as usize] += rdtsc() - start;
+        o.picks[decided as usize] += 1;
+    });
+}
+
 /// `p` goes to sleep until tick `wake`.
 #[inline(always)]
 pub fn sleeping(p: &Process, wake: u64) {
@@ -645,6 +661,14 @@ pub fn all_ended() {
             " cycles (mean of ",
             o.switches_measured,
             ")"
+        );
+        let mean = |i: usize| o.pick_cycles[i].checked_div(o.picks[i]).unwrap_or(0);
+        println!(
+            "lde kernel: costs: pick-next {} cycles (mean of {} decisions), {} cycles (mean of {} that kept the one running or found none)",
+            mean(1),
+            o.picks[1],
+            mean(0),
+            o.picks[0]
         );
     });
 }

@@ -153,7 +153,10 @@ fn scheduler() -> ! {
 
 /// Ask the policy who runs now; the decision is recorded if it made one.
 fn decide(tick: u64) -> Option<usize> {
-    let Pick { slot, why } = with_policy(|p| p.pick())?;
+    let start = time::rdtsc();
+    let pick = with_policy(|p| p.pick());
+    observe::picked(start, pick.as_ref().is_some_and(|p| p.why.is_some()));
+    let Pick { slot, why } = pick?;
     if let Some(why) = why {
         observe::decision(tick, slot, why);
     }

@@ -16,8 +16,11 @@ use crate::{console, observe, paging, process, sched, time};
 /// short write).
 const WRITE_MAX: u64 = 64 * 1024;
 /// Bytes a `write` prints between two chances for the timer to interrupt
-/// it: on PVM hosts every byte is an exit, and 64 KiB take most of a second.
-const WRITE_CHUNK: usize = 64;
+/// it. A long write must not keep the timer out for its whole length (the
+/// CPU limit and preemption would not see it), but a write of up to this
+/// many bytes is printed whole, so two processes' lines never mix on the
+/// console (as POSIX promises for pipe writes up to `PIPE_BUF`, 4096).
+const WRITE_CHUNK: usize = 4096;
 
 /// Serve the system call in `tf`, which arrived by `how` (`path::GATE` or
 /// `path::UD`).

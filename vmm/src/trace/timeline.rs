@@ -2,7 +2,10 @@
 //!
 //! One lane per process with its runs on the CPU as bars and marks for its
 //! system calls, traps and kill; a row of timer ticks; a lane of VMM exits
-//! by reason; a time axis and a legend. The file is read once: runs are kept
+//! by reason; a time axis and a legend. Under MLFQ a run is coloured by the
+//! level the process was at (from the trace's `level` and `boost` events:
+//! a process starts at the top, level 0) and each boost is a dashed line
+//! across the process lanes. The file is read once: runs are kept
 //! per process (merged when drawn, so a bar is at least a pixel wide) and
 //! marks are counted in time buckets that widen as the run gets longer, so
 //! memory and the picture stay bounded for runs of millions of events.
@@ -16,7 +19,7 @@ use anyhow::{Context, Result};
 
 use super::names::ProcessNames;
 use super::reader::{check_output, TraceReader};
-use super::record::{Footer, GuestEvent, Header, Record};
+use super::record::{Footer, GuestEvent, Header, Policy, Record};
 use super::runs::RunTracker;
 use super::units::{duration, ms};
 use crate::error::bad_input;
@@ -93,6 +96,44 @@ pub struct Lane {
     pub kills: Marks,
     /// Why it was killed (the last kill seen).
     pub killed: Option<String>,
+    /// MLFQ: its level changes, (time in ns, new level), in time order;
+    /// before the first it is at the top (0).
+    pub levels: Vec<(u64, u64)>,
+}
+
+impl Lane {
+    /// The level at `t_ns`.
+    fn level_at(&self, t_ns: u64) -> u64 {
+        let i = self.levels.partition_point(|&(t, _)| t <= t_ns);
+        i.checked_sub(1).map_or(0, |i| self.levels[i].1)
+    }
+
+    /// Its runs cut where its level changed, by level.
+    pub fn runs_by_level(&self) -> BTreeMap<u64, Vec<(u64, u64)>> {
+        let mut out: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+        for &(start, end) in &self.runs {
+            let mut from = start;
+            let changes = self
+                .levels
+                .iter()
+                .filter(|&&(t, _)| t > start && t < end)
+                .map(|&(t, _)| t);
+            for cut in changes.chain(std::iter::once(end)) {
+                if cut > from {
+                    out.entry(self.level_at(from))
+                        .or_default()
+                        .push((from, cut));
+                }
+                from = cut;
+            }
+            if start == end {
+                out.entry(self.level_at(start))
+                    .or_default()
+                    .push((start, end));
+            }
+        }
+        out
+    }
 }
 
 /// What the picture is drawn from.
@@ -107,12 +148,19 @@ pub struct Timeline {
     pub exits: BTreeMap<String, Marks>,
     /// The latest time in the trace.
     pub end_ns: u64,
+    /// The run was scheduled by MLFQ: runs are coloured by level.
+    pub mlfq: bool,
+    /// MLFQ: the deepest level any process reached.
+    pub max_level: u64,
+    /// MLFQ: priority boosts.
+    pub boosts: Marks,
 }
 
 impl Timeline {
     pub fn read<R: BufRead>(mut reader: TraceReader<R>) -> Result<Timeline> {
         let header = reader.header().clone();
         let mut names = ProcessNames::new(&header);
+        let mlfq = header.sched == Policy::MLFQ;
         let mut t = Timeline {
             lanes: header
                 .programs
@@ -125,6 +173,9 @@ impl Timeline {
             ticks: Marks::default(),
             exits: BTreeMap::new(),
             end_ns: 0,
+            mlfq,
+            max_level: 0,
+            boosts: Marks::default(),
         };
         t.lanes.remove(&0);
         let mut tracker = RunTracker::default();
@@ -151,6 +202,22 @@ impl Timeline {
                     }
                     match &e.event {
                         GuestEvent::Tick { .. } => t.ticks.add(e.t_ns),
+                        GuestEvent::Boost { .. } => {
+                            t.mlfq = true;
+                            t.boosts.add(e.t_ns);
+                            for lane in t.lanes.values_mut() {
+                                if lane.levels.last().is_some_and(|l| l.1 != 0) {
+                                    lane.levels.push((e.t_ns, 0));
+                                }
+                            }
+                        }
+                        GuestEvent::Level { to, .. } => {
+                            t.mlfq = true;
+                            t.max_level = t.max_level.max(*to);
+                            if let Some(lane) = t.lane(e.pid) {
+                                lane.levels.push((e.t_ns, *to));
+                            }
+                        }
                         event => {
                             if let Some(lane) = t.lane(e.pid) {
                                 match event {
@@ -219,6 +286,15 @@ const SYSCALL_COLOUR: &str = "#1f3a93";
 const TRAP_COLOUR: &str = "#e67e22";
 const KILL_COLOUR: &str = "#c0392b";
 const TICK_COLOUR: &str = "#7f8c8d";
+const BOOST_COLOUR: &str = "#8e44ad";
+/// MLFQ levels, top (0) first: dark to light, so priority reads as weight.
+const LEVEL_COLOURS: &[&str] = &[
+    "#08519c", "#3182bd", "#6baed6", "#9ecae1", "#c6dbef", "#deebf7",
+];
+
+fn level_colour(level: u64) -> &'static str {
+    LEVEL_COLOURS[(level as usize).min(LEVEL_COLOURS.len() - 1)]
+}
 
 fn exit_colour(reason: &str) -> &'static str {
     match reason {
@@ -273,9 +349,11 @@ impl<'a> Drawing<'a> {
 
     fn finish(mut self) -> String {
         self.title();
+        let lanes_top = self.y;
         for (i, lane) in self.t.lanes.values().enumerate() {
             self.process_lane(i, lane);
         }
+        self.boost_lines(lanes_top);
         if self.t.lanes.is_empty() {
             self.note("no processes in this trace");
         }
@@ -371,32 +449,12 @@ impl<'a> Drawing<'a> {
             lane.traps.total
         )
         .unwrap();
-        for bar in self.bars(&lane.runs) {
-            let span = (bar.end - bar.start).max(1);
-            // A bar of many runs is as opaque as the share of its time the
-            // process had the CPU, and has no outline (outlines would darken
-            // packed bars into stripes).
-            let (what, opacity, outline) = if bar.runs == 1 {
-                ("on the CPU".to_string(), 1.0, 0.3)
-            } else {
-                let share = bar.busy as f64 / span as f64;
-                (
-                    format!("{} runs, {} ms on the CPU", bar.runs, ms(bar.busy)),
-                    share.clamp(0.2, 1.0),
-                    0.0,
-                )
-            };
-            writeln!(
-                self.out,
-                "<rect class=\"run\" x=\"{:.2}\" y=\"{}\" width=\"{:.2}\" height=\"12\" fill=\"{colour}\" fill-opacity=\"{opacity:.2}\" stroke=\"#555\" stroke-width=\"{outline}\"><title>{}: {what}, {}–{} ms</title></rect>",
-                bar.x0,
-                y + 8.0,
-                bar.x1 - bar.x0,
-                xml(&label),
-                ms(bar.start),
-                ms(bar.end)
-            )
-            .unwrap();
+        if self.t.mlfq {
+            for (level, runs) in lane.runs_by_level() {
+                self.run_bars(&runs, &label, level_colour(level), Some(level), y);
+            }
+        } else {
+            self.run_bars(&lane.runs, &label, colour, None, y);
         }
         for (col, n) in lane.syscalls.columns(self.ns_per_px) {
             writeln!(
@@ -432,6 +490,68 @@ impl<'a> Drawing<'a> {
         }
         writeln!(self.out, "</g>").unwrap();
         self.y += LANE_H;
+    }
+
+    /// `runs` as bars in the lane at `y`, in `colour`; `level` is the MLFQ
+    /// level they ran at.
+    fn run_bars(
+        &mut self,
+        runs: &[(u64, u64)],
+        label: &str,
+        colour: &str,
+        level: Option<u64>,
+        y: f64,
+    ) {
+        let (level_attr, at_level) = match level {
+            Some(l) => (format!(" data-level=\"{l}\""), format!(" at level {l}")),
+            None => (String::new(), String::new()),
+        };
+        for bar in self.bars(runs) {
+            let span = (bar.end - bar.start).max(1);
+            // A bar of many runs is as opaque as the share of its time the
+            // process had the CPU, and has no outline (outlines would darken
+            // packed bars into stripes).
+            let (what, opacity, outline) = if bar.runs == 1 {
+                ("on the CPU".to_string(), 1.0, 0.3)
+            } else {
+                let share = bar.busy as f64 / span as f64;
+                (
+                    format!("{} runs, {} ms on the CPU", bar.runs, ms(bar.busy)),
+                    share.clamp(0.2, 1.0),
+                    0.0,
+                )
+            };
+            writeln!(
+                self.out,
+                "<rect class=\"run\"{level_attr} x=\"{:.2}\" y=\"{}\" width=\"{:.2}\" height=\"12\" fill=\"{colour}\" fill-opacity=\"{opacity:.2}\" stroke=\"#555\" stroke-width=\"{outline}\"><title>{}: {what}{at_level}, {}–{} ms</title></rect>",
+                bar.x0,
+                y + 8.0,
+                bar.x1 - bar.x0,
+                xml(label),
+                ms(bar.start),
+                ms(bar.end)
+            )
+            .unwrap();
+        }
+    }
+
+    /// MLFQ: a dashed line across the process lanes (from `top` down) at
+    /// each priority boost.
+    fn boost_lines(&mut self, top: f64) {
+        if self.t.boosts.total == 0 {
+            return;
+        }
+        writeln!(self.out, "<g class=\"boosts\">").unwrap();
+        for (col, n) in self.t.boosts.columns(self.ns_per_px) {
+            writeln!(
+                self.out,
+                "<line class=\"boost\" x1=\"{x:.2}\" y1=\"{top}\" x2=\"{x:.2}\" y2=\"{}\" stroke=\"{BOOST_COLOUR}\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"><title>{n} priority boost(s): every job to the top level</title></line>",
+                self.y,
+                x = self.col_x(col)
+            )
+            .unwrap();
+        }
+        writeln!(self.out, "</g>").unwrap();
     }
 
     /// Runs as bars at least a pixel wide, merging those that would touch
@@ -574,25 +694,43 @@ impl<'a> Drawing<'a> {
     }
 
     fn legend(&mut self) {
-        let y = self.y + 8.0;
+        let mut y = self.y + 8.0;
         writeln!(self.out, "<g class=\"legend\" font-size=\"11\">").unwrap();
-        let mut items: Vec<(&str, String)> = vec![
-            ("run", "on the CPU".into()),
-            ("syscall", "system call".into()),
-            ("trap", "trap / fault".into()),
-            ("kill", "kill".into()),
-            ("tick", "timer tick".into()),
+        let mut items: Vec<(String, String)> = Vec::new();
+        if self.t.mlfq {
+            for level in 0..=self.t.max_level {
+                let top = if level == 0 { " (top)" } else { "" };
+                items.push((format!("level {level}"), format!("level {level}{top}")));
+            }
+            if self.t.boosts.total > 0 {
+                items.push(("boost".into(), "priority boost".into()));
+            }
+        } else {
+            items.push(("run".into(), "on the CPU".into()));
+        }
+        let fixed = [
+            ("syscall", "system call"),
+            ("trap", "trap / fault"),
+            ("kill", "kill"),
+            ("tick", "timer tick"),
         ];
+        items.extend(fixed.map(|(what, text)| (what.to_string(), text.to_string())));
         items.extend(
             self.t
                 .exits
                 .keys()
-                .map(|r| (r.as_str(), format!("exit: {r}"))),
+                .map(|r| (format!("exit {r}"), format!("exit: {r}"))),
         );
         let mut x = LEFT;
         for (what, text) in items {
+            // About 6 px per character at this size; a full row wraps.
+            let item_w = 24.0 + text.chars().count() as f64 * 6.2;
+            if x > LEFT && x + item_w > WIDTH {
+                x = LEFT;
+                y += 16.0;
+            }
             let (top, bottom) = (y + 2.0, y + 10.0);
-            let shape = match what {
+            let shape = match what.as_str() {
                 "run" => format!(
                     "<rect x=\"{x}\" y=\"{top}\" width=\"10\" height=\"8\" fill=\"{}\" stroke=\"#555\" stroke-width=\"0.3\"/>",
                     PROCESS_COLOURS[0]
@@ -610,11 +748,21 @@ impl<'a> Drawing<'a> {
                     "<line x1=\"{0}\" y1=\"{top}\" x2=\"{0}\" y2=\"{bottom}\" stroke=\"{TICK_COLOUR}\"/>",
                     x + 4.0
                 ),
-                reason => format!(
-                    "<rect x=\"{}\" y=\"{top}\" width=\"3\" height=\"8\" fill=\"{}\"/>",
-                    x + 3.0,
-                    exit_colour(reason)
+                "boost" => format!(
+                    "<line class=\"boost-key\" x1=\"{0}\" y1=\"{top}\" x2=\"{0}\" y2=\"{bottom}\" stroke=\"{BOOST_COLOUR}\" stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>",
+                    x + 4.0
                 ),
+                other => match (other.strip_prefix("level "), other.strip_prefix("exit ")) {
+                    (Some(level), _) => format!(
+                        "<rect x=\"{x}\" y=\"{top}\" width=\"10\" height=\"8\" fill=\"{}\" stroke=\"#555\" stroke-width=\"0.3\"/>",
+                        level_colour(level.parse().unwrap_or(0))
+                    ),
+                    (_, reason) => format!(
+                        "<rect x=\"{}\" y=\"{top}\" width=\"3\" height=\"8\" fill=\"{}\"/>",
+                        x + 3.0,
+                        exit_colour(reason.unwrap_or(other))
+                    ),
+                },
             };
             writeln!(
                 self.out,
@@ -624,8 +772,7 @@ impl<'a> Drawing<'a> {
                 xml(&text)
             )
             .unwrap();
-            // About 6 px per character at this size.
-            x += 24.0 + text.chars().count() as f64 * 6.2;
+            x += item_w;
         }
         writeln!(self.out, "</g>").unwrap();
         self.y = y + 14.0;
@@ -740,6 +887,92 @@ mod tests {
         assert!(svg.contains("sched rr, quantum 1.00 ms"));
         assert!(svg.contains("lde run --program spin:3"));
         assert!(svg.contains("<title>killed: last-hog</title>"));
+    }
+
+    /// An MLFQ run: pid 1 is demoted at 100 ns, pid 2 runs from 200, a
+    /// boost at 300 brings pid 1 back to the top, and it runs from 400.
+    fn mlfq_run(boost: bool) -> Vec<Record> {
+        let mut h = header(&[(1, "long"), (2, "short")]);
+        h.sched = Policy::MLFQ;
+        let level = GuestEvent::Level {
+            tick: 1,
+            from: 0,
+            to: 1,
+        };
+        let mut records = vec![
+            Record::Header(h),
+            switch(0, 0, 1, "start"),
+            event(100, 1, level),
+            switch(200, 1, 2, "preempt"),
+        ];
+        if boost {
+            records.push(event(300, 0, GuestEvent::Boost { tick: 3 }));
+        }
+        records.push(switch(400, 2, 1, "preempt"));
+        records.push(exit(500, 10, ExitKind::Hlt));
+        records
+    }
+
+    fn classes(svg: &str, class: &str) -> usize {
+        roxmltree::Document::parse(svg)
+            .expect("well-formed SVG")
+            .descendants()
+            .filter(|n| n.attribute("class") == Some(class))
+            .count()
+    }
+
+    fn run_levels(svg: &str) -> Vec<(String, String)> {
+        let doc = roxmltree::Document::parse(svg).unwrap();
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("run"))
+            .map(|n| {
+                let pid = n.parent().unwrap().attribute("data-pid").unwrap_or("");
+                (
+                    pid.to_string(),
+                    n.attribute("data-level").unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mlfq_runs_are_cut_and_coloured_by_level_with_boosts_marked() {
+        let t = timeline(&mlfq_run(true));
+        assert!(t.mlfq);
+        assert_eq!(t.max_level, 1);
+        assert_eq!(t.boosts.total, 1);
+        let by_level = t.lanes[&1].runs_by_level();
+        assert_eq!(by_level[&0], vec![(0, 100), (400, 500)]);
+        assert_eq!(by_level[&1], vec![(100, 200)]);
+        assert_eq!(t.lanes[&2].runs_by_level()[&0], vec![(200, 400)]);
+        let svg = t.svg();
+        assert_eq!(classes(&svg, "boost"), 1);
+        assert_eq!(classes(&svg, "boost-key"), 1);
+        let mut levels = run_levels(&svg);
+        levels.sort();
+        let want: Vec<(String, String)> = [("1", "0"), ("1", "0"), ("1", "1"), ("2", "0")]
+            .iter()
+            .map(|&(p, l)| (p.into(), l.into()))
+            .collect();
+        assert_eq!(levels, want);
+        assert!(svg.contains(&format!("fill=\"{}\"", level_colour(1))));
+        assert!(svg.contains(">level 0 (top)</text>"));
+        assert!(svg.contains(">level 1</text>"));
+        assert!(svg.contains(">priority boost</text>"));
+    }
+
+    #[test]
+    fn without_boosts_or_mlfq_there_are_no_boost_marks_or_levels() {
+        let svg = timeline(&mlfq_run(false)).svg();
+        assert_eq!(classes(&svg, "boost"), 0);
+        assert!(!svg.contains("priority boost"));
+        assert!(svg.contains(">level 1</text>"));
+        let (records, _) = round_robin();
+        let svg = timeline(&records).svg();
+        assert_eq!(classes(&svg, "boost"), 0);
+        assert!(run_levels(&svg).iter().all(|(_, level)| level.is_empty()));
+        assert!(!svg.contains(">level 0"));
+        assert!(svg.contains(">on the CPU</text>"));
     }
 
     #[test]
