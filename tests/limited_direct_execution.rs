@@ -432,6 +432,40 @@ fn user_state_cannot_mislead_or_leak_through_the_kernel() {
     );
 }
 
+#[test]
+fn registers_do_not_leak_into_a_process_switched_out_before_it_reached_user_mode() {
+    // peek-after-write is in one long `write` while plant yields: the
+    // kernel switches it in (its extended registers are loaded only on
+    // its way back to user mode, xstate.rs) and out again at the next tick
+    // of the write, many times. It must not end up with plant's registers.
+    let r = lde_run(&[
+        "-p",
+        "fpu-secret:plant",
+        "-p",
+        "fpu-secret:peek-after-write",
+    ]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    r.assert_no_panic();
+    let avx = on_pvm() && host_cpu_has(1, 2, 28);
+    assert!(
+        r.stdout
+            .contains("fpu-secret: peek ymm15 upper half: clean")
+            || !avx
+                && r.stdout
+                    .contains("fpu-secret: peek ymm15 upper half: skipped, "),
+        "{}",
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("fpu-secret"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        r.exited(1, 0) && r.exited(2, 0),
+        "plant kept its values, peek saw none"
+    );
+}
+
 /// Does the host CPU report CPUID `leaf` register `reg` (0 EAX .. 3 EDX)
 /// bit `bit`?
 fn host_cpu_has(leaf: u32, reg: usize, bit: u32) -> bool {

@@ -65,10 +65,9 @@ pub const USER_STACK_PAGES: u64 = 16;
 pub const USER_STACK_GUARD: u64 = USER_STACK_TOP - (USER_STACK_PAGES + 1) * PAGE_SIZE;
 /// The kernel's own pages at the very top of every user half, above the
 /// stack (the kernel's xstate.rs): the process's extended-register save
-/// area, a second view used for another process's area during a switch,
-/// and the stub that runs `xsave`/`xrstor` in user mode. Only the first is
-/// memory of the process's own.
-pub const USER_XSTATE_PAGES: u64 = 3;
+/// area, memory of its own, and the stub that runs `xsave`/`xrstor` in
+/// user mode, shared read-only by all.
+pub const USER_XSTATE_PAGES: u64 = 2;
 pub const USER_XSTATE_BASE: u64 = USER_END - USER_XSTATE_PAGES * PAGE_SIZE;
 
 /// Guest physical RAM is one slot starting at 0.

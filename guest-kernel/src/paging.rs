@@ -80,32 +80,6 @@ fn index(vaddr: u64, level: u32) -> usize {
     ((vaddr >> (12 + 9 * level)) & 511) as usize
 }
 
-/// The page-table entry of a borrowed page (see
-/// [`AddressSpace::borrowed_pte`]). Valid while its address space lives.
-#[derive(Clone, Copy)]
-pub struct BorrowedPte {
-    entry: *mut u64,
-    vaddr: u64,
-}
-
-impl BorrowedPte {
-    /// Point the page at `frame` and drop the old translation from the TLB
-    /// (the address space must be the one in CR3); returns the old frame.
-    /// Its address space must still be alive.
-    pub fn repoint(self, frame: u64) -> u64 {
-        // SAFETY: the entry is in a page-table frame of a live address
-        // space (the caller's promise), in the direct map; only the kernel,
-        // with interrupts off, touches page tables.
-        let old = unsafe {
-            let old = self.entry.read();
-            self.entry.write((old & !ADDR_MASK) | frame);
-            old
-        };
-        x86_64::instructions::tlb::flush(x86_64::VirtAddr::new(self.vaddr));
-        old & ADDR_MASK
-    }
-}
-
 /// Most page-table frames (below the PML4) and mapped ranges an address
 /// space keeps track of; the loader refuses a program that needs more
 /// (lde-abi `program`, which the VMM checks before boot too).
@@ -225,7 +199,7 @@ impl AddressSpace {
 
     /// Map the page at `vaddr` onto an existing `frame` that the address space
     /// does not own (read-only program text shared with its boot module, the
-    /// xstate stub, a second view of a page it does own: xstate.rs).
+    /// xstate stub: xstate.rs).
     /// Fails if the page is already mapped.
     pub fn map_borrowed(&mut self, vaddr: u64, frame: u64, flags: u64) -> Option<()> {
         let e = self.entry(vaddr)?;
@@ -235,19 +209,6 @@ impl AddressSpace {
         self.note_page(vaddr)?;
         *e = frame | PRESENT | USER | BORROWED | (flags & (WRITABLE | NO_EXECUTE));
         Some(())
-    }
-
-    /// The entry of the borrowed page at `vaddr`, to be repointed often
-    /// without walking the tables (xstate.rs).
-    pub fn borrowed_pte(&mut self, vaddr: u64) -> Option<BorrowedPte> {
-        let e = self.entry(vaddr)?;
-        if *e & (PRESENT | BORROWED) != PRESENT | BORROWED {
-            return None;
-        }
-        Some(BorrowedPte {
-            entry: e as *mut u64,
-            vaddr,
-        })
     }
 
     /// The frame and the effective flags (user and writable only if every

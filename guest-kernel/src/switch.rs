@@ -41,6 +41,8 @@ core::arch::global_asm!(
         // 3. Switch stacks.
         mov rsp, rsi
         // 4. Restore the new context and return into it.
+    .global swtch_restore
+    swtch_restore:
         pop r15
         pop r14
         pop r13

@@ -16,38 +16,59 @@
 //! `xsave`/`xrstor` stop the VM in kernel mode on PVM hosts too (so do
 //! `xsaveopt`, `xsavec`, `vzeroall` and any AVX move); in user mode they
 //! run natively. So the kernel runs them in user mode, in the process's own
-//! address space, through an upcall (upcall.rs): a stub page, the same
-//! frame in every process (read-only, executable), and a save area of the
-//! process's own, both at the top of its user half.
+//! address space, from a stub page (the same frame in every process:
+//! read-only, executable) next to a save area of the process's own, both
+//! at the top of its user half. No process ever maps another's area.
 //!
 //! The kernel itself never uses these registers (the target is soft-float),
 //! so the CPU keeps the state of the last process that ran in user mode
-//! until another one is about to run. Only then, in one upcall in the next
-//! process's address space, is the previous owner's state saved into the
-//! owner's area (mapped for the moment at a third page, [`OWNER_AREA`],
-//! which points at the process's own area whenever the process runs) and
-//! the next one's loaded. A process that gets the CPU back with nobody in
-//! between costs nothing; on PVM hosts an upcall costs about as much as a
-//! bare trap. The area sizes itself from nothing: the components saved
-//! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout.
+//! (the owner) until another one is about to run. Then:
+//! - save: an upcall (upcall.rs) in the owner's address space runs
+//!   `xsave` into the owner's area;
+//! - restore: the next process does not return to its user code directly.
+//!   Its trap frame is pointed at the stub's `xstate_restore`, which loads
+//!   its registers with `xrstor` from its own area and jumps to where it
+//!   was (kept in the area by the kernel), on its way back to user mode:
+//!   no second trap.
+//!
+//! Until the next process has passed the stub's `xrstor` the CPU still
+//! holds the previous owner's registers (already saved). A process can be
+//! switched out before that (a long `write` takes ticks in the kernel), so
+//! the kernel tells the two cases apart by where its trap frame points:
+//! inside the stub before the `xrstor`, its own registers are not in the
+//! CPU and must not be saved (they would be the previous owner's). A
+//! process that jumps into the stub itself can only lose its own state.
+//! A process being single-stepped (RFLAGS.TF) is restored by an upcall
+//! instead, so a debugger never steps through the stub.
+//!
+//! A process that gets the CPU back with nobody in between costs nothing;
+//! otherwise the switch costs one upcall, about as much as a bare trap on
+//! PVM hosts. The area sizes itself from nothing: the components saved
+//! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout,
+//! below the three words the restore stub keeps at [`SAVED_RAX`].
 
 use lde_abi::layout::{PAGE_SIZE, USER_XSTATE_BASE, USER_XSTATE_PAGES};
 
 use x86_64::registers::control::{Cr4, Cr4Flags};
 
 use crate::kcell::KernelCell;
-use crate::paging::{self, AddressSpace, BorrowedPte, WRITABLE};
-use crate::process;
+use crate::paging::{self, AddressSpace, WRITABLE};
 use crate::sched::MAX_PROCS;
-use crate::{frames, memops, println, upcall};
+use crate::trap_entry::TrapFrame;
+use crate::{frames, memops, println, process, upcall};
 
-/// The process's save area (one page), the previous owner's area during a
-/// switch, and the stub page: the last three pages of the user half, above
-/// the stack, where the loader puts nothing (lde-abi `layout`).
+/// The process's save area (one page) and the stub page: the last two
+/// pages of the user half, above the stack, where the loader puts nothing
+/// (lde-abi `layout`).
 const AREA: u64 = USER_XSTATE_BASE;
-const OWNER_AREA: u64 = USER_XSTATE_BASE + PAGE_SIZE;
-const STUB: u64 = USER_XSTATE_BASE + 2 * PAGE_SIZE;
-const _: () = assert!(USER_XSTATE_PAGES == 3);
+const STUB: u64 = USER_XSTATE_BASE + PAGE_SIZE;
+const _: () = assert!(USER_XSTATE_PAGES == 2);
+
+/// Offsets in the area, past the XSAVE layout, where the restore stub keeps
+/// the RAX and RDX it borrows and where it jumps to when done.
+const SAVED_RAX: u64 = 0xfe8;
+const SAVED_RDX: u64 = 0xff0;
+const RESUME_RIP: u64 = 0xff8;
 
 /// XCR0 components saved here: AVX (2), MPX (3, 4), AVX-512 (5, 6, 7),
 /// PKRU (9), APX (19). x87 and SSE (0, 1) are fxsave's (fpu.rs). AMX tile
@@ -57,48 +78,77 @@ const SAVED: u64 = 0b1111_1100 | 1 << 9 | 1 << 19;
 const X87_SSE: u64 = 0b11;
 
 const CPUID1_ECX_XSAVE: u32 = 1 << 26;
+const RFLAGS_TF: u64 = 1 << 8;
 
 core::arch::global_asm!(
     r#"
-    // The stub, copied into the stub page. Position-independent; each entry
-    // ends with int3, which ends the upcall.
+    // The stub, copied to the start of the stub page; the area is the page
+    // below it. Position-independent. Upcall entries end with int3.
     .section .rodata.xstate_stub, "a"
-    .global xstate_stub_start, xstate_probe, xstate_switch, xstate_restore, xstate_stub_end
+    .global xstate_stub_start, xstate_probe, xstate_save, xstate_load
+    .global xstate_restore, xstate_restored, xstate_stub_end
     xstate_stub_start:
-    // XCR0 in EDX:EAX.
+    // The components saved (written at boot): the EDX:EAX of xsave/xrstor.
+    xstate_mask:
+        .quad 0
+    // Upcall: XCR0 in EDX:EAX.
     xstate_probe:
         xor ecx, ecx
         xgetbv
         int3
-    // Save the components in EDX:EAX into the area at RSI, then load them
-    // from the area at RDI. The header is zeroed before the save (xsave
-    // writes only the bits it saves), so what a process may have scribbled
-    // in its own area cannot make a later xrstor fault.
-    xstate_switch:
-        mov qword ptr [rsi + 512], 0
-        mov qword ptr [rsi + 520], 0
-        mov qword ptr [rsi + 528], 0
-        mov qword ptr [rsi + 536], 0
-        mov qword ptr [rsi + 544], 0
-        mov qword ptr [rsi + 552], 0
-        mov qword ptr [rsi + 560], 0
-        mov qword ptr [rsi + 568], 0
-        xsave64 [rsi]
-    // Load the components in EDX:EAX from the area at RDI (those it marks
-    // unused, and all of a fresh zeroed area, get their initial values).
-    xstate_restore:
-        xrstor64 [rdi]
+    // Upcall: save the process's registers into its area. The header is
+    // zeroed first (xsave writes only the bits it saves), so what the
+    // process may have scribbled in its own area cannot make the xrstor
+    // that loads it again fault.
+    xstate_save:
+        mov qword ptr [rip + xstate_stub_start + {area} + 512], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 520], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 528], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 536], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 544], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 552], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 560], 0
+        mov qword ptr [rip + xstate_stub_start + {area} + 568], 0
+        mov eax, dword ptr [rip + xstate_mask]
+        mov edx, dword ptr [rip + xstate_mask + 4]
+        xsave64 [rip + xstate_stub_start + {area}]
         int3
+    // Upcall: load the process's registers from its area (those it marks
+    // unused, and all of a fresh zeroed area, get their initial values).
+    xstate_load:
+        mov eax, dword ptr [rip + xstate_mask]
+        mov edx, dword ptr [rip + xstate_mask + 4]
+        xrstor64 [rip + xstate_stub_start + {area}]
+        int3
+    // On the way back to the process's own code (its trap frame points
+    // here): the same load, borrowing RAX and RDX, then on to where it was.
+    xstate_restore:
+        mov [rip + xstate_stub_start + {area} + {saved_rax}], rax
+        mov [rip + xstate_stub_start + {area} + {saved_rdx}], rdx
+        mov eax, dword ptr [rip + xstate_mask]
+        mov edx, dword ptr [rip + xstate_mask + 4]
+        xrstor64 [rip + xstate_stub_start + {area}]
+    // From here on the CPU holds the process's registers.
+    xstate_restored:
+        mov rax, [rip + xstate_stub_start + {area} + {saved_rax}]
+        mov rdx, [rip + xstate_stub_start + {area} + {saved_rdx}]
+        jmp qword ptr [rip + xstate_stub_start + {area} + {resume_rip}]
     xstate_stub_end:
     .section .text
-    "#
+    "#,
+    area = const AREA as i64 - STUB as i64,
+    saved_rax = const SAVED_RAX,
+    saved_rdx = const SAVED_RDX,
+    resume_rip = const RESUME_RIP,
 );
 
 extern "C" {
     static xstate_stub_start: u8;
     static xstate_probe: u8;
-    static xstate_switch: u8;
+    static xstate_save: u8;
+    static xstate_load: u8;
     static xstate_restore: u8;
+    static xstate_restored: u8;
     static xstate_stub_end: u8;
 }
 
@@ -112,17 +162,23 @@ struct Xstate {
     mask: u64,
     /// The frame holding the stub.
     stub_frame: u64,
-    /// The process whose state is in the CPU.
+    /// The process whose registers the CPU holds, or will once it passes
+    /// the restore stub.
     owner: Option<usize>,
-    /// Each process's area frame and [`OWNER_AREA`] entry, while it lives.
-    area: [Option<(u64, BorrowedPte)>; MAX_PROCS],
+    /// Each live process's area, in the kernel's direct map (0: none).
+    area: [u64; MAX_PROCS],
+    /// Where `xstate_restore` and `xstate_restored` are in the stub page.
+    restore: u64,
+    restored: u64,
 }
 
 static XSTATE: KernelCell<Xstate> = KernelCell::new(Xstate {
     mask: 0,
     stub_frame: 0,
     owner: None,
-    area: [None; MAX_PROCS],
+    area: [0; MAX_PROCS],
+    restore: 0,
+    restored: 0,
 });
 
 /// Find out which extended registers user mode has (XCR0 read in user
@@ -139,28 +195,36 @@ pub fn init() {
     // does depends on it being clear.
     unsafe { Cr4::update(|f| f.insert(Cr4Flags::OSXSAVE)) };
     let frame = frames::alloc().expect("no frame for the xstate stub");
+    let stub = crate::boot::phys_to_virt(frame);
     // SAFETY: the stub lies between its two symbols in the kernel image;
     // `frame` is a fresh 4 KiB frame in the direct map.
     unsafe {
         let start = core::ptr::addr_of!(xstate_stub_start);
         let len = core::ptr::addr_of!(xstate_stub_end) as usize - start as usize;
         debug_assert!(len <= PAGE_SIZE as usize);
-        memops::copy(crate::boot::phys_to_virt(frame) as *mut u8, start, len);
+        memops::copy(stub as *mut u8, start, len);
     }
-    XSTATE.with(|x| x.stub_frame = frame);
 
     let mut scratch = AddressSpace::new().expect("no memory for a scratch address space");
     scratch
         .map_borrowed(STUB, frame, 0)
         .expect("mapping the xstate stub");
     paging::switch_to(scratch.pml4);
-    let probe = stub_entry(core::ptr::addr_of!(xstate_probe));
-    let [rax, rdx] = upcall::call(probe, [0; 4]);
+    let [rax, rdx] = upcall::call(stub_entry(core::ptr::addr_of!(xstate_probe)));
     paging::switch_to_kernel();
     scratch.free();
 
     let xcr0 = (rdx << 32) | (rax & 0xffff_ffff);
-    XSTATE.with(|x| x.mask = xcr0 & SAVED);
+    let mask = xcr0 & SAVED;
+    // SAFETY: `xstate_mask` is the stub's first word, in the frame just
+    // filled; no process maps it yet.
+    unsafe { (stub as *mut u64).write(mask) };
+    XSTATE.with(|x| {
+        x.mask = mask;
+        x.stub_frame = frame;
+        x.restore = stub_entry(core::ptr::addr_of!(xstate_restore));
+        x.restored = stub_entry(core::ptr::addr_of!(xstate_restored));
+    });
     let unsaved = xcr0 & !(SAVED | X87_SSE);
     if unsaved != 0 {
         println!(
@@ -181,46 +245,71 @@ pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str
             .map(AREA, WRITABLE | paging::nx_bit())
             .ok_or("out of memory")?;
         space
-            .map_borrowed(OWNER_AREA, area, WRITABLE | paging::nx_bit())
-            .ok_or("out of memory")?;
-        space
             .map_borrowed(STUB, x.stub_frame, 0)
             .ok_or("out of memory")?;
-        x.area[slot] = space.borrowed_pte(OWNER_AREA).map(|pte| (area, pte));
+        x.area[slot] = crate::boot::phys_to_virt(area);
         Ok(())
     })
 }
 
-/// The process in `next` is about to run: make the CPU hold its extended
-/// registers, saving the previous owner's first. Changes CR3 and TSS.RSP0.
+/// The trap frame the process in `slot` returns to user mode with: the
+/// first one on its kernel stack (process.rs builds it there, and every
+/// trap from user mode lands there).
+fn user_frame(slot: usize) -> *mut TrapFrame {
+    (process::kstack_top(slot) - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
+}
+
+fn pml4_of(slot: usize) -> Option<u64> {
+    process::with_table(|t| t.procs[slot].space.as_ref().map(|s| s.pml4))
+}
+
+/// Has the process in `slot` (not running) still to pass the restore
+/// stub's `xrstor`? Then the CPU does not hold its registers.
+fn restore_pending(x: &Xstate, slot: usize) -> bool {
+    // SAFETY: the process is alive and not running, so its user frame is
+    // at the top of its kernel stack and nothing writes it meanwhile.
+    let rip = unsafe { (*user_frame(slot)).rip };
+    (x.restore..x.restored).contains(&rip)
+}
+
+/// The process in `slot` is about to run: make sure it returns to user
+/// mode with its own extended registers, saving the owner's first. May
+/// change CR3 and TSS.RSP0.
 pub fn switch_to(next: usize) {
-    let Some((mask, owner_area, pte)) = XSTATE.with(|x| {
+    let Some((save, next_area, restore)) = XSTATE.with(|x| {
         if x.mask == 0 || x.owner == Some(next) {
             return None;
         }
-        let owner_area = x.owner.and_then(|o| x.area[o]).map(|(frame, _)| frame);
-        let (_, pte) = x.area[next]?;
+        let save = x.owner.filter(|&o| !restore_pending(x, o));
+        let restore = (!restore_pending(x, next)).then_some(x.restore);
         x.owner = Some(next);
-        Some(([x.mask & 0xffff_ffff, x.mask >> 32], owner_area, pte))
+        Some((save, x.area[next], restore))
     }) else {
         return;
     };
-    let Some(pml4) = process::with_table(|t| t.procs[next].space.as_ref().map(|s| s.pml4)) else {
-        return;
-    };
-    paging::switch_to(pml4);
-    match owner_area {
-        Some(frame) => {
-            // The next process's address space is alive (checked above).
-            let own = pte.repoint(frame);
-            let switch = stub_entry(core::ptr::addr_of!(xstate_switch));
-            upcall::call(switch, [AREA, OWNER_AREA, mask[0], mask[1]]);
-            pte.repoint(own);
+    if let Some(owner) = save {
+        if let Some(pml4) = pml4_of(owner) {
+            paging::switch_to(pml4);
+            upcall::call(stub_entry(core::ptr::addr_of!(xstate_save)));
         }
-        None => {
-            let restore = stub_entry(core::ptr::addr_of!(xstate_restore));
-            upcall::call(restore, [AREA, 0, mask[0], mask[1]]);
+    }
+    // Else it was switched out before it got past the stub: it still will.
+    let Some(restore) = restore else { return };
+    let tf = user_frame(next);
+    // SAFETY: `next` is alive and not running (see `restore_pending`); its
+    // area is a page of its own, in the direct map, the kernel writes while
+    // the process cannot run.
+    unsafe {
+        if (*tf).rflags & RFLAGS_TF != 0 {
+            // Single-stepped: load now, by an upcall in its address space.
+            if let Some(pml4) = pml4_of(next) {
+                paging::switch_to(pml4);
+                upcall::call(stub_entry(core::ptr::addr_of!(xstate_load)));
+            }
+            return;
         }
+        ((next_area + RESUME_RIP) as *mut u64).write((*tf).rip);
+        (*tf).rip = restore;
     }
 }
 
@@ -231,6 +320,6 @@ pub fn forget(slot: usize) {
         if x.owner == Some(slot) {
             x.owner = None;
         }
-        x.area[slot] = None;
+        x.area[slot] = 0;
     })
 }

@@ -6,7 +6,8 @@
 //! ST0, the FS and GS bases, the upper half of YMM15 and all of ZMM31, then
 //! yields many times and checks each is still there (its own state survived
 //! the switches); `fpu-secret peek`, run after it, reads the same registers:
-//! a fresh process must see none of the planted values.
+//! a fresh process must see none of the planted values. `fpu-secret
+//! peek-after-write` looks after one long `write`, while `plant` runs.
 //!
 //! A register the machine does not offer in user mode is skipped, with the
 //! reason: the CPU lacks it (CPUID), or XCR0 (read with `xgetbv`) does not
@@ -167,9 +168,26 @@ fn plant() -> i32 {
     i32::from(!ok)
 }
 
-/// Look for what `plant` left, in a fresh process.
-fn peek() -> i32 {
+/// Text for `peek-after-write`: one `write` of it takes many timer ticks
+/// on PVM hosts (every byte is an exit), during which the kernel switches
+/// this process in and out again without it returning to user mode.
+static TEXT: [u8; 64 * 1024] = {
+    let mut t = [b'.'; 64 * 1024];
+    let mut i = 63;
+    while i < t.len() {
+        t[i] = b'\n';
+        i += 64;
+    }
+    t
+};
+
+/// Look for what `plant` left, in a fresh process (after one long `write`
+/// with `after_write`).
+fn peek(after_write: bool) -> i32 {
     sys::sched_yield();
+    if after_write && sys::write(1, &TEXT) < 0 {
+        return 2;
+    }
     let m = machine();
     let mut leaked = false;
     let mut report = |what: &str, r: Result<(bool, u64), &str>| match r {
@@ -215,7 +233,8 @@ fn peek() -> i32 {
 fn main(args: Args) -> i32 {
     match args.get(1) {
         Some("plant") => plant(),
-        Some("peek") => peek(),
-        _ => usage("fpu-secret plant|peek"),
+        Some("peek") => peek(false),
+        Some("peek-after-write") => peek(true),
+        _ => usage("fpu-secret plant|peek|peek-after-write"),
     }
 }
