@@ -16,15 +16,19 @@
 
 use x86_64::instructions::segmentation::{Segment, FS, GS};
 use x86_64::registers::control::{Cr4, Cr4Flags};
-use x86_64::registers::model_specific::{FsBase, GsBase};
+use x86_64::registers::model_specific::Msr;
 use x86_64::structures::gdt::SegmentSelector;
-use x86_64::VirtAddr;
+
+use crate::kcell::KernelCell;
+
+const FS_BASE: Msr = Msr::new(0xc000_0100);
+const GS_BASE: Msr = Msr::new(0xc000_0101);
 
 /// What a process left in FS and GS.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Segments {
-    fs: u16,
-    gs: u16,
+    /// FS in the low 16 bits, GS in the next 16 (one compare for both).
+    selectors: u32,
     fs_base: u64,
     gs_base: u64,
 }
@@ -32,16 +36,21 @@ pub struct Segments {
 impl Segments {
     /// A new process starts with null selectors and zero bases.
     pub const INITIAL: Segments = Segments {
-        fs: 0,
-        gs: 0,
+        selectors: 0,
         fs_base: 0,
         gs_base: 0,
     };
 }
 
-/// Let user code use `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase` where the
-/// CPU has them (CPUID leaf 7, EBX bit 0).
+/// What the CPU holds: the last segments saved or restored (most programs
+/// never change theirs, so a switch between two of them writes nothing).
+static LOADED: KernelCell<Segments> = KernelCell::new(Segments::INITIAL);
+
+/// Start from null selectors and zero bases ([`LOADED`]), and let user code
+/// use `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase` where the CPU has them
+/// (CPUID leaf 7, EBX bit 0).
 pub fn init() {
+    load(&Segments::INITIAL);
     let leaf7 = core::arch::x86_64::__cpuid_count(7, 0);
     if leaf7.ebx & 1 == 0 {
         return;
@@ -52,23 +61,39 @@ pub fn init() {
 }
 
 /// Save the running process's FS and GS.
+#[inline(always)]
 pub fn save(s: &mut Segments) {
-    s.fs = FS::get_reg().0;
-    s.gs = GS::get_reg().0;
-    s.fs_base = FsBase::read().as_u64();
-    s.gs_base = GsBase::read().as_u64();
+    // SAFETY: reading the base MSRs has no side effects.
+    *s = unsafe {
+        Segments {
+            selectors: u32::from(FS::get_reg().0) | u32::from(GS::get_reg().0) << 16,
+            fs_base: FS_BASE.read(),
+            gs_base: GS_BASE.read(),
+        }
+    };
+    LOADED.with(|l| *l = *s);
 }
 
-/// Load a process's FS and GS: the selectors first (loading one also loads
-/// a base from its descriptor), then the bases.
+/// Load a process's FS and GS, unless the CPU holds them already.
+#[inline(always)]
 pub fn restore(s: &Segments) {
+    if LOADED.with(|l| *l != *s) {
+        load(s);
+    }
+}
+
+/// The selectors first (loading one also loads a base from its
+/// descriptor), then the bases.
+fn load(s: &Segments) {
+    LOADED.with(|l| *l = *s);
     // SAFETY: the selectors are values user code had loaded itself (so they
     // load without a fault) or null; the kernel never uses FS or GS. The
     // bases were read from the MSRs, so they are canonical.
     unsafe {
-        FS::set_reg(SegmentSelector(s.fs));
-        GS::set_reg(SegmentSelector(s.gs));
+        FS::set_reg(SegmentSelector(s.selectors as u16));
+        GS::set_reg(SegmentSelector((s.selectors >> 16) as u16));
+        let (mut fs_base, mut gs_base) = (FS_BASE, GS_BASE);
+        fs_base.write(s.fs_base);
+        gs_base.write(s.gs_base);
     }
-    FsBase::write(VirtAddr::new_truncate(s.fs_base));
-    GsBase::write(VirtAddr::new_truncate(s.gs_base));
 }

@@ -97,10 +97,14 @@ pub fn init() {
 
 /// Point TSS.RSP0 at `top`: the stack the CPU switches to on the next trap
 /// from user mode.
+#[inline(always)]
 pub fn set_kernel_stack(top: u64) {
     // SAFETY: the CPU only reads RSP0 on a trap from ring 3, which cannot
     // happen while the kernel runs with interrupts off (it always does).
+    // `top` is a kernel stack address, canonical: stored as it is.
     unsafe {
-        (*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0] = VirtAddr::new(top);
+        core::ptr::addr_of_mut!((*core::ptr::addr_of_mut!(TSS)).privilege_stack_table[0])
+            .cast::<u64>()
+            .write_unaligned(top);
     }
 }

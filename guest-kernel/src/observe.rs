@@ -286,7 +286,6 @@ pub fn switching_in(p: &mut Process) {
         record(p.pid, KernelEvent::ProcFirstRun { tick: now });
     }
     a.wait_ticks += now.saturating_sub(a.ready_since);
-    a.run_start_tsc = rdtsc();
     OBSERVER.with(|o| {
         record(
             o.last.0,
@@ -295,33 +294,32 @@ pub fn switching_in(p: &mut Process) {
                 reason: o.last.1,
             },
         );
+        let tsc = rdtsc();
+        p.acct.run_start_tsc = tsc;
         o.switches += 1;
         if o.switch_started != 0 {
-            o.switch_cycles += rdtsc() - o.switch_started;
+            o.switch_cycles += tsc - o.switch_started;
             o.switches_measured += 1;
             o.switch_started = 0;
         }
     });
 }
 
-/// Process `pid` gives up the CPU for `reason` (`switch_reason`).
+/// `p` gives up the CPU for `reason` (`switch_reason`): charge its run (by
+/// TSC; in ticks too when no timer charges them), and start the switch's
+/// clock.
 #[inline(always)]
-pub fn giving_up(pid: u32, reason: u64) {
-    OBSERVER.with(|o| {
-        o.last = (pid, reason);
-        o.switch_started = rdtsc();
-    });
-}
-
-/// `p` is off the CPU: charge the run (by TSC; in ticks too when no timer
-/// charges them).
-#[inline(always)]
-pub fn switched_out(p: &mut Process) {
+pub fn giving_up(p: &mut Process, reason: u64) {
+    let tsc = rdtsc();
     let a = &mut p.acct;
-    a.cpu_tsc += rdtsc() - a.run_start_tsc;
+    a.cpu_tsc += tsc - a.run_start_tsc;
     if !time::timer_on() {
         a.cpu_ticks = time::tsc_to_ticks(a.cpu_tsc);
     }
+    OBSERVER.with(|o| {
+        o.last = (p.pid, reason);
+        o.switch_started = tsc;
+    });
 }
 
 /// The CPU idles (`true`) or stops idling (`false`).

@@ -206,6 +206,7 @@ pub fn at_tick(t: u64, current: Option<usize>) {
 }
 
 /// Switch to the process in `slot`; returns when it gives up the CPU.
+#[inline(always)]
 fn run(slot: usize) {
     // Before any borrow: it may go to user mode and back (upcall.rs).
     xstate::switch_to(slot);
@@ -231,17 +232,10 @@ fn run(slot: usize) {
     // KernelCell borrow is live across the switch.
     unsafe { swtch(save, target) };
 
-    // Back from the process. Its page tables stay loaded (the kernel half
-    // is the same everywhere) unless it is gone.
-    let ended = process::with_table(|t| {
-        t.current = None;
-        let p = &mut t.procs[slot];
-        fpu::save(&mut p.fpu);
-        fsgs::save(&mut p.segments);
-        observe::switched_out(p);
-        matches!(p.state, State::Exited | State::Killed)
-    });
-    if ended {
+    // Back from the process (give_up saved its registers). Its page tables
+    // stay loaded (the kernel half is the same everywhere) unless it is
+    // gone.
+    if process::with_table(|t| matches!(t.procs[slot].state, State::Exited | State::Killed)) {
         paging::switch_to_kernel();
         process::reap(slot);
     }
@@ -252,8 +246,11 @@ fn run(slot: usize) {
 /// must already say what happens next and the policy must know.
 pub fn give_up(slot: usize, reason: u64) {
     let save = process::with_table(|t| {
+        t.current = None;
         let p = &mut t.procs[slot];
-        observe::giving_up(p.pid, reason);
+        fpu::save(&mut p.fpu);
+        fsgs::save(&mut p.segments);
+        observe::giving_up(p, reason);
         &mut p.context as *mut u64
     });
     let target = SCHED.with(|s| s.context);

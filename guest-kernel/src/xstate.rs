@@ -157,17 +157,24 @@ fn stub_entry(entry: *const u8) -> u64 {
     STUB + (entry as u64 - core::ptr::addr_of!(xstate_stub_start) as u64)
 }
 
+/// No process (in [`Xstate::owner`]).
+const NOBODY: usize = usize::MAX;
+
 struct Xstate {
     /// Components saved per process (0: nothing beyond fxsave).
     mask: u64,
     /// The frame holding the stub.
     stub_frame: u64,
     /// The process whose registers the CPU holds, or will once it passes
-    /// the restore stub.
-    owner: Option<usize>,
-    /// Each live process's area, in the kernel's direct map (0: none).
+    /// the restore stub ([`NOBODY`]: none whose registers matter).
+    owner: usize,
+    /// Each live process's area, in the kernel's direct map, and its
+    /// address space (its PML4).
     area: [u64; MAX_PROCS],
-    /// Where `xstate_restore` and `xstate_restored` are in the stub page.
+    pml4: [u64; MAX_PROCS],
+    /// Where `xstate_save`, `xstate_restore` and `xstate_restored` are in
+    /// the stub page.
+    save: u64,
     restore: u64,
     restored: u64,
 }
@@ -175,8 +182,10 @@ struct Xstate {
 static XSTATE: KernelCell<Xstate> = KernelCell::new(Xstate {
     mask: 0,
     stub_frame: 0,
-    owner: None,
+    owner: NOBODY,
     area: [0; MAX_PROCS],
+    pml4: [0; MAX_PROCS],
+    save: 0,
     restore: 0,
     restored: 0,
 });
@@ -222,6 +231,7 @@ pub fn init() {
     XSTATE.with(|x| {
         x.mask = mask;
         x.stub_frame = frame;
+        x.save = stub_entry(core::ptr::addr_of!(xstate_save));
         x.restore = stub_entry(core::ptr::addr_of!(xstate_restore));
         x.restored = stub_entry(core::ptr::addr_of!(xstate_restored));
     });
@@ -248,6 +258,7 @@ pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str
             .map_borrowed(STUB, x.stub_frame, 0)
             .ok_or("out of memory")?;
         x.area[slot] = crate::boot::phys_to_virt(area);
+        x.pml4[slot] = space.pml4;
         Ok(())
     })
 }
@@ -255,16 +266,14 @@ pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str
 /// The trap frame the process in `slot` returns to user mode with: the
 /// first one on its kernel stack (process.rs builds it there, and every
 /// trap from user mode lands there).
+#[inline(always)]
 fn user_frame(slot: usize) -> *mut TrapFrame {
     (process::kstack_top(slot) - core::mem::size_of::<TrapFrame>() as u64) as *mut TrapFrame
 }
 
-fn pml4_of(slot: usize) -> Option<u64> {
-    process::with_table(|t| t.procs[slot].space.as_ref().map(|s| s.pml4))
-}
-
 /// Has the process in `slot` (not running) still to pass the restore
 /// stub's `xrstor`? Then the CPU does not hold its registers.
+#[inline(always)]
 fn restore_pending(x: &Xstate, slot: usize) -> bool {
     // SAFETY: the process is alive and not running, so its user frame is
     // at the top of its kernel stack and nothing writes it meanwhile.
@@ -275,26 +284,28 @@ fn restore_pending(x: &Xstate, slot: usize) -> bool {
 /// The process in `slot` is about to run: make sure it returns to user
 /// mode with its own extended registers, saving the owner's first. May
 /// change CR3 and TSS.RSP0.
+#[inline(always)]
 pub fn switch_to(next: usize) {
-    let Some((save, next_area, restore)) = XSTATE.with(|x| {
-        if x.mask == 0 || x.owner == Some(next) {
+    let Some((save, restore)) = XSTATE.with(|x| {
+        if x.mask == 0 || x.owner == next {
             return None;
         }
-        let save = x.owner.filter(|&o| !restore_pending(x, o));
-        let restore = (!restore_pending(x, next)).then_some(x.restore);
-        x.owner = Some(next);
-        Some((save, x.area[next], restore))
+        let owner = core::mem::replace(&mut x.owner, next);
+        let save = (owner != NOBODY && !restore_pending(x, owner)).then(|| (x.pml4[owner], x.save));
+        // Else it was switched out before it got past the stub: it still
+        // will, and nothing is to be done now.
+        let restore = (!restore_pending(x, next)).then(|| (x.area[next], x.restore));
+        Some((save, restore))
     }) else {
         return;
     };
-    if let Some(owner) = save {
-        if let Some(pml4) = pml4_of(owner) {
-            paging::switch_to(pml4);
-            upcall::call(stub_entry(core::ptr::addr_of!(xstate_save)));
-        }
+    if let Some((pml4, save)) = save {
+        paging::switch_to(pml4);
+        upcall::call(save);
     }
-    // Else it was switched out before it got past the stub: it still will.
-    let Some(restore) = restore else { return };
+    let Some((area, restore)) = restore else {
+        return;
+    };
     let tf = user_frame(next);
     // SAFETY: `next` is alive and not running (see `restore_pending`); its
     // area is a page of its own, in the direct map, the kernel writes while
@@ -302,13 +313,11 @@ pub fn switch_to(next: usize) {
     unsafe {
         if (*tf).rflags & RFLAGS_TF != 0 {
             // Single-stepped: load now, by an upcall in its address space.
-            if let Some(pml4) = pml4_of(next) {
-                paging::switch_to(pml4);
-                upcall::call(stub_entry(core::ptr::addr_of!(xstate_load)));
-            }
+            paging::switch_to(XSTATE.with(|x| x.pml4[next]));
+            upcall::call(stub_entry(core::ptr::addr_of!(xstate_load)));
             return;
         }
-        ((next_area + RESUME_RIP) as *mut u64).write((*tf).rip);
+        ((area + RESUME_RIP) as *mut u64).write((*tf).rip);
         (*tf).rip = restore;
     }
 }
@@ -317,9 +326,10 @@ pub fn switch_to(next: usize) {
 /// page tables are about to go.
 pub fn forget(slot: usize) {
     XSTATE.with(|x| {
-        if x.owner == Some(slot) {
-            x.owner = None;
+        if x.owner == slot {
+            x.owner = NOBODY;
         }
         x.area[slot] = 0;
+        x.pml4[slot] = 0;
     })
 }
