@@ -231,7 +231,7 @@ fn boot_info(
     info.tsc_khz = tsc_khz;
     info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
     info.trace_ring_size = ring_size;
-    info.sched = args.sched.id();
+    info.sched = args.sched.abi();
     info.quantum_us = args.quantum.as_micros() as u64;
     info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
     info.module_count = modules.len() as u32;
@@ -271,8 +271,7 @@ fn trace_header(
                 tickets: p.job.tickets,
             })
             .collect(),
-        sched: crate::trace::record::Policy::from_abi(args.sched.id())
-            .expect("every --sched is a policy the kernel knows"),
+        sched: args.sched,
         quantum_us: args.quantum.as_micros() as u64,
         cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
         timeout_ms: args.timeout.as_millis() as u64,
@@ -382,7 +381,7 @@ fn finish(
             t.write(&Record::Process(p.clone()));
         }
         let footer = Footer {
-            end: ending.name().into(),
+            end: ending.kind(),
             status,
             message: message.clone(),
             wall_ns: wall.as_nanos() as u64,

@@ -20,13 +20,12 @@ use super::names::ProcessNames;
 use super::policy_columns;
 use super::reader::TraceReader;
 use super::record::{
-    Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, SwitchReason,
-    SyscallPath,
+    Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, RunEnd,
+    SwitchReason, SyscallPath,
 };
 use super::run_figures::{averages, end_text, RunFigures};
 use super::runs::{Run, RunTracker};
 use super::units::{duration, ms};
-use crate::exits::Ending;
 use crate::kvm_stats::SHOWN;
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -162,10 +161,7 @@ impl TraceStats {
         }
         // Switches are counted once, with the run's other figures.
         s.switches = from_events.switches.clone();
-        let watchdog_ended = s
-            .footer
-            .as_ref()
-            .is_some_and(|f| f.end == Ending::Timeout.name());
+        let watchdog_ended = s.footer.as_ref().is_some_and(|f| f.end == RunEnd::Timeout);
         s.explanation = explain(
             &from_events,
             &s.processes,

@@ -62,7 +62,7 @@ impl RunFigures {
                 length_ticks,
                 tickets,
             } => {
-                let mlfq = self.sched == Some(Policy::MLFQ);
+                let mlfq = self.sched == Some(Policy::Mlfq);
                 let p = self.procs.entry(ev.pid).or_default();
                 p.name = name.clone();
                 p.arrival = *arrival_tick;
