@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{assert_bad_input, lde, lde_with_env, read_trace, require_kvm, Run, TempFile, LDE};
-use lde::trace::record::{ExitRecord, Footer, Record};
+use lde::trace::record::{ExitRecord, Footer, Record, RunEnd};
 use lde_abi::exit::status;
 
 /// Run a VM (after checking that KVM is there).
@@ -164,7 +164,7 @@ fn trace_has_header_exits_footer_and_counts_agree_with_the_summary() {
     );
 
     let footer = footer(&records);
-    assert_eq!(footer.end, "exit");
+    assert_eq!(footer.end, RunEnd::Exit);
     assert_eq!(footer.status, 7);
     assert_eq!(
         footer.records,
@@ -285,7 +285,7 @@ fn trace_of_a_triple_fault_has_a_register_dump() {
         other => panic!("lde cannot tell which KVM serves /dev/kvm ({other})"),
     }
     let footer = footer(&records);
-    assert_eq!(footer.end, "triple_fault");
+    assert_eq!(footer.end, RunEnd::TripleFault);
     assert_eq!(footer.status, status::TRIPLE_FAULT);
     let exits = exit_records(&records);
     assert_eq!(
