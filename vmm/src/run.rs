@@ -369,6 +369,9 @@ fn finish(
     let dump = (ending.is_crash() || ending == Ending::Timeout)
         .then(|| m.register_dump())
         .flatten();
+    // The process on the CPU at the end held it until the run stopped (the
+    // footer's wall time, which `lde trace summary` uses too).
+    m.procs.finish(wall.as_nanos() as u64);
     let processes = m.procs.records();
     let message = run_report::ending_message(&ending, args, &m, dump.as_ref());
     let status = ending.status();
@@ -424,6 +427,7 @@ fn finish(
         totals: &m.totals,
         kvm: &kvm_delta,
         processes: &processes,
+        on_cpu_ns: &m.procs.on_cpu_ns,
         dump: dump.as_ref(),
         events: m.ring.events,
         dropped: m.ring.dropped,
