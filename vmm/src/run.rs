@@ -196,7 +196,7 @@ fn prepare_gdb(args: &RunArgs, addr: std::net::SocketAddr) -> Result<gdb::Debugg
         link,
         kicker,
         clock: Arc::new(watchdog::PauseClock::paused()),
-        pvm: host::kvm_flavour() == "pvm",
+        pvm: host::kvm_flavour() == host::Kvm::Pvm,
     })
 }
 
@@ -253,7 +253,7 @@ fn trace_header(
         schema: SCHEMA_VERSION,
         lde_version: env!("CARGO_PKG_VERSION").into(),
         host_kernel: host::kernel_release(),
-        kvm: host::kvm_flavour().into(),
+        kvm: host::kvm_flavour(),
         cpu_model: host::cpu_model(),
         tsc_khz,
         mem_bytes: args.mem,

@@ -49,7 +49,7 @@ pub struct Header {
     pub lde_version: String,
     pub host_kernel: String,
     /// `pvm`, `vmx`, `svm` or `unknown`.
-    pub kvm: String,
+    pub kvm: crate::host::Kvm,
     pub cpu_model: String,
     /// TSC frequency of the vCPU as KVM reports it (guest events are placed
     /// on the host timeline with it).

@@ -391,7 +391,7 @@ impl<'a> Drawing<'a> {
             "<text x=\"10\" y=\"42\" fill=\"#444\">sched {}, quantum {}, kvm {}, {} — {} — {} ms traced</text>",
             xml(h.sched.name()),
             duration(h.quantum_us.saturating_mul(1000)),
-            xml(&h.kvm),
+            xml(h.kvm.name()),
             xml(&h.cpu_model),
             xml(&ending),
             ms(self.t.end_ns)
