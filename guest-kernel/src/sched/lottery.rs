@@ -16,6 +16,8 @@
 //! sooner; the kernel goes on at once, so with `-q` above 1 the draws agree
 //! but the times may not.)
 
+use lde_abi::boot::{SCHED_LOTTERY, SCHED_NAMES};
+
 use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::pyrandom::PyRandom;
 use super::slice::Shares;
@@ -55,7 +57,7 @@ impl Lottery {
 
 impl Policy for Lottery {
     fn name(&self) -> &'static str {
-        "lottery"
+        SCHED_NAMES[SCHED_LOTTERY as usize]
     }
 
     fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {

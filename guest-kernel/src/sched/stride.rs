@@ -13,6 +13,8 @@
 //! lowest pass in the system then), and a job back from I/O the larger of
 //! its own pass and that one, so sleeping earns no credit.
 
+use lde_abi::boot::{SCHED_NAMES, SCHED_STRIDE};
+
 use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::slice::Shares;
 
@@ -40,7 +42,7 @@ impl Stride {
 
 impl Policy for Stride {
     fn name(&self) -> &'static str {
-        "stride"
+        SCHED_NAMES[SCHED_STRIDE as usize]
     }
 
     fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {
