@@ -80,6 +80,10 @@ impl Policy for Stride {
         }
     }
 
+    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
+        self.slice.goes_on(slot)
+    }
+
     fn pick(&mut self) -> Option<Pick> {
         if let Some(slot) = self.slice.going_on() {
             return Some(Pick { slot, why: None });
