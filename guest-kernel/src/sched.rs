@@ -112,6 +112,20 @@ pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
     SCHED.with(|s| f(s.policy.get()))
 }
 
+/// A quiet tick (timer.rs): the policy's charge, tick and pick in one
+/// answer ([`Policy::keeps_running`]), called on the concrete type so it
+/// inlines.
+#[inline(always)]
+pub fn keeps_running(slot: usize, t: u64) -> bool {
+    SCHED.with(|s| match &mut s.policy {
+        Active::Rr(p) => p.keeps_running(slot, t),
+        Active::Shortest(p) => p.keeps_running(slot, t),
+        Active::Mlfq(p) => p.keeps_running(slot, t),
+        Active::Lottery(p) => p.keeps_running(slot, t),
+        Active::Stride(p) => p.keeps_running(slot, t),
+    })
+}
+
 /// Pick the policy, start the clock (and the timer), admit the processes
 /// that arrive at tick 0, and run the scheduler for good.
 pub fn start(info: &BootInfo) -> ! {
