@@ -98,6 +98,13 @@ impl Process {
         core::str::from_utf8(c_str(&self.name)).unwrap_or("?")
     }
 
+    /// `cpu_budget(ticks)`: its next charged tick is judged in full, since
+    /// what is due (observe.rs, `check_at`) may have changed.
+    pub fn set_cpu_budget(&mut self, ticks: u64) {
+        self.cpu_budget = ticks;
+        self.acct.check_at = 0;
+    }
+
     /// Has it used the CPU budget it asked for?
     pub fn budget_spent(&self) -> bool {
         self.cpu_budget != 0 && self.acct.cpu_ticks >= self.cpu_budget

@@ -113,16 +113,12 @@ pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
 }
 
 /// A quiet tick (timer.rs): the policy's charge, tick and pick in one
-/// answer ([`Policy::keeps_running`]), called on the concrete type so it
-/// inlines.
+/// answer ([`Policy::keeps_running`]); round robin's (also fifo's) inline.
 #[inline(always)]
 pub fn keeps_running(slot: usize, t: u64) -> bool {
     SCHED.with(|s| match &mut s.policy {
         Active::Rr(p) => p.keeps_running(slot, t),
-        Active::Shortest(p) => p.keeps_running(slot, t),
-        Active::Mlfq(p) => p.keeps_running(slot, t),
-        Active::Lottery(p) => p.keeps_running(slot, t),
-        Active::Stride(p) => p.keeps_running(slot, t),
+        other => other.get().keeps_running(slot, t),
     })
 }
 
@@ -182,7 +178,12 @@ fn decide(tick: u64) -> Option<usize> {
 /// was on the CPU (`current`) goes on, or gives up the CPU for the reason
 /// its state says (preempted, asleep, exited, killed).
 pub fn at_tick(t: u64, current: Option<usize>) {
-    if with_policy(|p| p.tick(t)) {
+    // Only MLFQ does anything at a tick's start (its boost).
+    let boosted = SCHED.with(|s| match &mut s.policy {
+        Active::Mlfq(p) => p.tick(t),
+        _ => false,
+    });
+    if boosted {
         observe::boost(t);
     }
     process::arrivals_and_wakes(t);
