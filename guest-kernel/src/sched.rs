@@ -178,10 +178,13 @@ fn decide(tick: u64) -> Option<usize> {
 /// was on the CPU (`current`) goes on, or gives up the CPU for the reason
 /// its state says (preempted, asleep, exited, killed).
 pub fn at_tick(t: u64, current: Option<usize>) {
-    // Only MLFQ does anything at a tick's start (its boost).
+    // On the concrete types: the policies without a boost answer inline.
     let boosted = SCHED.with(|s| match &mut s.policy {
+        Active::Rr(p) => p.tick(t),
+        Active::Shortest(p) => p.tick(t),
         Active::Mlfq(p) => p.tick(t),
-        _ => false,
+        Active::Lottery(p) => p.tick(t),
+        Active::Stride(p) => p.tick(t),
     });
     if boosted {
         observe::boost(t);
