@@ -118,8 +118,14 @@ pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
 pub fn keeps_running(slot: usize, t: u64) -> bool {
     SCHED.with(|s| match &mut s.policy {
         Active::Rr(p) => p.keeps_running(slot, t),
-        other => other.get().keeps_running(slot, t),
+        other => others_keep_running(other, slot, t),
     })
+}
+
+/// [`keeps_running`] for the other policies, out of round robin's way.
+#[inline(never)]
+fn others_keep_running(policy: &mut Active, slot: usize, t: u64) -> bool {
+    policy.get().keeps_running(slot, t)
 }
 
 /// Pick the policy, start the clock (and the timer), admit the processes
