@@ -93,8 +93,8 @@ impl Job {
     /// The first CPU time after `cpu` ticks at which [`Job::io_due`] may
     /// answer (`None`: never): until then a tick's charge need not ask.
     pub fn next_io(&self, cpu: u64) -> Option<u64> {
-        if self.io_every != 0 {
-            return (cpu / self.io_every + 1).checked_mul(self.io_every);
+        if let Some(periods) = cpu.checked_div(self.io_every) {
+            return (periods + 1).checked_mul(self.io_every);
         }
         let n = (self.io_count as usize).min(MAX_IO_POINTS);
         self.io_at[..n]
