@@ -83,7 +83,7 @@ impl Policy for Lottery {
     }
 
     fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
-        self.slice.goes_on(slot)
+        self.shares.goes_on(slot)
     }
 
     fn pick(&mut self) -> Option<Pick> {

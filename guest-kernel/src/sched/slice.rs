@@ -122,6 +122,11 @@ impl Shares {
         self.slice.going_on()
     }
 
+    /// A quiet tick for `slot` (see [`Slice::goes_on`]).
+    pub fn goes_on(&mut self, slot: Slot) -> bool {
+        self.slice.goes_on(slot)
+    }
+
     /// `slot` was chosen: a fresh slice.
     pub fn start(&mut self, slot: Slot) {
         self.slice.start(slot);

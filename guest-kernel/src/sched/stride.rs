@@ -66,7 +66,7 @@ impl Policy for Stride {
     }
 
     fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
-        self.slice.goes_on(slot)
+        self.shares.goes_on(slot)
     }
 
     fn pick(&mut self) -> Option<Pick> {
