@@ -13,6 +13,7 @@
 //! of them; `println!` is for the rare messages (faults, panics).
 
 use core::fmt::{self, Write};
+use core::mem::MaybeUninit;
 
 use lde_abi::console::{ConsoleBuffer, CAPACITY};
 use lde_abi::layout::KERNEL_VIRT;
@@ -192,22 +193,27 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 /// A number in decimal.
 #[inline(never)]
 fn put_dec(mut n: u64) {
-    let mut buf = [0u8; 20];
+    let mut buf = [MaybeUninit::<u8>::uninit(); 20];
+    let end = buf.as_mut_ptr() as *mut u8;
     let mut i = buf.len();
-    while n >= 100 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        i -= 2;
-        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    // SAFETY: a u64 has at most 20 digits, so `i` stays in `0..20`; the
+    // bytes handed on are the ones written.
+    unsafe {
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            i -= 2;
+            core::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(pair), end.add(i), 2);
+        }
+        if n >= 10 {
+            i -= 2;
+            core::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(n as usize * 2), end.add(i), 2);
+        } else {
+            i -= 1;
+            end.add(i).write(b'0' + n as u8);
+        }
+        write_bytes(core::slice::from_raw_parts(end.add(i), buf.len() - i));
     }
-    if n >= 10 {
-        i -= 2;
-        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[n as usize * 2..n as usize * 2 + 2]);
-    } else {
-        i -= 1;
-        buf[i] = b'0' + n as u8;
-    }
-    write_bytes(&buf[i..]);
 }
 
 /// The end of a `say!` line.
