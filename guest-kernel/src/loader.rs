@@ -6,10 +6,12 @@
 //! file, without overflow, before a byte is copied.
 
 use core::mem::MaybeUninit;
+use core::ptr::addr_of;
 
 use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
 use elf::endian::LittleEndian;
 use elf::file::Class;
+use elf::segment::Elf64_Phdr;
 use elf::ElfBytes;
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD, USER_STACK_PAGES, USER_STACK_TOP};
 use lde_abi::program::{self, LoadError};
@@ -63,34 +65,55 @@ fn load_into(
     if ehdr.class != Class::ELF64 || ehdr.e_machine != EM_X86_64 || ehdr.e_type != ET_EXEC {
         return Err("not a static x86-64 executable");
     }
-    let headers = file.segments().ok_or("no program headers")?;
+    let count = file.segments().ok_or("no program headers")?.len();
     // The loader's limits first, before a page is mapped or a header past
     // the limit is read (lde-abi `program`, the VMM's check before boot).
-    // Each header is parsed once (on PVM hosts that is ~45 emulated
-    // instructions a header), its PT_LOAD ones kept here.
-    if headers.len() > program::MAX_PROGRAM_HEADERS {
-        return Err(LoadError::TooManyHeaders(headers.len()).reason());
+    if count > program::MAX_PROGRAM_HEADERS {
+        return Err(LoadError::TooManyHeaders(count).reason());
     }
+    // Each header is read once, in place, as the ELF crate's C layout of
+    // it (the crate's own parser takes ~75 emulated instructions a header
+    // on PVM hosts, this ~10), and its PT_LOAD ones kept here.
+    if ehdr.e_phentsize as usize != core::mem::size_of::<Elf64_Phdr>() {
+        return Err("unexpected program header size");
+    }
+    let table = (ehdr.e_phoff as usize)
+        .checked_add(count * core::mem::size_of::<Elf64_Phdr>())
+        .and_then(|end| image.get(ehdr.e_phoff as usize..end))
+        .ok_or("program headers outside the file")?;
+    let table = table.as_ptr() as *const Elf64_Phdr;
     // Uninitialised: zeroing 30 entries would cost 150 stores.
     let mut segs = [const { MaybeUninit::<Segment>::uninit() }; program::MAX_LOAD_SEGMENTS];
     let mut nsegs = 0;
-    for ph in headers.iter().filter(|p| p.p_type == PT_LOAD) {
+    for i in 0..count {
+        let ph = table.wrapping_add(i);
+        // SAFETY: `table` holds `count` headers of `Elf64_Phdr`'s size
+        // (checked above), read unaligned field by field; the file is
+        // little-endian (`minimal_parse` checked), as is the CPU.
+        let p_type = unsafe { addr_of!((*ph).p_type).read_unaligned() };
+        if p_type != PT_LOAD {
+            continue;
+        }
         if nsegs == segs.len() {
             return Err(LoadError::TooManySegments(nsegs + 1).reason());
         }
-        segs[nsegs].write(Segment {
-            offset: ph.p_offset,
-            vaddr: ph.p_vaddr,
-            filesz: ph.p_filesz,
-            memsz: ph.p_memsz,
-            flags: ph.p_flags,
-        });
+        // SAFETY: as for `p_type`.
+        let seg = unsafe {
+            Segment {
+                offset: addr_of!((*ph).p_offset).read_unaligned(),
+                vaddr: addr_of!((*ph).p_vaddr).read_unaligned(),
+                filesz: addr_of!((*ph).p_filesz).read_unaligned(),
+                memsz: addr_of!((*ph).p_memsz).read_unaligned(),
+                flags: addr_of!((*ph).p_flags).read_unaligned(),
+            }
+        };
+        segs[nsegs].write(seg);
         nsegs += 1;
     }
     // SAFETY: the first `nsegs` entries were written just above, and
     // `MaybeUninit<Segment>` has the layout of `Segment`.
     let segs = unsafe { &*(&segs[..nsegs] as *const [MaybeUninit<Segment>] as *const [Segment]) };
-    program::footprint(headers.len(), || segs.iter().map(|s| (s.vaddr, s.memsz)))
+    program::footprint(count, || segs.iter().map(|s| (s.vaddr, s.memsz)))
         .and_then(program::Footprint::within_limits)
         .map_err(LoadError::reason)?;
     let stack_bottom = USER_STACK_GUARD;
