@@ -167,11 +167,6 @@ pub fn current_pml4() -> Option<u64> {
     })
 }
 
-/// Pid of the running process (0 = none: the kernel).
-pub fn current_pid() -> u32 {
-    TABLE.with(|t| t.current.map_or(0, |slot| t.procs[slot].pid))
-}
-
 /// Pid of the process whose trap from user mode left the frame `tf`.
 /// The CPU pushed that frame at the top of the running process's kernel
 /// stack (TSS.RSP0), so where the frame lies says whose it is, and the pid
