@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{read_trace, require_kvm, temp_path};
-use lde::trace::record::Record;
+use lde::trace::record::{Record, RunEnd};
 
 /// `lde run` with a hog under coop: it never ends by itself (watchdog at
 /// 120 s), so the test decides when it ends.
@@ -97,7 +97,7 @@ fn sighup_ends_the_run_like_ctrl_c_with_a_complete_trace() {
     let Some(Record::Footer(f)) = records.last() else {
         panic!("no footer after SIGHUP")
     };
-    assert_eq!(f.end, "interrupted");
+    assert_eq!(f.end, RunEnd::Interrupted);
     assert!(records.iter().any(|r| matches!(r, Record::Process(_))));
 }
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::{lde_run_alone, read_trace, require_kvm, temp_path};
-use lde::trace::record::{GuestEvent, Record};
+use lde::trace::record::{GuestEvent, Record, RunEnd};
 
 fn t_ns(r: &Record) -> Option<u64> {
     match r {
@@ -129,7 +129,7 @@ fn ctrl_c_leaves_a_complete_trace() {
     let Some(Record::Footer(f)) = records.last() else {
         panic!("no footer after Ctrl-C")
     };
-    assert_eq!(f.end, "interrupted");
+    assert_eq!(f.end, RunEnd::Interrupted);
     assert_eq!(f.records as usize, records.len() - 1);
     assert!(records.iter().any(|r| matches!(r, Record::Exit(_))));
     assert!(

@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{assert_bad_input, lde, lde_with_env, read_trace, require_kvm, Run, TempFile, LDE};
-use lde::trace::record::{ExitRecord, Footer, Record};
+use lde::host::Kvm;
+use lde::trace::record::{ExitRecord, Footer, Record, RunEnd};
 use lde_abi::exit::status;
 
 /// Run a VM (after checking that KVM is there).
@@ -164,7 +165,7 @@ fn trace_has_header_exits_footer_and_counts_agree_with_the_summary() {
     );
 
     let footer = footer(&records);
-    assert_eq!(footer.end, "exit");
+    assert_eq!(footer.end, RunEnd::Exit);
     assert_eq!(footer.status, 7);
     assert_eq!(
         footer.records,
@@ -248,7 +249,7 @@ fn trace_of_a_triple_fault_has_a_register_dump() {
         // are the reset state, and lde must say so rather than show them
         // as the fault; what is left is what the guest recorded last (here
         // its boot event: crash=triple records nothing after it).
-        "svm" => {
+        Kvm::Svm => {
             assert!(dump.reset, "reset state not recognised: {dump:?}");
             assert_eq!((rip, cs), (0xfff0, 0xf000), "{dump:?}");
             for text in [
@@ -264,7 +265,7 @@ fn trace_of_a_triple_fault_has_a_register_dump() {
         // PVM (and VMX, untested here) report the state at the fault: the
         // kernel's `ud2` in long mode, ring 0, with the empty IDT that made
         // the #UD a triple fault.
-        "pvm" | "vmx" => {
+        Kvm::Pvm | Kvm::Vmx => {
             assert!(!dump.reset, "{dump:?}");
             assert!(
                 rip >= 0xffff_ffff_8010_0000,
@@ -285,7 +286,7 @@ fn trace_of_a_triple_fault_has_a_register_dump() {
         other => panic!("lde cannot tell which KVM serves /dev/kvm ({other})"),
     }
     let footer = footer(&records);
-    assert_eq!(footer.end, "triple_fault");
+    assert_eq!(footer.end, RunEnd::TripleFault);
     assert_eq!(footer.status, status::TRIPLE_FAULT);
     let exits = exit_records(&records);
     assert_eq!(

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use lde::host::Kvm;
 use lde::trace::record::{ExitKind, Record};
 use lde_abi::cpu::vector;
 
@@ -302,9 +303,9 @@ fn debugger_records(records: &[Record]) -> Vec<&lde::trace::record::DebuggerReco
 }
 
 /// The KVM flavour in the trace header: `pvm`, `vmx`, `svm`.
-fn kvm_flavour(records: &[Record]) -> &str {
+fn kvm_flavour(records: &[Record]) -> Kvm {
     match records.first() {
-        Some(Record::Header(h)) => &h.kvm,
+        Some(Record::Header(h)) => h.kvm,
         other => panic!("the trace starts with its header, not {other:?}"),
     }
 }
@@ -458,7 +459,7 @@ fn break_in_the_syscall_dispatcher_read_the_frame_step_over_iretq_and_finish() {
     let iret = exit_before_stop(&run.records, |d| {
         d.reason.as_deref() == Some("step") && d.cpl == Some(3)
     });
-    if kvm_flavour(&run.records) == "pvm" {
+    if kvm_flavour(&run.records) == Kvm::Pvm {
         assert!(matches!(hit, ExitKind::InternalError { .. }), "{hit:?}");
         assert!(forwarded(iret, vector::BREAKPOINT), "{iret:?}");
     } else {

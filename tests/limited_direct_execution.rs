@@ -4,6 +4,7 @@
 mod common;
 
 use common::{lde, lde_run, temp_path};
+use lde::host::Kvm;
 use lde::trace::record::{GuestEvent, ProcessEnd, SyscallPath};
 
 const GP: u64 = 13;
@@ -65,7 +66,7 @@ fn system_calls_come_from_ring_3_and_record_their_path() {
     }
     // On PVM hosts int 0x80 arrives as #UD; on VMX/SVM through the gate.
     assert_eq!(r.kvm(), flavour(), "the trace header names the flavour");
-    let expected = if flavour() == "pvm" {
+    let expected = if flavour() == Kvm::Pvm {
         SyscallPath::Ud
     } else {
         SyscallPath::Gate
@@ -112,13 +113,13 @@ fn bad_pointers_give_efault_and_unknown_numbers_enosys() {
 /// Which KVM serves /dev/kvm, told the way lde tells it (the trace
 /// header's `kvm`). The tests expect each flavour's behaviour exactly, so a
 /// host lde cannot place fails here rather than passing on a guess.
-fn flavour() -> &'static str {
+fn flavour() -> Kvm {
     match lde::host::kvm_flavour() {
-        f @ ("pvm" | "vmx" | "svm") => f,
-        other => panic!(
-            "lde cannot tell which KVM serves /dev/kvm ({other}): these tests expect \
+        Kvm::Unknown => panic!(
+            "lde cannot tell which KVM serves /dev/kvm: these tests expect \
              PVM's or VMX/SVM's behaviour exactly"
         ),
+        f => f,
     }
 }
 
@@ -137,7 +138,7 @@ fn intel_cpu() -> bool {
 /// user mode and the fetch faults (#PF, error 0x14: user instruction fetch,
 /// not present); `sysenter` follows the CPU vendor.
 fn restricted() -> Vec<(&'static str, u64, Option<u64>)> {
-    let pvm = flavour() == "pvm";
+    let pvm = flavour() == Kvm::Pvm;
     vec![
         ("priv-hlt", GP, Some(0)),
         ("priv-cli", GP, Some(0)),

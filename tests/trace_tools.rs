@@ -170,3 +170,40 @@ fn trace_summary_explains_the_run_as_the_run_did() {
     let summary = lde_ok(&["trace", "summary", trace.arg()]);
     assert_eq!(explanation(&summary, "What happened:"), live, "{summary}");
 }
+
+/// The lines of OSTEP's process table in a report: from its title to the
+/// first line that is not indented.
+fn process_table(text: &str) -> Vec<&str> {
+    let mut lines = text.lines().skip_while(|l| !l.starts_with("processes ("));
+    let title = lines.next().into_iter();
+    title
+        .chain(lines.take_while(|l| l.starts_with("  ")))
+        .collect()
+}
+
+#[test]
+fn trace_summary_prints_the_process_table_the_run_printed() {
+    common::require_kvm();
+    let trace = TempFile::new("table", "jsonl");
+    let run = lde(&[
+        "run",
+        "--trace",
+        trace.arg(),
+        "-p",
+        "hello",
+        "-p",
+        "spin:3",
+        "-p",
+        "hog",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.describe());
+    let live = process_table(&run.stderr);
+    // Title, column titles, one row per process, the averages.
+    assert_eq!(live.len(), 6, "{}", run.describe());
+    for col in ["cpu", "response", "turnaround", "wait", "on-cpu", "end"] {
+        assert!(live[1].contains(col), "{col}: {}", live[1]);
+    }
+    assert!(live[4].contains("killed: last-hog"), "{}", live[4]);
+    let summary = lde_ok(&["trace", "summary", trace.arg()]);
+    assert_eq!(process_table(&summary), live, "{summary}");
+}

@@ -116,9 +116,9 @@ impl Run {
     }
 
     /// The KVM flavour from the trace header (pvm, vmx, svm).
-    pub fn kvm(&self) -> String {
+    pub fn kvm(&self) -> lde::host::Kvm {
         match &self.records[0] {
-            Record::Header(h) => h.kvm.clone(),
+            Record::Header(h) => h.kvm,
             _ => panic!("first record is not the header"),
         }
     }

@@ -4,7 +4,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::policy::Policy;
 
 const EXAMPLES: &str = "\
 Without a command, lde does `lde run`.
@@ -147,8 +149,8 @@ pub struct RunArgs {
     pub list_programs: bool,
 
     /// Scheduling policy (OSTEP's scheduling chapters).
-    #[arg(long, value_enum, default_value_t = Sched::Rr)]
-    pub sched: Sched,
+    #[arg(long, value_enum, default_value_t = Policy::Rr)]
+    pub sched: Policy,
 
     /// The timer period: one tick, the unit of every scheduling figure
     /// (1ms to 1s).
@@ -220,48 +222,6 @@ pub struct RunArgs {
     /// Arguments for the guest kernel (after `--`).
     #[arg(last = true, value_name = "KERNEL ARGS")]
     pub kernel_args: Vec<String>,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sched {
-    /// Round robin: the timer preempts a process when its slice is used.
-    Rr,
-    /// First come, first served: the timer ticks but never preempts.
-    Fifo,
-    /// Cooperative: no timer; processes switch only at yield, sleep, exit.
-    Coop,
-    /// Shortest job first (known lengths), never preempts.
-    Sjf,
-    /// Shortest time-to-completion first: a shorter arrival preempts.
-    Stcf,
-    /// Multi-level feedback queue (OSTEP's rules 1-5, like mlfq.py).
-    Mlfq,
-    /// Lottery: a draw at every decision (lottery.py's random numbers).
-    Lottery,
-    /// Stride: deterministic proportional share.
-    Stride,
-}
-
-impl Sched {
-    /// The kernel's number for it (`BootInfo::sched`).
-    pub fn id(self) -> u32 {
-        use lde_abi::boot::*;
-        match self {
-            Sched::Rr => SCHED_RR,
-            Sched::Fifo => SCHED_FIFO,
-            Sched::Coop => SCHED_COOP,
-            Sched::Sjf => SCHED_SJF,
-            Sched::Stcf => SCHED_STCF,
-            Sched::Mlfq => SCHED_MLFQ,
-            Sched::Lottery => SCHED_LOTTERY,
-            Sched::Stride => SCHED_STRIDE,
-        }
-    }
-
-    /// Its name, as the kernel and the trace spell it.
-    pub fn name(self) -> &'static str {
-        lde_abi::boot::SCHED_NAMES[self.id() as usize]
-    }
 }
 
 #[derive(Subcommand, Debug)]

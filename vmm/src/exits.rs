@@ -18,7 +18,9 @@ use crate::devices::console;
 use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
 use crate::memory::GuestRam;
-use crate::trace::record::{EventRecord, ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump};
+use crate::trace::record::{
+    EventRecord, ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump, RunEnd,
+};
 use crate::trace::ring::RingReader;
 use crate::trace::run_figures::RunFigures;
 use crate::trace::writer::TraceWriter;
@@ -64,18 +66,18 @@ impl Ending {
         }
     }
 
-    /// Short name (the trace footer's `end`).
-    pub fn name(&self) -> &'static str {
+    /// Its kind, without the details (the trace footer's `end`).
+    pub fn kind(&self) -> RunEnd {
         match self {
-            Ending::Exit(_) => "exit",
-            Ending::Panic => "panic",
-            Ending::TripleFault => "triple_fault",
-            Ending::InternalError { .. } => "internal_error",
-            Ending::FailEntry { .. } => "fail_entry",
-            Ending::GuestError(_) => "guest_error",
-            Ending::Timeout => "timeout",
-            Ending::Interrupted => "interrupted",
-            Ending::HostError(_) => "host_error",
+            Ending::Exit(_) => RunEnd::Exit,
+            Ending::Panic => RunEnd::Panic,
+            Ending::TripleFault => RunEnd::TripleFault,
+            Ending::InternalError { .. } => RunEnd::InternalError,
+            Ending::FailEntry { .. } => RunEnd::FailEntry,
+            Ending::GuestError(_) => RunEnd::GuestError,
+            Ending::Timeout => RunEnd::Timeout,
+            Ending::Interrupted => RunEnd::Interrupted,
+            Ending::HostError(_) => RunEnd::HostError,
         }
     }
 

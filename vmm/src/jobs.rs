@@ -16,8 +16,8 @@
 use anyhow::Result;
 use lde_abi::boot::Job;
 
-use crate::cli::Sched;
 use crate::error::bad_input;
+use crate::policy::Policy;
 
 /// The latest arrival tick accepted (about a day at 1 ms ticks).
 pub const MAX_ARRIVAL: u64 = 100_000_000;
@@ -25,7 +25,7 @@ pub const MAX_ARRIVAL: u64 = 100_000_000;
 pub const MAX_TICKETS: u64 = 10_000;
 
 /// `--jobs LIST` as `--program` specs (`spin:100@10#75`, ...).
-pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<String>> {
+pub fn from_list(list: &str, sched: Policy, io_time: u64) -> Result<Vec<String>> {
     let bad = |why: &str| bad_input(format!("--jobs '{list}': {why}"));
     let number = |s: &str, what: &str| -> Result<u64> {
         s.trim()
@@ -34,7 +34,7 @@ pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<String>> 
     };
     let mut jobs = Vec::new();
     match sched {
-        Sched::Mlfq => {
+        Policy::Mlfq => {
             for entry in list.split(':') {
                 let f: Vec<&str> = entry.split(',').collect();
                 let [start, run, every] = f[..] else {
@@ -58,7 +58,7 @@ pub fn from_list(list: &str, sched: Sched, io_time: u64) -> Result<Vec<String>> 
                 jobs.push(format!("{spec}@{start}"));
             }
         }
-        Sched::Lottery | Sched::Stride => {
+        Policy::Lottery | Policy::Stride => {
             for entry in list.split(',') {
                 let Some((len, tickets)) = entry.split_once(':') else {
                     return Err(bad(
@@ -167,26 +167,26 @@ mod tests {
 
     #[test]
     fn scheduler_py_lists_are_spins() {
-        let jobs = from_list("100,10,10", Sched::Fifo, 5).unwrap();
+        let jobs = from_list("100,10,10", Policy::Fifo, 5).unwrap();
         assert_eq!(jobs, ["spin:100", "spin:10", "spin:10"]);
-        assert!(from_list("10,2.5", Sched::Sjf, 5).is_err());
-        assert!(from_list("10,0", Sched::Rr, 5).is_err());
+        assert!(from_list("10,2.5", Policy::Sjf, 5).is_err());
+        assert!(from_list("10,0", Policy::Rr, 5).is_err());
     }
 
     #[test]
     fn mlfq_py_lists_have_arrivals_and_io() {
-        let jobs = from_list("0,100,0:10,20,3", Sched::Mlfq, 4).unwrap();
+        let jobs = from_list("0,100,0:10,20,3", Policy::Mlfq, 4).unwrap();
         assert_eq!(jobs, ["spin:100@0", "cpuio:run=20,every=3,io=4@10"]);
-        assert!(from_list("0,100", Sched::Mlfq, 5).is_err());
+        assert!(from_list("0,100", Policy::Mlfq, 5).is_err());
     }
 
     #[test]
     fn lottery_py_lists_have_tickets() {
-        let jobs = from_list("10:75,20:25", Sched::Lottery, 5).unwrap();
+        let jobs = from_list("10:75,20:25", Policy::Lottery, 5).unwrap();
         assert_eq!(jobs, ["spin:10#75", "spin:20#25"]);
-        assert!(from_list("10", Sched::Stride, 5).is_err());
-        assert!(from_list("10:0", Sched::Lottery, 5).is_err());
-        assert!(from_list("10:20000", Sched::Lottery, 5).is_err());
+        assert!(from_list("10", Policy::Stride, 5).is_err());
+        assert!(from_list("10:0", Policy::Lottery, 5).is_err());
+        assert!(from_list("10:20000", Policy::Lottery, 5).is_err());
     }
 
     #[test]

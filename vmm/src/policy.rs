@@ -1,15 +1,91 @@
-//! The scheduling policy's settings from the command line, checked, in the
-//! boot info's terms (`lde_abi::boot::PolicyParams`). The options are the
+//! The scheduling policy: which one ([`Policy`], the one type for the set,
+//! used by `--sched`, the boot info and trace records) and its settings from
+//! the command line, checked, in the boot info's terms
+//! (`lde_abi::boot::PolicyParams`). The options are the
 //! homework simulators': `--slice` is scheduler.py's and lottery.py's `-q`
 //! and mlfq.py's `-q`/`-Q`; `--levels`, `--allot`, `--boost`,
 //! `--io-stay`, `--io-bump`, `--io-time` are mlfq.py's `-n`, `-a`/`-A`,
 //! `-B`, `-S`, `-I`, `-i`; `--seed` is lottery.py's `-s`.
 
 use anyhow::Result;
-use lde_abi::boot::{PolicyParams, MAX_LEVELS, MLFQ_IO_BUMP, MLFQ_IO_STAY};
+use clap::builder::PossibleValue;
+use clap::ValueEnum;
+use lde_abi::boot::{self as abi, PolicyParams, MAX_LEVELS, MLFQ_IO_BUMP, MLFQ_IO_STAY};
+use serde::{Deserialize, Serialize};
 
-use crate::cli::{RunArgs, Sched};
+use crate::cli::RunArgs;
 use crate::error::bad_input;
+
+/// A scheduling policy the kernel knows. Its number is the abi's `SCHED_*`
+/// (the boot info's `sched`), its name the abi's `SCHED_NAMES` entry, which
+/// is both how `--sched` spells it and how trace records write it.
+#[repr(u32)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum Policy {
+    Rr = abi::SCHED_RR,
+    Fifo = abi::SCHED_FIFO,
+    Coop = abi::SCHED_COOP,
+    Sjf = abi::SCHED_SJF,
+    Stcf = abi::SCHED_STCF,
+    Mlfq = abi::SCHED_MLFQ,
+    Lottery = abi::SCHED_LOTTERY,
+    Stride = abi::SCHED_STRIDE,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 8] = [
+        Policy::Rr,
+        Policy::Fifo,
+        Policy::Coop,
+        Policy::Sjf,
+        Policy::Stcf,
+        Policy::Mlfq,
+        Policy::Lottery,
+        Policy::Stride,
+    ];
+
+    /// The kernel's number for it (`BootInfo::sched`).
+    pub fn abi(self) -> u32 {
+        self as u32
+    }
+
+    /// The policy the kernel numbers `sched`, if it knows one.
+    pub fn from_abi(sched: u32) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.abi() == sched)
+    }
+
+    /// Its name, as `--sched`, the kernel and the trace spell it.
+    pub fn name(self) -> &'static str {
+        abi::SCHED_NAMES[self.abi() as usize]
+    }
+
+    /// What it does, for `lde run --help`.
+    fn help(self) -> &'static str {
+        match self {
+            Policy::Rr => "Round robin: the timer preempts a process when its slice is used",
+            Policy::Fifo => "First come, first served: the timer ticks but never preempts",
+            Policy::Coop => "Cooperative: no timer; processes switch only at yield, sleep, exit",
+            Policy::Sjf => "Shortest job first (known lengths), never preempts",
+            Policy::Stcf => "Shortest time-to-completion first: a shorter arrival preempts",
+            Policy::Mlfq => "Multi-level feedback queue (OSTEP's rules 1-5, like mlfq.py)",
+            Policy::Lottery => "Lottery: a draw at every decision (lottery.py's random numbers)",
+            Policy::Stride => "Stride: deterministic proportional share",
+        }
+    }
+}
+
+impl ValueEnum for Policy {
+    fn value_variants<'a>() -> &'a [Policy] {
+        &Policy::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()).help(self.help()))
+    }
+}
+
+crate::trace::record::named_set!(Policy, "scheduling policy");
 
 /// Longest slice, quantum or boost period in ticks.
 const MAX_TICKS: u64 = 1_000_000;
@@ -19,7 +95,7 @@ pub const DEFAULT_IO_TIME: u64 = 5;
 
 pub fn params(args: &RunArgs) -> Result<PolicyParams> {
     let sched = args.sched;
-    let only = |given: bool, option: &str, for_what: &[Sched]| -> Result<()> {
+    let only = |given: bool, option: &str, for_what: &[Policy]| -> Result<()> {
         if given && !for_what.contains(&sched) {
             let names: Vec<&str> = for_what.iter().map(|s| s.name()).collect();
             return Err(bad_input(format!(
@@ -30,7 +106,7 @@ pub fn params(args: &RunArgs) -> Result<PolicyParams> {
         }
         Ok(())
     };
-    use Sched::*;
+    use Policy::*;
     only(
         args.slice.is_some(),
         "--slice",
@@ -147,6 +223,27 @@ mod tests {
             unreachable!()
         };
         params(&run)
+    }
+
+    #[test]
+    fn one_name_for_the_cli_the_kernel_and_the_trace() {
+        assert_eq!(Policy::ALL.len(), abi::SCHED_NAMES.len());
+        for (i, name) in abi::SCHED_NAMES.iter().enumerate() {
+            let p = Policy::from_abi(i as u32).unwrap();
+            assert_eq!((p.abi(), p.name()), (i as u32, *name));
+            assert_eq!(Policy::from_str(name, false), Ok(p));
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
+            assert_eq!(
+                serde_json::from_str::<Policy>(&format!("\"{name}\"")).unwrap(),
+                p
+            );
+        }
+        assert_eq!(Policy::from_abi(abi::SCHED_NAMES.len() as u32), None);
+        assert!(serde_json::from_str::<Policy>("\"lifo\"").is_err());
+        let Some(Command::Run(run)) = Cli::parse_from(["lde", "run"]).command else {
+            unreachable!()
+        };
+        assert_eq!(run.sched, Policy::Rr);
     }
 
     #[test]

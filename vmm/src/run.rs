@@ -196,7 +196,7 @@ fn prepare_gdb(args: &RunArgs, addr: std::net::SocketAddr) -> Result<gdb::Debugg
         link,
         kicker,
         clock: Arc::new(watchdog::PauseClock::paused()),
-        pvm: host::kvm_flavour() == "pvm",
+        pvm: host::kvm_flavour() == host::Kvm::Pvm,
     })
 }
 
@@ -231,7 +231,7 @@ fn boot_info(
     info.tsc_khz = tsc_khz;
     info.trace_ring_addr = if ring_size > 0 { ring_addr } else { 0 };
     info.trace_ring_size = ring_size;
-    info.sched = args.sched.id();
+    info.sched = args.sched.abi();
     info.quantum_us = args.quantum.as_micros() as u64;
     info.cpu_limit_us = args.cpu_limit.map(|d| d.as_micros() as u64).unwrap_or(0);
     info.module_count = modules.len() as u32;
@@ -253,7 +253,7 @@ fn trace_header(
         schema: SCHEMA_VERSION,
         lde_version: env!("CARGO_PKG_VERSION").into(),
         host_kernel: host::kernel_release(),
-        kvm: host::kvm_flavour().into(),
+        kvm: host::kvm_flavour(),
         cpu_model: host::cpu_model(),
         tsc_khz,
         mem_bytes: args.mem,
@@ -271,8 +271,7 @@ fn trace_header(
                 tickets: p.job.tickets,
             })
             .collect(),
-        sched: crate::trace::record::Policy::from_abi(args.sched.id())
-            .expect("every --sched is a policy the kernel knows"),
+        sched: args.sched,
         quantum_us: args.quantum.as_micros() as u64,
         cpu_limit_us: args.cpu_limit.map(|d| d.as_micros() as u64),
         timeout_ms: args.timeout.as_millis() as u64,
@@ -370,6 +369,9 @@ fn finish(
     let dump = (ending.is_crash() || ending == Ending::Timeout)
         .then(|| m.register_dump())
         .flatten();
+    // The process on the CPU at the end held it until the run stopped (the
+    // footer's wall time, which `lde trace summary` uses too).
+    m.procs.finish(wall.as_nanos() as u64);
     let processes = m.procs.records();
     let message = run_report::ending_message(&ending, args, &m, dump.as_ref());
     let status = ending.status();
@@ -382,7 +384,7 @@ fn finish(
             t.write(&Record::Process(p.clone()));
         }
         let footer = Footer {
-            end: ending.name().into(),
+            end: ending.kind(),
             status,
             message: message.clone(),
             wall_ns: wall.as_nanos() as u64,
@@ -425,6 +427,7 @@ fn finish(
         totals: &m.totals,
         kvm: &kvm_delta,
         processes: &processes,
+        on_cpu_ns: &m.procs.on_cpu_ns,
         dump: dump.as_ref(),
         events: m.ring.events,
         dropped: m.ring.dropped,

@@ -1,5 +1,6 @@
 //! What `lde run` prints on stderr at the end: how the guest ended, exits by
-//! reason, KVM's in-kernel counters, and the per-process table.
+//! reason, KVM's in-kernel counters, what happened, and OSTEP's per-process
+//! table ([`crate::trace::ostep_table`], as `lde trace summary` prints it).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,9 +11,8 @@ use crate::exits::{Ending, Machine};
 use crate::kvm_stats::SHOWN;
 use crate::plausible;
 use crate::trace::names::ProcessNames;
-use crate::trace::policy_columns;
-use crate::trace::record::{Header, ProcessEnd, ProcessRecord, ReasonTotals, RegisterDump};
-use crate::trace::run_figures::{averages, end_text};
+use crate::trace::ostep_table::OstepTable;
+use crate::trace::record::{Header, ProcessRecord, ReasonTotals, RegisterDump};
 use crate::trace::show;
 
 pub struct RunReport<'a> {
@@ -23,6 +23,8 @@ pub struct RunReport<'a> {
     pub totals: &'a BTreeMap<&'static str, ReasonTotals>,
     pub kvm: &'a BTreeMap<String, u64>,
     pub processes: &'a [ProcessRecord],
+    /// Host time on the CPU per pid, between switches.
+    pub on_cpu_ns: &'a BTreeMap<u32, u64>,
     pub dump: Option<&'a RegisterDump>,
     pub events: u64,
     pub dropped: u64,
@@ -171,83 +173,15 @@ pub fn render(r: &RunReport) -> String {
             writeln!(o, "  - {line}").unwrap();
         }
     }
-    if !r.processes.is_empty() {
-        let tick_ms = r.header.quantum_us as f64 / 1000.0;
-        writeln!(
-            o,
-            "processes (times in ticks of {} ms, sched {}):",
-            tick_ms, r.header.sched
-        )
-        .unwrap();
-        let sched = r.header.sched;
-        writeln!(
-            o,
-            "  {:>3} {:<14}{} {:>5} {:>12} {:>12} {:>12}  end",
-            "pid",
-            "name",
-            policy_columns::header(sched),
-            "cpu",
-            "response",
-            "turnaround",
-            "wait"
-        )
-        .unwrap();
-        let cell = |t: u64| format!("{t} ({:.0}ms)", t as f64 * tick_ms);
-        for p in r.processes {
-            let end = end_text(&p.end);
-            let done = p.end != ProcessEnd::Running;
-            // A process cut off by the end of the run has no turnaround yet.
-            let open = |t: u64| if done { cell(t) } else { "-".into() };
-            // The program and its arguments, as given (two workers differ
-            // only there).
-            let args = r
-                .header
-                .programs
-                .iter()
-                .find(|h| h.pid == p.pid)
-                .map(|h| h.args.join(" "))
-                .unwrap_or_default();
-            let label: String = format!("{} {args}", p.name)
-                .trim()
-                .chars()
-                .take(14)
-                .collect();
-            writeln!(
-                o,
-                "  {:>3} {:<14}{} {:>5} {:>12} {:>12} {:>12}  {}",
-                p.pid,
-                label,
-                policy_columns::cells(p, sched),
-                p.cpu_ticks,
-                cell(p.response_ticks),
-                open(p.turnaround_ticks),
-                open(p.wait_ticks),
-                end
-            )
-            .unwrap();
+    o.push_str(
+        &OstepTable {
+            header: r.header,
+            processes: r.processes,
+            on_cpu_ns: r.on_cpu_ns,
+            wall_ns: Some(r.wall.as_nanos() as u64),
+            from_events: false,
         }
-        if let Some([response, turnaround, wait, _]) = averages(r.processes) {
-            let ended = r
-                .processes
-                .iter()
-                .filter(|p| p.end != ProcessEnd::Running)
-                .count();
-            writeln!(
-                o,
-                "  average over the {ended} that ended: response {response:.1}, turnaround {turnaround:.1}, wait {wait:.1} ticks",
-            )
-            .unwrap();
-        }
-        for p in r.processes {
-            let mark =
-                plausible::cpu_ticks_mark(p.pid, p.cpu_ticks, r.wall.as_nanos() as u64, p.tick_ns);
-            if !mark.is_empty() {
-                writeln!(o, "  ! {mark}").unwrap();
-            }
-        }
-        for line in policy_columns::level_lines(r.processes, sched) {
-            writeln!(o, "{line}").unwrap();
-        }
-    }
+        .render(),
+    );
     o
 }

@@ -16,18 +16,18 @@
 //! sooner; the kernel goes on at once, so with `-q` above 1 the draws agree
 //! but the times may not.)
 
+use lde_abi::boot::{SCHED_LOTTERY, SCHED_NAMES};
+
 use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::pyrandom::PyRandom;
-use super::slice::Slice;
+use super::slice::Shares;
 
 pub struct Lottery {
     rng: PyRandom,
     tickets: [u64; CAPACITY],
-    runnable: [bool; CAPACITY],
+    /// The runnable jobs' tickets.
     total: u64,
-    slice: Slice,
-    /// One past the highest slot admitted (the walk stops there).
-    end: usize,
+    shares: Shares,
 }
 
 impl Lottery {
@@ -35,19 +35,9 @@ impl Lottery {
         Lottery {
             rng: PyRandom::new(seed),
             tickets: [0; CAPACITY],
-            runnable: [false; CAPACITY],
             total: 0,
-            slice: Slice::new(slice),
-            end: 0,
+            shares: Shares::new(slice),
         }
-    }
-
-    fn remove(&mut self, slot: Slot) {
-        if self.runnable[slot] {
-            self.runnable[slot] = false;
-            self.total -= self.tickets[slot];
-        }
-        self.slice.stop(slot);
     }
 
     /// One draw: the winning ticket and its holder.
@@ -55,12 +45,10 @@ impl Lottery {
         let r = (self.rng.random() * 1_000_001.0) as u64;
         let winner = r % self.total;
         let mut counted = 0;
-        for slot in 0..self.end {
-            if self.runnable[slot] {
-                counted += self.tickets[slot];
-                if counted > winner {
-                    return (winner, slot);
-                }
+        for slot in self.shares.runnable() {
+            counted += self.tickets[slot];
+            if counted > winner {
+                return (winner, slot);
             }
         }
         unreachable!("the winning ticket is below the total")
@@ -69,45 +57,41 @@ impl Lottery {
 
 impl Policy for Lottery {
     fn name(&self) -> &'static str {
-        "lottery"
+        SCHED_NAMES[SCHED_LOTTERY as usize]
     }
 
     fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {
         if how == Admit::Arrive {
             self.tickets[slot] = job.tickets.max(1);
         }
-        self.end = self.end.max(slot + 1);
-        if !self.runnable[slot] {
-            self.runnable[slot] = true;
+        if self.shares.add(slot) {
             self.total += self.tickets[slot];
         }
     }
 
     fn charge(&mut self, slot: Slot, then: Then) -> Charged {
-        self.slice.charge();
-        if then != Then::Runs {
-            self.remove(slot);
+        if self.shares.charge(slot, then) {
+            self.total -= self.tickets[slot];
         }
         Charged::default()
     }
 
     fn leave(&mut self, slot: Slot, how: Leave) {
-        match how {
-            Leave::Yields => self.slice.end(),
-            Leave::Sleeps | Leave::Exits => self.remove(slot),
+        if self.shares.leave(slot, how) {
+            self.total -= self.tickets[slot];
         }
     }
 
     fn pick(&mut self) -> Option<Pick> {
-        if let Some(slot) = self.slice.going_on() {
+        if let Some(slot) = self.shares.going_on() {
             return Some(Pick { slot, why: None });
         }
         if self.total == 0 {
-            self.slice.clear();
+            self.shares.clear();
             return None;
         }
         let (winner, slot) = self.draw();
-        self.slice.start(slot);
+        self.shares.start(slot);
         Some(Pick {
             slot,
             why: Some(Why::Lottery {

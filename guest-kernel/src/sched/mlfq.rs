@@ -26,6 +26,8 @@
 //! allotment counter is left as it was; the boost comes before the I/O
 //! completions and arrivals of the same tick, which come before the pick.
 
+use lde_abi::boot::{SCHED_MLFQ, SCHED_NAMES};
+
 use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 use super::queue::SlotQueue;
 
@@ -115,7 +117,7 @@ impl Mlfq {
 
 impl Policy for Mlfq {
     fn name(&self) -> &'static str {
-        "mlfq"
+        SCHED_NAMES[SCHED_MLFQ as usize]
     }
 
     fn admit(&mut self, slot: Slot, _job: &Job, how: Admit) {

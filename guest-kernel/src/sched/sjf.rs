@@ -8,6 +8,8 @@
 //! `scheduler.py -p SJF`'s stable sort does; a job of unknown length counts
 //! as longer than any known one.
 
+use lde_abi::boot::{SCHED_NAMES, SCHED_SJF, SCHED_STCF};
+
 use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
 
 /// The runnable jobs with what each has left: SJF, or STCF when
@@ -82,11 +84,11 @@ impl ShortestFirst {
 
 impl Policy for ShortestFirst {
     fn name(&self) -> &'static str {
-        if self.preemptive {
-            "stcf"
+        SCHED_NAMES[if self.preemptive {
+            SCHED_STCF
         } else {
-            "sjf"
-        }
+            SCHED_SJF
+        } as usize]
     }
     fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {
         if how == Admit::Arrive {

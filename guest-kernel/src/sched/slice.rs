@@ -1,7 +1,10 @@
 //! The time slice of the job a policy chose last: lottery and stride
-//! decide again only when it is used up or the job leaves the CPU.
+//! decide again only when it is used up or the job leaves the CPU. Around
+//! it, [`Shares`]: the bookkeeping the two proportional-share policies have
+//! in common (which jobs are runnable, and when a job stops being), so that
+//! each keeps only its own currency: lottery's tickets, stride's passes.
 
-use super::policy::Slot;
+use super::policy::{Leave, Slot, Then, CAPACITY};
 
 pub struct Slice {
     current: Option<Slot>,
@@ -49,5 +52,73 @@ impl Slice {
 
     pub fn clear(&mut self) {
         self.current = None;
+    }
+}
+
+/// Runnable jobs and the chosen job's slice, for lottery and stride.
+pub struct Shares {
+    runnable: [bool; CAPACITY],
+    /// One past the highest slot admitted (scans stop there).
+    end: usize,
+    slice: Slice,
+}
+
+impl Shares {
+    /// Slices of `slice` ticks (at least 1).
+    pub const fn new(slice: u64) -> Self {
+        Shares {
+            runnable: [false; CAPACITY],
+            end: 0,
+            slice: Slice::new(slice),
+        }
+    }
+
+    /// `slot` is runnable; false if it already was.
+    pub fn add(&mut self, slot: Slot) -> bool {
+        self.end = self.end.max(slot + 1);
+        !core::mem::replace(&mut self.runnable[slot], true)
+    }
+
+    /// The running job `slot` was charged a tick and `then` happens to it;
+    /// true if that took it off the runnable set (it was on it).
+    pub fn charge(&mut self, slot: Slot, then: Then) -> bool {
+        self.slice.charge();
+        then != Then::Runs && self.remove(slot)
+    }
+
+    /// `slot` leaves the CPU; true if that took it off the runnable set.
+    pub fn leave(&mut self, slot: Slot, how: Leave) -> bool {
+        match how {
+            Leave::Yields => {
+                self.slice.end();
+                false
+            }
+            Leave::Sleeps | Leave::Exits => self.remove(slot),
+        }
+    }
+
+    fn remove(&mut self, slot: Slot) -> bool {
+        self.slice.stop(slot);
+        core::mem::replace(&mut self.runnable[slot], false)
+    }
+
+    /// The runnable slots, lowest first.
+    pub fn runnable(&self) -> impl Iterator<Item = Slot> + '_ {
+        (0..self.end).filter(|&s| self.runnable[s])
+    }
+
+    /// The chosen job while its slice lasts: no decision is due.
+    pub fn going_on(&self) -> Option<Slot> {
+        self.slice.going_on()
+    }
+
+    /// `slot` was chosen: a fresh slice.
+    pub fn start(&mut self, slot: Slot) {
+        self.slice.start(slot);
+    }
+
+    /// Nothing is runnable: no job is chosen.
+    pub fn clear(&mut self) {
+        self.slice.clear();
     }
 }

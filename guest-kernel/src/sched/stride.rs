@@ -13,8 +13,10 @@
 //! lowest pass in the system then), and a job back from I/O the larger of
 //! its own pass and that one, so sleeping earns no credit.
 
+use lde_abi::boot::{SCHED_NAMES, SCHED_STRIDE};
+
 use super::policy::{Admit, Charged, Job, Leave, Pick, Policy, Slot, Then, Why, CAPACITY};
-use super::slice::Slice;
+use super::slice::Shares;
 
 /// The chapter's large number (its example uses 10,000).
 pub const BIG: u64 = 10_000;
@@ -22,12 +24,9 @@ pub const BIG: u64 = 10_000;
 pub struct Stride {
     stride: [u64; CAPACITY],
     pass: [u64; CAPACITY],
-    runnable: [bool; CAPACITY],
     /// Pass of the last job chosen, before it advanced.
     global: u64,
-    slice: Slice,
-    /// One past the highest slot admitted (the scan stops there).
-    end: usize,
+    shares: Shares,
 }
 
 impl Stride {
@@ -35,22 +34,15 @@ impl Stride {
         Stride {
             stride: [0; CAPACITY],
             pass: [0; CAPACITY],
-            runnable: [false; CAPACITY],
             global: 0,
-            slice: Slice::new(slice),
-            end: 0,
+            shares: Shares::new(slice),
         }
-    }
-
-    fn remove(&mut self, slot: Slot) {
-        self.runnable[slot] = false;
-        self.slice.stop(slot);
     }
 }
 
 impl Policy for Stride {
     fn name(&self) -> &'static str {
-        "stride"
+        SCHED_NAMES[SCHED_STRIDE as usize]
     }
 
     fn admit(&mut self, slot: Slot, job: &Job, how: Admit) {
@@ -61,40 +53,30 @@ impl Policy for Stride {
             }
             Admit::Wake => self.pass[slot] = self.pass[slot].max(self.global),
         }
-        self.runnable[slot] = true;
-        self.end = self.end.max(slot + 1);
+        self.shares.add(slot);
     }
 
     fn charge(&mut self, slot: Slot, then: Then) -> Charged {
-        self.slice.charge();
-        if then != Then::Runs {
-            self.remove(slot);
-        }
+        self.shares.charge(slot, then);
         Charged::default()
     }
 
     fn leave(&mut self, slot: Slot, how: Leave) {
-        match how {
-            Leave::Yields => self.slice.end(),
-            Leave::Sleeps | Leave::Exits => self.remove(slot),
-        }
+        self.shares.leave(slot, how);
     }
 
     fn pick(&mut self) -> Option<Pick> {
-        if let Some(slot) = self.slice.going_on() {
+        if let Some(slot) = self.shares.going_on() {
             return Some(Pick { slot, why: None });
         }
-        let Some(slot) = (0..self.end)
-            .filter(|&s| self.runnable[s])
-            .min_by_key(|&s| self.pass[s])
-        else {
-            self.slice.clear();
+        let Some(slot) = self.shares.runnable().min_by_key(|&s| self.pass[s]) else {
+            self.shares.clear();
             return None;
         };
         let pass = self.pass[slot];
         self.global = pass;
         self.pass[slot] += self.stride[slot];
-        self.slice.start(slot);
+        self.shares.start(slot);
         Some(Pick {
             slot,
             why: Some(Why::Stride { pass }),

@@ -30,34 +30,34 @@ pub fn explain(
         format!("{} processes shared one CPU", records.len())
     };
     out.push(match sched {
-        Some(Policy::COOP) => format!(
+        Some(Policy::Coop) => format!(
             "{who} under coop: no timer, so the kernel got the CPU back only \
              when a process trapped (system call, fault); {switches} context switches, none forced"
         ),
-        Some(Policy::FIFO) => format!(
+        Some(Policy::Fifo) => format!(
             "{who} under fifo: the timer ticked {} times (every {quantum_ms} ms) \
              but the kernel never preempted; each ran until it blocked, yielded or ended",
             procs.ticks
         ),
-        Some(Policy::SJF) => format!(
+        Some(Policy::Sjf) => format!(
             "{who} under sjf: whenever the CPU was free the kernel ran the job with the least \
              CPU time left, and never preempted ({} ticks of {quantum_ms} ms)",
             procs.ticks
         ),
-        Some(Policy::STCF) => format!(
+        Some(Policy::Stcf) => format!(
             "{who} under stcf: at every tick the job with the least time left ran; a shorter \
              arrival took the CPU {preempt} times ({} ticks of {quantum_ms} ms)",
             procs.ticks
         ),
-        Some(Policy::MLFQ) => format!(
+        Some(Policy::Mlfq) => format!(
             "{who} under mlfq: higher levels first, round robin within a level, a job that used \
              its allotment went down a level ({} demotions, {} boosts; {} ticks of {quantum_ms} ms)",
             procs.demotions, procs.boosts, procs.ticks
         ),
-        Some(sched @ (Policy::LOTTERY | Policy::STRIDE)) => format!(
+        Some(sched @ (Policy::Lottery | Policy::Stride)) => format!(
             "{who} under {sched}: a share of the CPU in proportion to their tickets, {} \
              ({} decisions, {} ticks of {quantum_ms} ms)",
-            if sched == Policy::LOTTERY {
+            if sched == Policy::Lottery {
                 "by a draw at every decision"
             } else {
                 "the lowest pass running next"
@@ -102,7 +102,7 @@ pub fn explain(
             _ => {}
         }
     }
-    if watchdog_ended && sched == Some(Policy::COOP) {
+    if watchdog_ended && sched == Some(Policy::Coop) {
         out.push(
             "under coop a process that never traps keeps the CPU for good: only the VMM's \
              watchdog could end the run"

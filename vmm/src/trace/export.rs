@@ -148,7 +148,7 @@ pub fn export<R: BufRead>(
         "cpu_model": header.cpu_model,
         "sched": header.sched,
         "quantum_us": header.quantum_us,
-        "end": footer.as_ref().map(|f| f.end.clone()),
+        "end": footer.as_ref().map(|f| f.end),
         "message": footer.as_ref().map(|f| f.message.clone()),
         "complete": x.counts.complete,
     });

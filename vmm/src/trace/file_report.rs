@@ -17,16 +17,14 @@ use anyhow::Result;
 
 use super::explain::explain;
 use super::names::ProcessNames;
-use super::policy_columns;
+use super::ostep_table::OstepTable;
 use super::reader::TraceReader;
 use super::record::{
-    Footer, GuestEvent, Header, ProcessEnd, ProcessRecord, ReasonTotals, Record, SwitchReason,
+    Footer, GuestEvent, Header, ProcessRecord, ReasonTotals, Record, RunEnd, SwitchReason,
     SyscallPath,
 };
-use super::run_figures::{averages, end_text, RunFigures};
-use super::runs::{Run, RunTracker};
+use super::run_figures::{averages, RunFigures};
 use super::units::{duration, ms};
-use crate::exits::Ending;
 use crate::kvm_stats::SHOWN;
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -86,7 +84,6 @@ impl TraceStats {
         let mut names = ProcessNames::new(&header);
         let mut from_events = RunFigures::new(header.quantum_us.saturating_mul(1000));
         from_events.sched = Some(header.sched);
-        let mut runs = RunTracker::default();
         let mut s = TraceStats {
             name: reader.name().to_string(),
             header,
@@ -129,9 +126,6 @@ impl TraceStats {
                     if !matches!(e.event, GuestEvent::Boot { .. }) {
                         from_events.observe(&e);
                     }
-                    if let Some(run) = runs.observe(e.t_ns, &e.event) {
-                        s.add_on_cpu(&run);
-                    }
                     s.count_event(&e.event);
                 }
                 Record::Debugger(d) => s.saw_time(d.t_ns),
@@ -147,9 +141,12 @@ impl TraceStats {
             }
             s.records += 1;
         }
-        if let Some(run) = runs.finish(s.span_ns.map_or(0, |(_, last)| last)) {
-            s.add_on_cpu(&run);
-        }
+        // The process on the CPU at the end held it until the run stopped:
+        // the footer's wall time, as `lde run` counted it, or the last
+        // record of a trace cut short.
+        let last = s.span_ns.map_or(0, |(_, last)| last);
+        from_events.finish(s.footer.as_ref().map_or(last, |f| f.wall_ns));
+        s.on_cpu_ns = from_events.on_cpu_ns.clone();
         if s.processes.is_empty() {
             s.processes = from_events.records();
             s.processes_from_events = !s.processes.is_empty();
@@ -162,10 +159,7 @@ impl TraceStats {
         }
         // Switches are counted once, with the run's other figures.
         s.switches = from_events.switches.clone();
-        let watchdog_ended = s
-            .footer
-            .as_ref()
-            .is_some_and(|f| f.end == Ending::Timeout.name());
+        let watchdog_ended = s.footer.as_ref().is_some_and(|f| f.end == RunEnd::Timeout);
         s.explanation = explain(
             &from_events,
             &s.processes,
@@ -173,11 +167,6 @@ impl TraceStats {
             s.header.quantum_us as f64 / 1000.0,
         );
         Ok(s)
-    }
-
-    fn add_on_cpu(&mut self, run: &Run) {
-        let total = self.on_cpu_ns.entry(run.pid).or_default();
-        *total = total.saturating_add(run.duration_ns());
     }
 
     fn saw_time(&mut self, t_ns: u64) {
@@ -542,94 +531,17 @@ impl TraceStats {
             writeln!(o, "\nProcesses: none").unwrap();
             return;
         }
-        let tick_ns = self.processes[0].tick_ns;
-        writeln!(
-            o,
-            "\nProcesses (OSTEP's figures in ticks of {}{}):",
-            duration(tick_ns),
-            if self.processes_from_events {
-                "; from guest events, the trace has no process records"
-            } else {
-                ""
+        o.push('\n');
+        o.push_str(
+            &OstepTable {
+                header: &self.header,
+                processes: &self.processes,
+                on_cpu_ns: &self.on_cpu_ns,
+                wall_ns: self.footer.as_ref().map(|f| f.wall_ns),
+                from_events: self.processes_from_events,
             }
-        )
-        .unwrap();
-        let sched = self.header.sched;
-        writeln!(
-            o,
-            "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16} {:>10}  end",
-            "pid",
-            "name",
-            policy_columns::header(sched),
-            "response",
-            "turnaround",
-            "wait",
-            "cpu",
-            "on-cpu"
-        )
-        .unwrap();
-        let cell = |ticks: f64, tick_ns: u64| {
-            format!("{} ({:.1} ms)", trim(ticks), ticks * tick_ns as f64 / 1e6)
-        };
-        for p in &self.processes {
-            let on_cpu = self
-                .on_cpu_ns
-                .get(&p.pid)
-                .map(|&ns| format!("{} ms", ms(ns)))
-                .unwrap_or_else(|| "-".into());
-            writeln!(
-                o,
-                "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16} {:>10}  {}",
-                p.pid,
-                p.name,
-                policy_columns::cells(p, sched),
-                cell(p.response_ticks as f64, p.tick_ns),
-                cell(p.turnaround_ticks as f64, p.tick_ns),
-                cell(p.wait_ticks as f64, p.tick_ns),
-                cell(p.cpu_ticks as f64, p.tick_ns),
-                on_cpu,
-                end_text(&p.end)
-            )
-            .unwrap();
-        }
-        if let Some(f) = &self.footer {
-            for p in &self.processes {
-                let mark =
-                    crate::plausible::cpu_ticks_mark(p.pid, p.cpu_ticks, f.wall_ns, p.tick_ns);
-                if !mark.is_empty() {
-                    writeln!(o, "  ! {mark}").unwrap();
-                }
-            }
-        }
-        if let Some(avg) = self.averages() {
-            writeln!(
-                o,
-                "  {:>4} {:<12}{} {:>16} {:>16} {:>16} {:>16}",
-                "",
-                "average",
-                " ".repeat(policy_columns::header(sched).len()),
-                cell(avg[0], tick_ns),
-                cell(avg[1], tick_ns),
-                cell(avg[2], tick_ns),
-                cell(avg[3], tick_ns)
-            )
-            .unwrap();
-            let still = self
-                .processes
-                .iter()
-                .filter(|p| p.end == ProcessEnd::Running)
-                .count();
-            if still > 0 {
-                writeln!(
-                    o,
-                    "  (averages leave out {still} process(es) still running at the end)"
-                )
-                .unwrap();
-            }
-        }
-        for line in policy_columns::level_lines(&self.processes, sched) {
-            writeln!(o, "{line}").unwrap();
-        }
+            .render(),
+        );
     }
 
     /// Mean response, turnaround, wait and cpu ticks of the processes that
@@ -658,20 +570,11 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Whole numbers without decimals, others with one.
-fn trim(x: f64) -> String {
-    if x.fract() == 0.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::trace::reader::testing::*;
-    use crate::trace::record::ExitKind;
+    use crate::trace::record::{ExitKind, ProcessEnd};
 
     fn stats(records: &[Record]) -> TraceStats {
         let path = write_trace("stats.jsonl", records);

@@ -110,7 +110,7 @@ mod tests {
                 GuestEvent::Boot {
                     tsc_khz: max,
                     quantum_us: max,
-                    sched: crate::trace::record::Policy::RR,
+                    sched: crate::trace::record::Policy::Rr,
                     timer: true,
                 },
             ),

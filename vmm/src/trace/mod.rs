@@ -8,6 +8,8 @@
 //! - `run_figures`: a run's figures from its guest events (per process in
 //!   OSTEP's terms, switches, ticks, system calls), live or from a file.
 //! - `explain`: "what happened", from those figures.
+//! - `ostep_table` (with `policy_columns`): OSTEP's per-process table, as
+//!   both the end of `lde run` and `lde trace summary` print it.
 //!
 //! Reading one back (`lde trace ...`, dispatched by `inspect`):
 //! - `reader`: streams records from a file, with errors naming the line.
@@ -21,6 +23,7 @@ pub mod export;
 pub mod file_report;
 pub mod inspect;
 pub mod names;
+pub mod ostep_table;
 pub mod policy_columns;
 pub mod reader;
 pub mod record;

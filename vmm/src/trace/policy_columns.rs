@@ -9,8 +9,8 @@ use super::record::{Policy, ProcessRecord};
 
 fn shares(sched: Policy) -> Option<&'static str> {
     match sched {
-        Policy::LOTTERY => Some("wins"),
-        Policy::STRIDE => Some("turns"),
+        Policy::Lottery => Some("wins"),
+        Policy::Stride => Some("turns"),
         _ => None,
     }
 }
@@ -40,7 +40,7 @@ pub fn cells(p: &ProcessRecord, sched: Policy) -> String {
 /// MLFQ: one line per process, `level@tick` at arrival and at every change
 /// (0 is the top level); nothing for other policies.
 pub fn level_lines(records: &[ProcessRecord], sched: Policy) -> Vec<String> {
-    if sched != Policy::MLFQ {
+    if sched != Policy::Mlfq {
         return Vec::new();
     }
     let mut lines = vec!["MLFQ level over time (level@tick, 0 = top):".to_string()];
@@ -70,11 +70,11 @@ mod tests {
             levels: vec![[3, 0], [13, 1]],
             ..Default::default()
         };
-        assert!(header(Policy::LOTTERY).contains("wins"));
-        assert!(cells(&p, Policy::LOTTERY).contains("75"));
-        assert!(!cells(&p, Policy::RR).contains("75"));
-        let lines = level_lines(&[p], Policy::MLFQ);
+        assert!(header(Policy::Lottery).contains("wins"));
+        assert!(cells(&p, Policy::Lottery).contains("75"));
+        assert!(!cells(&p, Policy::Rr).contains("75"));
+        let lines = level_lines(&[p], Policy::Mlfq);
         assert!(lines[1].ends_with("0@3 1@13"), "{lines:?}");
-        assert!(level_lines(&[], Policy::RR).is_empty());
+        assert!(level_lines(&[], Policy::Rr).is_empty());
     }
 }

@@ -218,14 +218,14 @@ fn placeholder_header() -> Header {
         schema: 0,
         lde_version: String::new(),
         host_kernel: String::new(),
-        kvm: String::new(),
+        kvm: crate::host::Kvm::Unknown,
         cpu_model: String::new(),
         tsc_khz: 0,
         mem_bytes: 0,
         kernel: String::new(),
         kernel_cmdline: String::new(),
         programs: Vec::new(),
-        sched: Policy::RR,
+        sched: Policy::Rr,
         quantum_us: 0,
         cpu_limit_us: None,
         timeout_ms: 0,
@@ -269,7 +269,7 @@ pub(crate) mod testing {
             schema: SCHEMA_VERSION,
             lde_version: "0.1.0".into(),
             host_kernel: "6.1.0".into(),
-            kvm: "vmx".into(),
+            kvm: crate::host::Kvm::Vmx,
             cpu_model: "Test CPU".into(),
             tsc_khz: 1_000_000,
             mem_bytes: 64 << 20,
@@ -284,7 +284,7 @@ pub(crate) mod testing {
                     ..Default::default()
                 })
                 .collect(),
-            sched: Policy::RR,
+            sched: Policy::Rr,
             quantum_us: 1000,
             cpu_limit_us: None,
             timeout_ms: 30_000,
@@ -394,7 +394,7 @@ pub(crate) mod testing {
             }
         }
         Record::Footer(Footer {
-            end: "exit".into(),
+            end: RunEnd::Exit,
             status: 0,
             message: "guest exited with status 0".into(),
             wall_ns: 50_000_000,
@@ -448,7 +448,7 @@ pub(crate) mod testing {
             GuestEvent::Boot {
                 tsc_khz: 1_000_000,
                 quantum_us: 1000,
-                sched: Policy::RR,
+                sched: Policy::Rr,
                 timer: true,
             },
         ));
@@ -625,6 +625,23 @@ mod tests {
         assert_eq!(
             error_for("hello\n"),
             ":1: not a trace record (expected value at column 1)"
+        );
+    }
+
+    #[test]
+    fn an_unknown_run_ending_is_bad_input_naming_the_line() {
+        let (records, _) = round_robin();
+        let Some(Record::Footer(f)) = records.last() else {
+            panic!()
+        };
+        let footer = serde_json::to_string(&Record::Footer(f.clone()))
+            .unwrap()
+            .replace("\"end\":\"exit\"", "\"end\":\"melted\"");
+        assert!(footer.contains("melted"));
+        let msg = error_for(&format!("{}\n{footer}\n", header_line()));
+        assert!(
+            msg.starts_with(":2: not a trace record (unknown run ending \"melted\""),
+            "{msg}"
         );
     }
 

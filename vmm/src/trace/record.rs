@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The header's and the boot event's `sched`: the same type as `--sched`.
+pub use crate::policy::Policy;
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
@@ -46,7 +49,7 @@ pub struct Header {
     pub lde_version: String,
     pub host_kernel: String,
     /// `pvm`, `vmx`, `svm` or `unknown`.
-    pub kvm: String,
+    pub kvm: crate::host::Kvm,
     pub cpu_model: String,
     /// TSC frequency of the vCPU as KVM reports it (guest events are placed
     /// on the host timeline with it).
@@ -367,54 +370,39 @@ impl GuestEvent {
     }
 }
 
-/// A scheduling policy, recorded by its `lde run --sched` name; the set is
-/// `lde_abi::boot::SCHED_NAMES`.
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(into = "&'static str", try_from = "String")]
-pub struct Policy(u32);
+/// A closed set with `ALL` and `name()`, written as its name: serde through
+/// `&'static str` and `String` (with `#[serde(into = "&'static str",
+/// try_from = "String")]`), `Display`, and an error listing the names for
+/// one not in the set.
+macro_rules! named_set {
+    ($t:ident, $what:literal) => {
+        impl From<$t> for &'static str {
+            fn from(v: $t) -> &'static str {
+                v.name()
+            }
+        }
 
-impl Policy {
-    pub const RR: Policy = Policy(lde_abi::boot::SCHED_RR);
-    pub const FIFO: Policy = Policy(lde_abi::boot::SCHED_FIFO);
-    pub const COOP: Policy = Policy(lde_abi::boot::SCHED_COOP);
-    pub const SJF: Policy = Policy(lde_abi::boot::SCHED_SJF);
-    pub const STCF: Policy = Policy(lde_abi::boot::SCHED_STCF);
-    pub const MLFQ: Policy = Policy(lde_abi::boot::SCHED_MLFQ);
-    pub const LOTTERY: Policy = Policy(lde_abi::boot::SCHED_LOTTERY);
-    pub const STRIDE: Policy = Policy(lde_abi::boot::SCHED_STRIDE);
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(name: String) -> Result<$t, String> {
+                $t::ALL
+                    .into_iter()
+                    .find(|v| v.name() == name)
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = $t::ALL.iter().map(|v| v.name()).collect();
+                        format!("unknown {} {name:?} (known: {})", $what, known.join(", "))
+                    })
+            }
+        }
 
-    /// The policy the kernel numbers `sched`, if it knows one.
-    pub fn from_abi(sched: u32) -> Option<Policy> {
-        lde_abi::boot::sched_name(sched).map(|_| Policy(sched))
-    }
-
-    pub fn name(self) -> &'static str {
-        lde_abi::boot::sched_name(self.0).expect("a Policy is always a known one")
-    }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.pad(self.name())
+            }
+        }
+    };
 }
-
-impl From<Policy> for &'static str {
-    fn from(p: Policy) -> &'static str {
-        p.name()
-    }
-}
-
-impl TryFrom<String> for Policy {
-    type Error = String;
-    fn try_from(name: String) -> Result<Policy, String> {
-        lde_abi::boot::SCHED_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| Policy(i as u32))
-            .ok_or_else(|| format!("unknown scheduling policy {name:?}"))
-    }
-}
-
-impl std::fmt::Display for Policy {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.pad(self.name())
-    }
-}
+pub(crate) use named_set;
 
 /// Names the closed sets below as their schema strings.
 macro_rules! schema_names {
@@ -633,11 +621,57 @@ pub struct ReasonTotals {
     pub total_ns: u64,
 }
 
+/// How a run ended, as the footer's `end` names it (`Ending`'s kind,
+/// without its details, which are in the footer's `message`).
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum RunEnd {
+    Exit,
+    Panic,
+    TripleFault,
+    InternalError,
+    FailEntry,
+    GuestError,
+    Timeout,
+    Interrupted,
+    HostError,
+}
+
+impl RunEnd {
+    pub const ALL: [RunEnd; 9] = [
+        RunEnd::Exit,
+        RunEnd::Panic,
+        RunEnd::TripleFault,
+        RunEnd::InternalError,
+        RunEnd::FailEntry,
+        RunEnd::GuestError,
+        RunEnd::Timeout,
+        RunEnd::Interrupted,
+        RunEnd::HostError,
+    ];
+
+    /// The name in the trace schema.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunEnd::Exit => "exit",
+            RunEnd::Panic => "panic",
+            RunEnd::TripleFault => "triple_fault",
+            RunEnd::InternalError => "internal_error",
+            RunEnd::FailEntry => "fail_entry",
+            RunEnd::GuestError => "guest_error",
+            RunEnd::Timeout => "timeout",
+            RunEnd::Interrupted => "interrupted",
+            RunEnd::HostError => "host_error",
+        }
+    }
+}
+
+named_set!(RunEnd, "run ending");
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Footer {
-    /// How the run ended: exit, panic, triple_fault, internal_error,
-    /// fail_entry, guest_error, timeout, interrupted, host_error.
-    pub end: String,
+    /// How the run ended.
+    pub end: RunEnd,
     /// `lde`'s exit status.
     pub status: i32,
     /// A sentence about the ending.
@@ -725,15 +759,30 @@ mod tests {
             ],
             Unaccounted::from_abi,
         );
-        for (i, name) in lde_abi::boot::SCHED_NAMES.iter().enumerate() {
-            let p = Policy::from_abi(i as u32).unwrap();
-            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{name}\""));
-            assert_eq!(
-                serde_json::from_str::<Policy>(&format!("\"{name}\"")).unwrap(),
-                p
-            );
+    }
+
+    #[test]
+    fn a_run_end_keeps_its_schema_string_and_refuses_others() {
+        for (end, name) in [
+            (RunEnd::Exit, "exit"),
+            (RunEnd::Panic, "panic"),
+            (RunEnd::TripleFault, "triple_fault"),
+            (RunEnd::InternalError, "internal_error"),
+            (RunEnd::FailEntry, "fail_entry"),
+            (RunEnd::GuestError, "guest_error"),
+            (RunEnd::Timeout, "timeout"),
+            (RunEnd::Interrupted, "interrupted"),
+            (RunEnd::HostError, "host_error"),
+        ] {
+            let json = format!("\"{name}\"");
+            assert_eq!(serde_json::to_string(&end).unwrap(), json);
+            assert_eq!(serde_json::from_str::<RunEnd>(&json).unwrap(), end);
         }
-        assert!(serde_json::from_str::<Policy>("\"lifo\"").is_err());
+        let err = serde_json::from_str::<RunEnd>("\"melted\"").unwrap_err();
+        assert!(
+            err.to_string().starts_with("unknown run ending \"melted\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Processes as the VMM sees them through guest events: names, who is on
-//! the CPU, and the final figures in OSTEP's terms.
+//! the CPU and for how long, and the final figures in OSTEP's terms.
 
 use std::collections::BTreeMap;
 
 use super::record::{
     EventRecord, GuestEvent, Policy, ProcessEnd, ProcessRecord, SwitchReason, SyscallPath,
 };
+use super::runs::RunTracker;
 
 #[derive(Default, Debug, Clone)]
 struct Proc {
@@ -31,6 +32,10 @@ pub struct RunFigures {
     /// The process on the CPU and the host time it last entered the kernel
     /// or was switched to.
     running: Option<(u32, u64)>,
+    /// Who is on the CPU since when, by switches, and the host time each
+    /// pid (0 = idle) spent there between them.
+    runs: RunTracker,
+    pub on_cpu_ns: BTreeMap<u32, u64>,
     /// Kind and time of the last event the guest recorded.
     pub last_event: Option<(String, u32, u64)>,
     /// Counts for the end-of-run explanation.
@@ -55,6 +60,9 @@ impl RunFigures {
 
     pub fn observe(&mut self, ev: &EventRecord) {
         self.last_event = Some((ev.event.kind().to_string(), ev.pid, ev.t_ns));
+        if let Some(run) = self.runs.observe(ev.t_ns, &ev.event) {
+            self.add_on_cpu(run.pid, run.duration_ns());
+        }
         match &ev.event {
             GuestEvent::ProcCreate {
                 name,
@@ -62,7 +70,7 @@ impl RunFigures {
                 length_ticks,
                 tickets,
             } => {
-                let mlfq = self.sched == Some(Policy::MLFQ);
+                let mlfq = self.sched == Some(Policy::Mlfq);
                 let p = self.procs.entry(ev.pid).or_default();
                 p.name = name.clone();
                 p.arrival = *arrival_tick;
@@ -149,6 +157,19 @@ impl RunFigures {
             }
             _ => {}
         }
+    }
+
+    /// The run ended at `t_ns`: the time on the CPU of whoever holds it
+    /// counts up to there.
+    pub fn finish(&mut self, t_ns: u64) {
+        if let Some(run) = self.runs.finish(t_ns) {
+            self.add_on_cpu(run.pid, run.duration_ns());
+        }
+    }
+
+    fn add_on_cpu(&mut self, pid: u32, ns: u64) {
+        let total = self.on_cpu_ns.entry(pid).or_default();
+        *total = total.saturating_add(ns);
     }
 
     /// The process entered the kernel: it is not holding the CPU silently.

@@ -160,7 +160,7 @@ impl Timeline {
     pub fn read<R: BufRead>(mut reader: TraceReader<R>) -> Result<Timeline> {
         let header = reader.header().clone();
         let mut names = ProcessNames::new(&header);
-        let mlfq = header.sched == Policy::MLFQ;
+        let mlfq = header.sched == Policy::Mlfq;
         let mut t = Timeline {
             lanes: header
                 .programs
@@ -391,7 +391,7 @@ impl<'a> Drawing<'a> {
             "<text x=\"10\" y=\"42\" fill=\"#444\">sched {}, quantum {}, kvm {}, {} — {} — {} ms traced</text>",
             xml(h.sched.name()),
             duration(h.quantum_us.saturating_mul(1000)),
-            xml(&h.kvm),
+            xml(h.kvm.name()),
             xml(&h.cpu_model),
             xml(&ending),
             ms(self.t.end_ns)
@@ -893,7 +893,7 @@ mod tests {
     /// boost at 300 brings pid 1 back to the top, and it runs from 400.
     fn mlfq_run(boost: bool) -> Vec<Record> {
         let mut h = header(&[(1, "long"), (2, "short")]);
-        h.sched = Policy::MLFQ;
+        h.sched = Policy::Mlfq;
         let level = GuestEvent::Level {
             tick: 1,
             from: 0,
