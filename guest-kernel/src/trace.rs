@@ -15,7 +15,7 @@ use x86_64::instructions::port::Port;
 use crate::kcell::KernelCell;
 
 struct Ring {
-    /// The slot the next event goes to (null: there is no ring): a free
+    /// The slot the next event goes to (once there is a ring): a free
     /// slot of the ring, or [`SCRATCH`] while the ring is full.
     next: *mut Event,
     /// The counter the next event adds one to: the header's `head`, which
@@ -26,6 +26,7 @@ struct Ring {
     /// or full (unless the VMM drained it meanwhile). Until then every slot
     /// is known to be free, so an event is its stores and nothing else.
     stop: *mut Event,
+    /// Null: there is no ring (tracing is off).
     header: *mut RingHeader,
     slots: *mut Event,
     capacity: u64,
@@ -87,10 +88,12 @@ pub fn init(addr: u64, size: u64) {
 #[inline(always)]
 pub fn record(pid: u32, event: KernelEvent) {
     RING.with(|r| {
-        let slot = r.next;
-        if slot.is_null() {
+        // One compare with memory when there is no ring (`next` is loaded
+        // only when there is one).
+        if r.header.is_null() {
             return;
         }
+        let slot = r.next;
         // SAFETY: `next` is a free slot of the initialised ring, or the
         // scratch slot (`look` sets it so), and the kernel is the only
         // writer of both.
