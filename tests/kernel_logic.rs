@@ -247,6 +247,15 @@ impl Outcome {
 /// charge the tick that ended, the policy's tick (boost), arrivals, then
 /// I/O completions, then pick.
 fn run(policy: &mut dyn Policy, specs: &[Spec]) -> Outcome {
+    drive(policy, specs, false).0
+}
+
+/// [`run`], and with `quiet` as the kernel's timer does it: a tick where
+/// the job on the CPU goes on and nothing arrives or wakes first asks
+/// `keeps_running` (timer.rs's quiet tick). Also returns how many ticks
+/// `keeps_running` answered.
+fn drive(policy: &mut dyn Policy, specs: &[Spec], quiet: bool) -> (Outcome, usize) {
+    let mut quiet_ticks = 0;
     let n = specs.len();
     let mut used = vec![0u64; n];
     let mut first = vec![None; n];
@@ -275,6 +284,15 @@ fn run(policy: &mut dyn Policy, specs: &[Spec]) -> Outcome {
             } else {
                 Then::Runs
             };
+            let nothing_comes =
+                !specs.iter().any(|s| s.arrival == t) && !wake_at.contains(&Some(t));
+            if quiet && then == Then::Runs && nothing_comes && policy.keeps_running(c, t) {
+                quiet_ticks += 1;
+                current = Some(c);
+                out.schedule.push(char::from_digit(c as u32, 36).unwrap());
+                t += 1;
+                continue;
+            }
             if let Some((from, to)) = policy.charge(c, then).demoted {
                 out.demotions.push((t, c, from, to));
             }
@@ -317,7 +335,103 @@ fn run(policy: &mut dyn Policy, specs: &[Spec]) -> Outcome {
         out.response.push(first[i].unwrap() - s.arrival);
         out.turnaround.push(end[i].unwrap() - s.arrival);
     }
-    out
+    (out, quiet_ticks)
+}
+
+#[test]
+fn a_quiet_tick_changes_nothing_the_full_tick_would_not() {
+    // Every policy, on job lists of the tests below (arrivals, I/O,
+    // boosts, demotions, slices): the schedule, figures, decisions and
+    // demotions are the same whether the quiet ticks ask `keeps_running`
+    // or charge, tick and pick in turn, and quiet ticks do happen.
+    let mut late = jobs(&[100, 10, 10]);
+    late[1].arrival = 10;
+    late[2].arrival = 10;
+    let mut late_stride = lottery_jobs("100:100,100:100");
+    late_stride[1].arrival = 50;
+    let io = [Spec {
+        length: 40,
+        io_every: 9,
+        io_time: 1,
+        ..Default::default()
+    }];
+    type Make = fn() -> Box<dyn Policy>;
+    let cases: Vec<(&str, Make, Vec<Spec>)> = vec![
+        ("rr 1", || Box::new(RoundRobin::new(1)), jobs(&[3, 5, 2])),
+        ("rr 5", || Box::new(RoundRobin::new(5)), jobs(&[5, 5, 12])),
+        ("rr 1 alone", || Box::new(RoundRobin::new(1)), jobs(&[20])),
+        ("rr 3 late", || Box::new(RoundRobin::new(3)), late.clone()),
+        ("fifo", || Box::new(fifo()), jobs(&[100, 10, 10])),
+        ("sjf", || Box::new(sjf()), late.clone()),
+        ("stcf", || Box::new(stcf()), late.clone()),
+        (
+            "mlfq sink",
+            || Box::new(mlfq(3, &[10], &[1], 0, false, false)),
+            mlfq_jobs("0,100,0:10,20,0", 5),
+        ),
+        (
+            "mlfq io",
+            || Box::new(mlfq(3, &[10], &[1], 0, false, false)),
+            mlfq_jobs("0,60,0:0,30,9", 1),
+        ),
+        (
+            "mlfq -S",
+            || Box::new(mlfq(3, &[10], &[1], 0, true, false)),
+            mlfq_jobs("0,60,0:0,60,9", 1),
+        ),
+        (
+            "mlfq -B",
+            || Box::new(mlfq(3, &[10], &[1], 30, false, false)),
+            mlfq_jobs("0,100,0:0,50,0:0,50,0", 5),
+        ),
+        (
+            "mlfq -B 50",
+            || Box::new(mlfq(3, &[10], &[1], 50, false, false)),
+            mlfq_jobs("0,40,0:0,40,0:5,20,2", 3),
+        ),
+        (
+            "mlfq -Q -A -I",
+            || Box::new(mlfq(3, &[2, 4, 8], &[1, 2, 3], 0, false, true)),
+            mlfq_jobs("0,30,0:0,30,3", 2),
+        ),
+        (
+            "mlfq -S -I",
+            || Box::new(mlfq(2, &[5], &[2], 0, true, true)),
+            mlfq_jobs("0,30,4:3,20,0", 6),
+        ),
+        (
+            "mlfq sleeps",
+            || Box::new(mlfq(3, &[10], &[1], 0, false, false)),
+            io.to_vec(),
+        ),
+        (
+            "lottery 2",
+            || Box::new(Lottery::new(7, 2)),
+            lottery_jobs("100:75,100:25"),
+        ),
+        (
+            "lottery 4",
+            || Box::new(Lottery::new(3, 4)),
+            lottery_jobs("30:75,50:25,40:10"),
+        ),
+        (
+            "stride 3",
+            || Box::new(Stride::new(3)),
+            lottery_jobs("400:200,100:50"),
+        ),
+        ("stride late", || Box::new(Stride::new(2)), late_stride),
+    ];
+    for (name, make, specs) in cases {
+        let (full, none) = drive(make().as_mut(), &specs, false);
+        let (fast, quiet) = drive(make().as_mut(), &specs, true);
+        assert_eq!(none, 0);
+        assert!(quiet > 0, "{name}: no quiet tick");
+        assert_eq!(fast.schedule, full.schedule, "{name}");
+        assert_eq!(fast.response, full.response, "{name}");
+        assert_eq!(fast.turnaround, full.turnaround, "{name}");
+        assert_eq!(fast.decisions, full.decisions, "{name}");
+        assert_eq!(fast.demotions, full.demotions, "{name}");
+    }
 }
 
 // ---- Scheduling: Introduction (scheduler.py and the chapter's figures) ----

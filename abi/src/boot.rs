@@ -89,6 +89,20 @@ impl Job {
             .find(|&i| self.io_at[i] as u64 == cpu)
             .map(|i| self.io_len[i] as u64)
     }
+
+    /// The first CPU time after `cpu` ticks at which [`Job::io_due`] may
+    /// answer (`None`: never): until then a tick's charge need not ask.
+    pub fn next_io(&self, cpu: u64) -> Option<u64> {
+        if let Some(periods) = cpu.checked_div(self.io_every) {
+            return (periods + 1).checked_mul(self.io_every);
+        }
+        let n = (self.io_count as usize).min(MAX_IO_POINTS);
+        self.io_at[..n]
+            .iter()
+            .map(|&at| at as u64)
+            .filter(|&at| at > cpu)
+            .min()
+    }
 }
 
 impl Default for Job {

@@ -215,6 +215,10 @@ mod tests {
         );
         assert_eq!(job.io_due(4), Some(5));
         assert_eq!(job.io_due(5), None);
+        assert_eq!(
+            (job.next_io(0), job.next_io(4), job.next_io(7)),
+            (Some(4), Some(7), None)
+        );
         let mut job = Job::NONE;
         let p = plan("run=7 every=3 io=5".split(' ')).unwrap();
         p.describe(&mut job).unwrap();
@@ -222,6 +226,10 @@ mod tests {
         assert_eq!(
             (job.io_due(3), job.io_due(6), job.io_due(4)),
             (Some(5), Some(5), None)
+        );
+        assert_eq!(
+            (job.next_io(0), job.next_io(3), job.next_io(5)),
+            (Some(3), Some(6), Some(6))
         );
         let mut job = Job::NONE;
         let p = plan("run=6 every=3 io=5".split(' ')).unwrap();

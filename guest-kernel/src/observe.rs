@@ -62,6 +62,11 @@ pub struct Accounting {
     /// TSC time on the CPU, and when its current run started.
     pub cpu_tsc: u64,
     pub run_start_tsc: u64,
+    /// Nothing is to be judged at a charge before `cpu_ticks` reaches this
+    /// (its length's end, its next I/O, the CPU limit, the hog rule's
+    /// earliest verdict; 0 until its first judged charge): below it a tick
+    /// may be a quiet one (timer.rs).
+    pub check_at: u64,
 }
 
 impl Accounting {
@@ -75,6 +80,7 @@ impl Accounting {
         ticks_since_trap: 0,
         cpu_tsc: 0,
         run_start_tsc: 0,
+        check_at: 0,
     };
 
     /// A process that arrives (and is ready) at tick `arrival`.
@@ -480,10 +486,30 @@ pub fn idle_tick(tick: u64) {
 /// "Charging"), and record it either way. `false`: unaccounted.
 #[inline(always)]
 pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
-    let a = &mut p.acct;
-    let ran = time::due_tsc(tick).saturating_sub(a.run_start_tsc);
+    let ran = time::due_tsc(tick).saturating_sub(p.acct.run_start_tsc);
     let owned = p.owns_next_tick || ran >= time::tsc_per_tick() / 2;
     p.owns_next_tick = false;
+    tick_charged(p, tick, owned);
+    owned
+}
+
+/// A quiet tick (timer.rs) for `p`, on the CPU: it owns the tick (the last
+/// tick's decision kept it) and the charge has nothing to judge.
+#[inline(always)]
+pub fn quiet(p: &Process) -> bool {
+    p.owns_next_tick && p.acct.cpu_ticks + 1 < p.acct.check_at && p.state == State::Running
+}
+
+/// Charge the quiet tick `tick` to `p`, which the policy keeps on the CPU:
+/// it owns the next tick too.
+#[inline(always)]
+pub fn charge_quiet(p: &mut Process, tick: u64) {
+    tick_charged(p, tick, true);
+}
+
+/// Tick `tick` found `p` on the CPU: its event, and its charge if `owned`.
+#[inline(always)]
+fn tick_charged(p: &mut Process, tick: u64, owned: bool) {
     record(
         p.pid,
         KernelEvent::Tick {
@@ -497,14 +523,14 @@ pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
         },
     );
     if owned {
-        a.cpu_ticks += 1;
-        a.ticks_since_trap += 1;
+        p.acct.cpu_ticks += 1;
+        p.acct.ticks_since_trap += 1;
     }
-    owned
 }
 
 /// Judge the running process (in `slot`) after a charged tick: the kill
 /// reason if it is over the CPU limit or a hog, with the console line.
+/// Otherwise it goes on, and this sets when it must next be judged.
 #[inline(always)]
 pub fn verdict(slot: usize) -> Option<u64> {
     let limit = OBSERVER.with(|o| o.cpu_limit_ticks);
@@ -517,17 +543,38 @@ pub fn verdict(slot: usize) -> Option<u64> {
         // Only a run of several processes has an "every other process is
         // done"; a program run alone is left to the watchdog or --cpu-limit.
         // A job with a CPU budget (a known length) ends by itself.
-        if a.ticks_since_trap >= HOG_TICKS
-            && p.cpu_budget == 0
-            && t.count > 1
-            && t.alive_count() == 1
-        {
+        let hog_rule = p.cpu_budget == 0 && t.count > 1;
+        if a.ticks_since_trap >= HOG_TICKS && hog_rule && t.alive_count() == 1 {
             return Some(kill_reason::LAST_HOG);
         }
+        let p = &mut t.procs[slot];
+        p.acct.check_at = next_check(p, limit, hog_rule);
         None
     })?;
     say_why_killed(slot, reason, limit);
     Some(reason)
+}
+
+/// The CPU time at which `p`, judged now and not ended, must be judged
+/// again: the first of its length's end, its next I/O, the CPU `limit`
+/// and, under the `hog_rule`, its first tick at `HOG_TICKS` without a
+/// system call that could give up the CPU (a call meanwhile only moves
+/// that later: judging early is harmless) or the next tick while it is
+/// there already and others are alive.
+fn next_check(p: &Process, limit: u64, hog_rule: bool) -> u64 {
+    let a = &p.acct;
+    let mut at = p.job.next_io(a.cpu_ticks).unwrap_or(u64::MAX);
+    if p.cpu_budget != 0 {
+        at = at.min(p.cpu_budget);
+    }
+    if limit != 0 {
+        at = at.min(limit);
+    }
+    if hog_rule {
+        let hog = a.cpu_ticks.saturating_sub(a.ticks_since_trap) + HOG_TICKS;
+        at = at.min(hog.max(a.cpu_ticks + 1));
+    }
+    at
 }
 
 /// The console line for a verdict (out of the tick's way: it is rare).
@@ -571,7 +618,8 @@ pub fn tick_handled(start: u64) {
 }
 
 /// The policy's pick-next that began at TSC `start` returned; `decided`:
-/// it chose anew (a `decision`), rather than keeping the one running.
+/// it chose anew (a `decision`), rather than keeping the one running. (A
+/// quiet tick, timer.rs, calls no pick-next: its cost is the tick's.)
 #[inline(always)]
 pub fn picked(start: u64, decided: bool) {
     OBSERVER.with(|o| {

@@ -98,6 +98,13 @@ impl Process {
         core::str::from_utf8(c_str(&self.name)).unwrap_or("?")
     }
 
+    /// `cpu_budget(ticks)`: its next charged tick is judged in full, since
+    /// what is due (observe.rs, `check_at`) may have changed.
+    pub fn set_cpu_budget(&mut self, ticks: u64) {
+        self.cpu_budget = ticks;
+        self.acct.check_at = 0;
+    }
+
     /// Has it used the CPU budget it asked for?
     pub fn budget_spent(&self) -> bool {
         self.cpu_budget != 0 && self.acct.cpu_ticks >= self.cpu_budget
@@ -111,6 +118,9 @@ pub struct ProcessTable {
     pub current: Option<usize>,
     /// How many are sleeping (so the timer need not look when none is).
     pub sleeping: usize,
+    /// No arrival or wake-up is due before this tick (u64::MAX: none is
+    /// pending; 0 until the first look), so most ticks need not scan.
+    pub next_due: u64,
 }
 
 impl ProcessTable {
@@ -127,6 +137,7 @@ static TABLE: KernelCell<ProcessTable> = KernelCell::new(ProcessTable {
     count: 0,
     current: None,
     sleeping: 0,
+    next_due: 0,
 });
 
 #[repr(C, align(16))]
@@ -277,6 +288,7 @@ pub fn sleep_until(wake: u64) {
 pub fn block(slot: usize, wake: u64) {
     TABLE.with(|t| {
         t.sleeping += 1;
+        t.next_due = t.next_due.min(wake);
         let p = &mut t.procs[slot];
         p.state = State::Sleeping;
         p.wake_tick = wake;
@@ -286,8 +298,19 @@ pub fn block(slot: usize, wake: u64) {
 
 /// At tick `now`: processes whose arrival tick has come enter the system,
 /// then sleepers whose time has come wake up (mlfq.py's order: arrivals
-/// before I/O completions); both join the policy.
+/// before I/O completions); both join the policy. Before the first tick
+/// one is due (`next_due`) that is one compare.
+#[inline(always)]
 pub fn arrivals_and_wakes(now: u64) {
+    if now >= TABLE.with(|t| t.next_due) {
+        admit_due(now);
+    }
+}
+
+/// [`arrivals_and_wakes`] once one is due: the scan, and when the next is.
+#[inline(never)]
+fn admit_due(now: u64) {
+    let mut next_due = u64::MAX;
     for slot in 0..TABLE.with(|t| t.count) {
         let job = TABLE.with(|t| {
             let p = &mut t.procs[slot];
@@ -304,6 +327,14 @@ pub fn arrivals_and_wakes(now: u64) {
                     t.sleeping -= 1;
                     Some((Admit::Wake, job_of(p)))
                 }
+                State::Embryo => {
+                    next_due = next_due.min(p.job.arrival_tick);
+                    None
+                }
+                State::Sleeping => {
+                    next_due = next_due.min(p.wake_tick);
+                    None
+                }
                 _ => None,
             }
         });
@@ -311,6 +342,7 @@ pub fn arrivals_and_wakes(now: u64) {
             sched::with_policy(|p| p.admit(slot, &job, how));
         }
     }
+    TABLE.with(|t| t.next_due = next_due);
 }
 
 fn job_of(p: &Process) -> sched::Job {

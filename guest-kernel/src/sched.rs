@@ -112,6 +112,22 @@ pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
     SCHED.with(|s| f(s.policy.get()))
 }
 
+/// A quiet tick (timer.rs): the policy's charge, tick and pick in one
+/// answer ([`Policy::keeps_running`]); round robin's (also fifo's) inline.
+#[inline(always)]
+pub fn keeps_running(slot: usize, t: u64) -> bool {
+    SCHED.with(|s| match &mut s.policy {
+        Active::Rr(p) => p.keeps_running(slot, t),
+        other => others_keep_running(other, slot, t),
+    })
+}
+
+/// [`keeps_running`] for the other policies, out of round robin's way.
+#[inline(never)]
+fn others_keep_running(policy: &mut Active, slot: usize, t: u64) -> bool {
+    policy.get().keeps_running(slot, t)
+}
+
 /// Pick the policy, start the clock (and the timer), admit the processes
 /// that arrive at tick 0, and run the scheduler for good.
 pub fn start(info: &BootInfo) -> ! {
@@ -168,7 +184,15 @@ fn decide(tick: u64) -> Option<usize> {
 /// was on the CPU (`current`) goes on, or gives up the CPU for the reason
 /// its state says (preempted, asleep, exited, killed).
 pub fn at_tick(t: u64, current: Option<usize>) {
-    if with_policy(|p| p.tick(t)) {
+    // On the concrete types: the policies without a boost answer inline.
+    let boosted = SCHED.with(|s| match &mut s.policy {
+        Active::Rr(p) => p.tick(t),
+        Active::Shortest(p) => p.tick(t),
+        Active::Mlfq(p) => p.tick(t),
+        Active::Lottery(p) => p.tick(t),
+        Active::Stride(p) => p.tick(t),
+    });
+    if boosted {
         observe::boost(t);
     }
     process::arrivals_and_wakes(t);

@@ -69,7 +69,7 @@ fn serve(tf: &mut TrapFrame, how: u64) {
         nr::SLEEP_NS => sleep_ticks(a0.div_ceil(time::tick_ns())),
         nr::CPU_TICKS => process::with_current(|p| p.acct.cpu_ticks_now()).unwrap_or(0) as i64,
         nr::CPU_BUDGET => {
-            process::with_current(|p| p.cpu_budget = a0);
+            process::with_current(|p| p.set_cpu_budget(a0));
             0
         }
         _ => -errno::ENOSYS,

@@ -32,10 +32,10 @@ pub fn start(tsc_khz: u64, quantum_us: u64, timer: bool) {
     LAST_TICK_TSC.store(rdtsc(), Ordering::Relaxed);
 }
 
-/// One timer interrupt; returns the new tick count.
+/// One timer interrupt, taken at TSC `tsc`; returns the new tick count.
 #[inline]
-pub fn tick() -> u64 {
-    LAST_TICK_TSC.store(rdtsc(), Ordering::Relaxed);
+pub fn tick(tsc: u64) -> u64 {
+    LAST_TICK_TSC.store(tsc, Ordering::Relaxed);
     TICKS.fetch_add(1, Ordering::Relaxed) + 1
 }
 

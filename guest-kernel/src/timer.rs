@@ -44,10 +44,43 @@ fn counts_per_us(tsc_khz: u64) -> u64 {
 /// ended to the process the policy chose for it, carry out what that means
 /// (its length done, its I/O due, a verdict: CPU limit, hog rule), then let
 /// the scheduler make this tick's decision.
+///
+/// Most ticks are quiet: the process on the CPU goes on, nothing arrives or
+/// wakes, nothing is due for it (observe.rs keeps when something next is:
+/// `check_at`) and the policy keeps it without a decision. Such a tick is
+/// charged and recorded like any other, with one question to the policy
+/// instead of four ([`sched::keeps_running`]); any other goes the full way.
 pub fn on_tick() {
     let start = rdtsc();
     apic::eoi();
-    let t = time::tick();
+    let t = time::tick(start);
+    if quiet(t) {
+        observe::tick_handled(start);
+        return;
+    }
+    full_tick(t, start);
+}
+
+/// The quiet tick `t`, if it is one: charged, and true.
+#[inline(always)]
+fn quiet(t: u64) -> bool {
+    process::with_table(|tab| {
+        let Some(slot) = tab.current else {
+            return false;
+        };
+        let due = tab.next_due;
+        let p = &mut tab.procs[slot];
+        if t >= due || !observe::quiet(p) || !sched::keeps_running(slot, t) {
+            return false;
+        }
+        observe::charge_quiet(p, t);
+        true
+    })
+}
+
+/// Any other tick `t` (begun at TSC `start`): charge, judge, decide.
+#[inline(never)]
+fn full_tick(t: u64, start: u64) {
     let current = process::current();
     match current {
         Some(slot) => charge(slot, t),
@@ -65,6 +98,10 @@ fn charge(slot: usize, t: u64) {
         if !observe::charge_tick(p, t) {
             return None;
         }
+        if p.acct.cpu_ticks < p.acct.check_at {
+            // Nothing is due yet (observe.rs): it runs on, no verdict.
+            return Some((Then::Runs, 0, false));
+        }
         // Its length done first, then its I/O (the simulators' order).
         let io = p.job.io_due(p.acct.cpu_ticks);
         let then = if p.budget_spent() {
@@ -74,15 +111,18 @@ fn charge(slot: usize, t: u64) {
         } else {
             Then::Runs
         };
-        Some((then, io.unwrap_or(0)))
+        Some((then, io.unwrap_or(0), true))
     });
-    let Some((then, io)) = charged else { return };
+    let Some((then, io, judge)) = charged else {
+        return;
+    };
     if let Some((from, to)) = sched::with_policy(|p| p.charge(slot, then)).demoted {
         observe::level(t, slot, from, to);
     }
     match then {
         Then::Exits => process::mark_exited(slot, 0),
         Then::Sleeps => process::block(slot, t + io),
+        Then::Runs if !judge => {}
         Then::Runs => {
             if let Some(reason) = observe::verdict(slot) {
                 sched::with_policy(|p| p.leave(slot, Leave::Exits));

@@ -82,6 +82,10 @@ impl Policy for Lottery {
         }
     }
 
+    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
+        self.shares.goes_on(slot)
+    }
+
     fn pick(&mut self) -> Option<Pick> {
         if let Some(slot) = self.shares.going_on() {
             return Some(Pick { slot, why: None });

@@ -225,6 +225,21 @@ impl Policy for Mlfq {
         true
     }
 
+    fn keeps_running(&mut self, slot: Slot, now: u64) -> bool {
+        // The job on the CPU heads the highest non-empty level since the
+        // pick that chose it; quiet while its quantum lasts and no boost
+        // is due.
+        if self.pending.is_some() || self.running != Some(slot) || self.ticks_left[slot] <= 1 {
+            return false;
+        }
+        let b = self.cfg.boost;
+        if b != 0 && now != 0 && now % b == 0 {
+            return false;
+        }
+        self.ticks_left[slot] -= 1;
+        true
+    }
+
     fn pick(&mut self) -> Option<Pick> {
         let Some(level) = (0..self.cfg.levels).find(|&l| !self.queues[l].is_empty()) else {
             self.running = None;

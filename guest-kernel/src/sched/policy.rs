@@ -17,6 +17,12 @@
 //! 4. [`Policy::pick`]: who runs during the new tick. If that is the one
 //!    already on the CPU nothing happens; otherwise the kernel switches.
 //!
+//! Most ticks change nothing: the process on the CPU goes on, nothing
+//! arrives or wakes. For those the kernel first asks
+//! [`Policy::keeps_running`], which answers the four steps at once when
+//! they would only keep that process on the CPU (the timer's quiet tick,
+//! timer.rs); when it says no, the kernel asks the four in turn.
+//!
 //! Between ticks a process may leave the CPU on its own
 //! ([`Policy::leave`]: yield, sleep, exit, killed); the kernel then asks
 //! [`Policy::pick`] again at once.
@@ -123,4 +129,13 @@ pub trait Policy {
         false
     }
     fn pick(&mut self) -> Option<Pick>;
+    /// A quiet tick: the process in `slot`, on the CPU, used the tick that
+    /// ended and goes on, and nothing arrives or wakes at tick `now`. If
+    /// `charge(slot, Then::Runs)`, `tick(now)` and `pick()` would together
+    /// only keep it on the CPU (no demotion, no boost, no decision), make
+    /// the change they would make and return true; otherwise change
+    /// nothing and return false (the kernel then asks them in turn).
+    fn keeps_running(&mut self, _slot: Slot, _now: u64) -> bool {
+        false
+    }
 }

@@ -70,6 +70,23 @@ impl Policy for RoundRobin {
             self.queue.push_back(slot);
         }
     }
+    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
+        // The job on the CPU is the front of the queue since the pick that
+        // chose it; charge then pick: its slice goes on, or it is alone
+        // and a fresh slice starts.
+        if self.pending.is_some() || self.running != Some(slot) {
+            return false;
+        }
+        let used = self.used + 1;
+        self.used = if used < self.slice {
+            used
+        } else if self.queue.len() > 1 {
+            return false;
+        } else {
+            0
+        };
+        true
+    }
     fn pick(&mut self) -> Option<Pick> {
         let Some(slot) = self.queue.front() else {
             self.running = None;

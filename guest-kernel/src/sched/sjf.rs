@@ -113,6 +113,15 @@ impl Policy for ShortestFirst {
             self.enqueue(slot);
         }
     }
+    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
+        // With nothing admitted since the last pick, the job it chose has
+        // no more left than any other (STCF) and only gets shorter.
+        if self.running != Some(slot) {
+            return false;
+        }
+        self.left[slot] = self.left[slot].saturating_sub(1);
+        true
+    }
     fn pick(&mut self) -> Option<Pick> {
         let best = self.shortest()?;
         let remaining = self.remaining(best);

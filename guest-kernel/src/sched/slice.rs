@@ -38,6 +38,16 @@ impl Slice {
         self.left = self.left.saturating_sub(1);
     }
 
+    /// A quiet tick: `slot`, the chosen job, is charged a tick and its
+    /// slice is not used up by it (else nothing changes: false).
+    pub fn goes_on(&mut self, slot: Slot) -> bool {
+        if self.current != Some(slot) || self.left <= 1 {
+            return false;
+        }
+        self.left -= 1;
+        true
+    }
+
     /// It yields: the slice ends now.
     pub fn end(&mut self) {
         self.left = 0;
@@ -110,6 +120,11 @@ impl Shares {
     /// The chosen job while its slice lasts: no decision is due.
     pub fn going_on(&self) -> Option<Slot> {
         self.slice.going_on()
+    }
+
+    /// A quiet tick for `slot` (see [`Slice::goes_on`]).
+    pub fn goes_on(&mut self, slot: Slot) -> bool {
+        self.slice.goes_on(slot)
     }
 
     /// `slot` was chosen: a fresh slice.
