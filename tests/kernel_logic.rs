@@ -42,7 +42,7 @@ use lde_abi::trace::{ring_capacity, EVENT_SIZE, HEADER_SIZE};
 
 #[test]
 fn cmdline_empty_is_all_defaults() {
-    let a = cmdline::parse("").unwrap();
+    let a = cmdline::parse(b"").unwrap();
     assert_eq!(a.exit, None);
     assert_eq!(a.crash, None);
     assert!(!a.spin && !a.show_idt);
@@ -51,17 +51,17 @@ fn cmdline_empty_is_all_defaults() {
 
 #[test]
 fn cmdline_parses_every_argument() {
-    let a = cmdline::parse("exit=7  show-idt\tspin exitbench=20 crash=fault").unwrap();
+    let a = cmdline::parse(b"exit=7  show-idt\tspin exitbench=20 crash=fault").unwrap();
     assert_eq!(a.exit, Some(7));
     assert!(a.show_idt && a.spin);
     assert_eq!(a.exitbench, Some(20));
     assert_eq!(a.crash, Some(cmdline::Crash::Fault));
     assert_eq!(
-        cmdline::parse("crash=triple").unwrap().crash,
+        cmdline::parse(b"crash=triple").unwrap().crash,
         Some(cmdline::Crash::TripleFault)
     );
     assert_eq!(
-        cmdline::parse("crash=panic").unwrap().crash,
+        cmdline::parse(b"crash=panic").unwrap().crash,
         Some(cmdline::Crash::Panic)
     );
 }
@@ -76,11 +76,16 @@ fn cmdline_rejects_bad_words_naming_them() {
         "crash=boom",
         "frobnicate",
         "spin=1",
+        "exit=1x",
+        "exitbench=99999999999999999999999",
     ] {
-        assert_eq!(cmdline::parse(&format!("exit=1 {bad}")).unwrap_err(), bad);
+        assert_eq!(
+            cmdline::parse(format!("exit=1 {bad}").as_bytes()).unwrap_err(),
+            bad.as_bytes()
+        );
     }
     assert_eq!(
-        cmdline::parse(&format!("exit={}", lde_abi::exit::GUEST_MAX))
+        cmdline::parse(format!("exit={}", lde_abi::exit::GUEST_MAX).as_bytes())
             .unwrap()
             .exit,
         Some(lde_abi::exit::GUEST_MAX)

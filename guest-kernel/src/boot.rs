@@ -57,17 +57,16 @@ pub fn boot_info(phys: u64) -> Option<&'static BootInfo> {
     (info.magic == MAGIC && info.version == lde_abi::CONTRACT_VERSION).then_some(info)
 }
 
-/// The command line the VMM passed (`lde run -- ARGS`), as a string.
-pub fn cmdline(info: &BootInfo) -> &'static str {
+/// The command line the VMM passed (`lde run -- ARGS`), as bytes (its words
+/// are compared with ASCII names, so it needs no UTF-8 check).
+pub fn cmdline(info: &BootInfo) -> &'static [u8] {
     let len = (info.cmdline_len as usize).min(lde_abi::layout::CMDLINE_MAX);
     if info.cmdline_addr == 0 || len == 0 {
-        return "";
+        return &[];
     }
     // SAFETY: the VMM wrote `len` bytes at `cmdline_addr` in RAM (the
     // direct map covers it) and never changes them while the guest runs.
-    let bytes =
-        unsafe { core::slice::from_raw_parts(phys_to_virt(info.cmdline_addr) as *const u8, len) };
-    core::str::from_utf8(bytes).unwrap_or("")
+    unsafe { core::slice::from_raw_parts(phys_to_virt(info.cmdline_addr) as *const u8, len) }
 }
 
 /// The ELF note that tells the VMM this is an lde kernel of our contract.

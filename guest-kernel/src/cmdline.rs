@@ -27,25 +27,49 @@ pub struct KernelArgs {
 }
 
 /// Parse the command line; `Err` carries the offending word.
-pub fn parse(cmdline: &str) -> Result<KernelArgs, &str> {
+///
+/// By hand over bytes rather than with `str` splitting and `parse`: on PVM
+/// hosts every kernel instruction is emulated, and this runs on every boot.
+pub fn parse(cmdline: &[u8]) -> Result<KernelArgs, &[u8]> {
     let mut args = KernelArgs::default();
-    for word in cmdline.split_ascii_whitespace() {
-        match word.split_once('=') {
-            Some(("exit", n)) => match n.parse::<u8>() {
-                Ok(n) if n <= lde_abi::exit::GUEST_MAX => args.exit = Some(n),
+    for word in cmdline
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        let (key, value) = match word.iter().position(|&b| b == b'=') {
+            Some(i) => (&word[..i], Some(&word[i + 1..])),
+            None => (word, None),
+        };
+        match (key, value) {
+            (b"exit", Some(n)) => match number(n) {
+                Some(n) if n <= lde_abi::exit::GUEST_MAX as u64 => args.exit = Some(n as u8),
                 _ => return Err(word),
             },
-            Some(("exitbench", n)) => match n.parse::<u64>() {
-                Ok(n) if n > 0 => args.exitbench = Some(n),
+            (b"exitbench", Some(n)) => match number(n) {
+                Some(n) if n > 0 => args.exitbench = Some(n),
                 _ => return Err(word),
             },
-            Some(("crash", "triple")) => args.crash = Some(Crash::TripleFault),
-            Some(("crash", "panic")) => args.crash = Some(Crash::Panic),
-            Some(("crash", "fault")) => args.crash = Some(Crash::Fault),
-            None if word == "spin" => args.spin = true,
-            None if word == "show-idt" => args.show_idt = true,
+            (b"crash", Some(b"triple")) => args.crash = Some(Crash::TripleFault),
+            (b"crash", Some(b"panic")) => args.crash = Some(Crash::Panic),
+            (b"crash", Some(b"fault")) => args.crash = Some(Crash::Fault),
+            (b"spin", None) => args.spin = true,
+            (b"show-idt", None) => args.show_idt = true,
             _ => return Err(word),
         }
     }
     Ok(args)
+}
+
+/// A decimal number of one or more digits that fits in a u64.
+fn number(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add((d - b'0') as u64)
+        } else {
+            None
+        }
+    })
 }

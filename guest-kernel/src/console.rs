@@ -13,6 +13,7 @@
 //! of them; `println!` is for the rare messages (faults, panics).
 
 use core::fmt::{self, Write};
+use core::mem::MaybeUninit;
 
 use lde_abi::console::{ConsoleBuffer, CAPACITY};
 use lde_abi::layout::KERNEL_VIRT;
@@ -23,22 +24,40 @@ use crate::kcell::KernelCell;
 static BUFFER: KernelCell<ConsoleBuffer> = KernelCell::new(ConsoleBuffer::EMPTY);
 
 /// Append `bytes`; a full buffer goes to the VMM at once.
-pub fn write_bytes(mut bytes: &[u8]) {
+pub fn write_bytes(bytes: &[u8]) {
     BUFFER.with(|b| {
-        while !bytes.is_empty() {
-            let len = b.len as usize;
-            let n = bytes.len().min(CAPACITY - len);
-            // SAFETY: `len + n <= CAPACITY`, so the copy stays inside
-            // `bytes` of the buffer; the source is a valid slice of at least
-            // `n` bytes.
-            unsafe { crate::memops::copy(b.bytes.as_mut_ptr().add(len), bytes.as_ptr(), n) };
-            b.len += n as u32;
-            bytes = &bytes[n..];
-            if b.len as usize == CAPACITY {
-                send(b);
-            }
+        let len = b.len as usize;
+        // The common case, one copy: the piece fits without filling the
+        // buffer.
+        if bytes.len() < CAPACITY - len {
+            // SAFETY: `len + bytes.len() < CAPACITY`: the copy stays inside
+            // the buffer.
+            unsafe {
+                crate::memops::copy(b.bytes.as_mut_ptr().add(len), bytes.as_ptr(), bytes.len())
+            };
+            b.len += bytes.len() as u32;
+        } else {
+            write_filling(b, bytes);
         }
     })
+}
+
+/// `write_bytes` for a piece that fills the buffer (once or more).
+#[inline(never)]
+fn write_filling(b: &mut ConsoleBuffer, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        let len = b.len as usize;
+        let n = bytes.len().min(CAPACITY - len);
+        // SAFETY: `len + n <= CAPACITY`, so the copy stays inside
+        // `bytes` of the buffer; the source is a valid slice of at least
+        // `n` bytes.
+        unsafe { crate::memops::copy(b.bytes.as_mut_ptr().add(len), bytes.as_ptr(), n) };
+        b.len += n as u32;
+        bytes = &bytes[n..];
+        if b.len as usize == CAPACITY {
+            send(b);
+        }
+    }
 }
 
 /// Hand whatever is buffered to the VMM now.
@@ -163,19 +182,38 @@ impl Say for Hex {
     }
 }
 
+/// "00" to "99": a number is printed two digits a step (half the divisions).
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 /// A number in decimal.
+#[inline(never)]
 fn put_dec(mut n: u64) {
-    let mut buf = [0u8; 20];
+    let mut buf = [MaybeUninit::<u8>::uninit(); 20];
+    let end = buf.as_mut_ptr() as *mut u8;
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+    // SAFETY: a u64 has at most 20 digits, so `i` stays in `0..20`; the
+    // bytes handed on are the ones written.
+    unsafe {
+        while n >= 100 {
+            let pair = (n % 100) as usize * 2;
+            n /= 100;
+            i -= 2;
+            core::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(pair), end.add(i), 2);
         }
+        if n >= 10 {
+            i -= 2;
+            core::ptr::copy_nonoverlapping(DIGIT_PAIRS.as_ptr().add(n as usize * 2), end.add(i), 2);
+        } else {
+            i -= 1;
+            end.add(i).write(b'0' + n as u8);
+        }
+        write_bytes(core::slice::from_raw_parts(end.add(i), buf.len() - i));
     }
-    write_bytes(&buf[i..]);
 }
 
 /// The end of a `say!` line.

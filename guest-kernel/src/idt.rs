@@ -26,47 +26,65 @@ use lde_abi::trace::vector_name;
 use crate::gdt;
 use crate::trap_entry;
 
-const GATE_PRESENT: u8 = 0x80;
-const GATE_INTERRUPT: u8 = 0xe;
+const GATE_PRESENT: u64 = 0x80;
+const GATE_INTERRUPT: u64 = 0xe;
 
-/// One 16-byte gate descriptor, as the CPU reads it.
-#[derive(Clone, Copy, Default)]
+/// One 16-byte gate descriptor, as the CPU reads it, in two quadwords:
+///
+/// | bits (low)  | field                         | bits (high) | field         |
+/// |-------------|-------------------------------|-------------|---------------|
+/// | 0..16       | handler address, bits 0..16   | 0..32       | handler 32..64|
+/// | 16..32      | code segment selector         | 32..64      | reserved      |
+/// | 32..35      | IST slot (0 = none)           |             |               |
+/// | 40..48      | type (0xe interrupt), DPL, P  |             |               |
+/// | 48..64      | handler address, bits 16..32  |             |               |
+#[derive(Clone, Copy)]
 #[repr(C)]
 struct Gate {
-    offset_low: u16,
-    selector: u16,
-    ist: u8,
-    type_attr: u8,
-    offset_mid: u16,
-    offset_high: u32,
-    reserved: u32,
+    low: u64,
+    high: u64,
 }
 
-impl Gate {
-    const MISSING: Gate = Gate {
-        offset_low: 0,
-        selector: 0,
-        ist: 0,
-        type_attr: 0,
-        offset_mid: 0,
-        offset_high: 0,
-        reserved: 0,
-    };
+/// A present interrupt gate into the kernel's code segment, DPL 0, no IST.
+const KERNEL_GATE: u64 = (KERNEL_CS as u64) << 16 | (GATE_PRESENT | GATE_INTERRUPT) << 40;
 
-    fn new(handler: u64, dpl: u8, ist: u8) -> Gate {
+impl Gate {
+    const MISSING: Gate = Gate { low: 0, high: 0 };
+
+    /// A kernel gate to `handler`; [`dpl`](Self::dpl) and
+    /// [`ist`](Self::ist) adjust it. Built with a few shifts and masks:
+    /// on PVM hosts each of the 35 gates costs its instructions at every
+    /// boot.
+    #[inline(always)]
+    fn new(handler: u64) -> Gate {
         Gate {
-            offset_low: handler as u16,
-            selector: KERNEL_CS,
-            ist,
-            type_attr: GATE_PRESENT | (dpl << 5) | GATE_INTERRUPT,
-            offset_mid: (handler >> 16) as u16,
-            offset_high: (handler >> 32) as u32,
-            reserved: 0,
+            low: KERNEL_GATE | (handler & 0xffff) | (handler & 0xffff_0000) << 32,
+            high: handler >> 32,
         }
     }
 
+    /// Who may raise the vector with `int n`: 0 the kernel only, 3 anyone.
+    fn dpl(mut self, dpl: u8) -> Gate {
+        self.low |= (dpl as u64 & 3) << 45;
+        self
+    }
+
+    /// Switch to IST stack `ist` (1..=7) on entry.
+    fn ist(mut self, ist: u8) -> Gate {
+        self.low |= (ist as u64 & 7) << 32;
+        self
+    }
+
     fn handler(&self) -> u64 {
-        self.offset_low as u64 | (self.offset_mid as u64) << 16 | (self.offset_high as u64) << 32
+        self.low & 0xffff | (self.low >> 32) & 0xffff_0000 | self.high << 32
+    }
+
+    fn type_attr(&self) -> u8 {
+        (self.low >> 40) as u8
+    }
+
+    fn ist_slot(&self) -> u8 {
+        (self.low >> 32) as u8 & 7
     }
 }
 
@@ -81,18 +99,31 @@ pub fn init() {
     // delivered; the table is a static so the CPU's pointer stays valid.
     unsafe {
         let idt = &mut (*addr_of_mut!(IDT)).0;
+        // The stubs lie close together in the kernel's text, so their
+        // addresses differ only in the low 16 bits and the gates only in
+        // `offset_low`: fill those in, and check afterwards that the
+        // guess held (if not, build every gate in full).
+        let first = trap_entry::stub(0);
+        let same = Gate::new(first & !0xffff);
+        let mut differ = 0;
         for v in 0..32u8 {
-            let ist = if v == DOUBLE_FAULT {
-                gdt::DOUBLE_FAULT_IST
-            } else {
-                0
+            let handler = trap_entry::stub(v);
+            differ |= handler ^ first;
+            idt[v as usize] = Gate {
+                low: same.low | (handler & 0xffff),
+                high: same.high,
             };
-            let dpl = if v == BREAKPOINT { 3 } else { 0 };
-            idt[v as usize] = Gate::new(trap_entry::stub(v), dpl, ist);
         }
-        idt[TIMER as usize] = Gate::new(trap_entry::stub(TIMER), 0, 0);
-        idt[SYSCALL as usize] = Gate::new(trap_entry::stub(SYSCALL), 3, 0);
-        idt[SPURIOUS as usize] = Gate::new(trap_entry::stub(SPURIOUS), 0, 0);
+        if differ >> 16 != 0 {
+            for v in 0..32u8 {
+                idt[v as usize] = Gate::new(trap_entry::stub(v));
+            }
+        }
+        idt[BREAKPOINT as usize] = idt[BREAKPOINT as usize].dpl(3);
+        idt[DOUBLE_FAULT as usize] = idt[DOUBLE_FAULT as usize].ist(gdt::DOUBLE_FAULT_IST);
+        idt[TIMER as usize] = Gate::new(trap_entry::stub(TIMER));
+        idt[SYSCALL as usize] = Gate::new(trap_entry::stub(SYSCALL)).dpl(3);
+        idt[SPURIOUS as usize] = Gate::new(trap_entry::stub(SPURIOUS));
         let ptr = x86_64::structures::DescriptorTablePointer {
             limit: (core::mem::size_of::<Idt>() - 1) as u16,
             base: x86_64::VirtAddr::new(addr_of!(IDT) as u64),
@@ -108,10 +139,10 @@ pub fn print() {
     // SAFETY: the IDT is only written by `init`, before this runs.
     let idt = unsafe { &(*addr_of!(IDT)).0 };
     for (v, g) in idt.iter().enumerate() {
-        if g.type_attr & GATE_PRESENT == 0 {
+        if g.type_attr() as u64 & GATE_PRESENT == 0 {
             continue;
         }
-        let kind = match g.type_attr & 0xf {
+        let kind = match g.type_attr() & 0xf {
             0xe => "interrupt",
             0xf => "trap",
             _ => "?",
@@ -121,9 +152,9 @@ pub fn print() {
             v,
             vector_name(v as u64),
             g.handler(),
-            (g.type_attr >> 5) & 3,
+            (g.type_attr() >> 5) & 3,
             kind,
-            g.ist
+            g.ist_slot()
         );
     }
 }

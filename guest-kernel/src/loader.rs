@@ -5,13 +5,18 @@
 //! one: every segment is checked again to lie in the user half, inside the
 //! file, without overflow, before a byte is copied.
 
+use core::mem::MaybeUninit;
+use core::ptr::addr_of;
+
 use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
 use elf::endian::LittleEndian;
 use elf::file::Class;
+use elf::segment::Elf64_Phdr;
 use elf::ElfBytes;
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD, USER_STACK_PAGES, USER_STACK_TOP};
 use lde_abi::program::{self, LoadError};
 
+use crate::boot::phys_to_virt;
 use crate::paging::{self, AddressSpace, WRITABLE};
 
 /// Most entries of argv (the name and lde-abi's `MAX_ARGS` arguments).
@@ -39,6 +44,16 @@ pub fn load(image: &[u8], image_phys: u64, argv: &[&[u8]]) -> Result<Loaded, &'s
     }
 }
 
+/// What the loader uses of one `PT_LOAD` program header.
+#[derive(Clone, Copy)]
+struct Segment {
+    offset: u64,
+    vaddr: u64,
+    filesz: u64,
+    memsz: u64,
+    flags: u32,
+}
+
 fn load_into(
     space: &mut AddressSpace,
     image: &[u8],
@@ -50,64 +65,107 @@ fn load_into(
     if ehdr.class != Class::ELF64 || ehdr.e_machine != EM_X86_64 || ehdr.e_type != ET_EXEC {
         return Err("not a static x86-64 executable");
     }
-    let segments = file.segments().ok_or("no program headers")?;
+    let count = file.segments().ok_or("no program headers")?.len();
     // The loader's limits first, before a page is mapped or a header past
     // the limit is read (lde-abi `program`, the VMM's check before boot).
-    let loads = || segments.iter().filter(|p| p.p_type == PT_LOAD);
-    program::footprint(segments.len(), || loads().map(|p| (p.p_vaddr, p.p_memsz)))
+    if count > program::MAX_PROGRAM_HEADERS {
+        return Err(LoadError::TooManyHeaders(count).reason());
+    }
+    // Each header is read once, in place, as the ELF crate's C layout of
+    // it (the crate's own parser takes ~75 emulated instructions a header
+    // on PVM hosts, this ~10), and its PT_LOAD ones kept here.
+    if ehdr.e_phentsize as usize != core::mem::size_of::<Elf64_Phdr>() {
+        return Err("unexpected program header size");
+    }
+    let table = (ehdr.e_phoff as usize)
+        .checked_add(count * core::mem::size_of::<Elf64_Phdr>())
+        .and_then(|end| image.get(ehdr.e_phoff as usize..end))
+        .ok_or("program headers outside the file")?;
+    let table = table.as_ptr() as *const Elf64_Phdr;
+    // Uninitialised: zeroing 30 entries would cost 150 stores.
+    let mut segs = [const { MaybeUninit::<Segment>::uninit() }; program::MAX_LOAD_SEGMENTS];
+    let mut nsegs = 0;
+    for i in 0..count {
+        let ph = table.wrapping_add(i);
+        // SAFETY: `table` holds `count` headers of `Elf64_Phdr`'s size
+        // (checked above), read unaligned field by field; the file is
+        // little-endian (`minimal_parse` checked), as is the CPU.
+        let p_type = unsafe { addr_of!((*ph).p_type).read_unaligned() };
+        if p_type != PT_LOAD {
+            continue;
+        }
+        if nsegs == segs.len() {
+            return Err(LoadError::TooManySegments(nsegs + 1).reason());
+        }
+        // SAFETY: as for `p_type`.
+        let seg = unsafe {
+            Segment {
+                offset: addr_of!((*ph).p_offset).read_unaligned(),
+                vaddr: addr_of!((*ph).p_vaddr).read_unaligned(),
+                filesz: addr_of!((*ph).p_filesz).read_unaligned(),
+                memsz: addr_of!((*ph).p_memsz).read_unaligned(),
+                flags: addr_of!((*ph).p_flags).read_unaligned(),
+            }
+        };
+        segs[nsegs].write(seg);
+        nsegs += 1;
+    }
+    // SAFETY: the first `nsegs` entries were written just above, and
+    // `MaybeUninit<Segment>` has the layout of `Segment`.
+    let segs = unsafe { &*(&segs[..nsegs] as *const [MaybeUninit<Segment>] as *const [Segment]) };
+    program::footprint(count, || segs.iter().map(|s| (s.vaddr, s.memsz)))
         .and_then(program::Footprint::within_limits)
         .map_err(LoadError::reason)?;
     let stack_bottom = USER_STACK_GUARD;
     let mut entry_ok = false;
-    for ph in loads() {
+    for ph in segs {
         let end = ph
-            .p_vaddr
-            .checked_add(ph.p_memsz)
+            .vaddr
+            .checked_add(ph.memsz)
             .ok_or("segment wraps around")?;
         let file_end = ph
-            .p_offset
-            .checked_add(ph.p_filesz)
+            .offset
+            .checked_add(ph.filesz)
             .ok_or("segment wraps around")?;
-        if ph.p_vaddr < USER_MIN || end > stack_bottom {
+        if ph.vaddr < USER_MIN || end > stack_bottom {
             return Err("segment outside the user half");
         }
-        if file_end > image.len() as u64 || ph.p_filesz > ph.p_memsz {
+        if file_end > image.len() as u64 || ph.filesz > ph.memsz {
             return Err("segment outside the file");
         }
         let mut flags = 0;
-        if ph.p_flags & PF_W != 0 {
+        if ph.flags & PF_W != 0 {
             flags |= WRITABLE;
         }
-        if ph.p_flags & PF_X == 0 {
+        if ph.flags & PF_X == 0 {
             flags |= paging::nx_bit();
         } else {
-            entry_ok |= ehdr.e_entry >= ph.p_vaddr && ehdr.e_entry < end;
+            entry_ok |= ehdr.e_entry >= ph.vaddr && ehdr.e_entry < end;
         }
-        let first = ph.p_vaddr & !(PAGE_SIZE - 1);
+        let first = ph.vaddr & !(PAGE_SIZE - 1);
         // Read-only segments laid out page for page in the file are mapped
         // straight onto the module (no copy); the rest is copied.
         let shareable = flags & WRITABLE == 0
-            && ph.p_filesz == ph.p_memsz
-            && ph.p_offset % PAGE_SIZE == ph.p_vaddr % PAGE_SIZE
+            && ph.filesz == ph.memsz
+            && ph.offset % PAGE_SIZE == ph.vaddr % PAGE_SIZE
             && image_phys % PAGE_SIZE == 0;
         if shareable
             && map_from_module(
                 space,
                 first,
                 end,
-                image_phys + ph.p_offset - (ph.p_vaddr - first),
+                image_phys + ph.offset - (ph.vaddr - first),
                 flags,
             )
         {
             continue;
         }
-        let mut page = first;
-        while page < end {
-            space.map(page, flags).ok_or("out of memory")?;
-            page += PAGE_SIZE;
-        }
-        let data = &image[ph.p_offset as usize..file_end as usize];
-        space.write(ph.p_vaddr, data).ok_or("cannot copy segment")?;
+        // `end <= stack_bottom`, so rounding it up cannot overflow.
+        space
+            .map_range(first, end.next_multiple_of(PAGE_SIZE), flags)
+            .ok_or("out of memory")?;
+        let data = &image[ph.offset as usize..file_end as usize];
+        space.write(ph.vaddr, data).ok_or("cannot copy segment")?;
     }
     if !entry_ok {
         return Err("entry point not in an executable segment");
@@ -115,7 +173,6 @@ fn load_into(
     let rsp = build_stack(space, argv)?;
     Ok((ehdr.e_entry, rsp))
 }
-
 /// Map `[first, end)` onto the module's frames from `frame` on; false if a
 /// page is taken already (the caller then copies instead).
 fn map_from_module(
@@ -136,40 +193,60 @@ fn map_from_module(
     true
 }
 
+/// The initial stack (strings, pointers, alignment) always fits in its
+/// top page, so `build_stack` writes it there through the direct map.
+const _: () = assert!(
+    (lde_abi::boot::MODULE_NAME_LEN + lde_abi::boot::MODULE_ARGS_LEN + MAX_ARGV) as u64
+        + (MAX_ARGV as u64 + 3) * 8
+        + 16
+        <= PAGE_SIZE
+);
+
 /// Map the stack and lay out, from the top down: the argument strings, then
 /// (16-byte aligned) argc, argv[0..argc], NULL, envp NULL — System V style.
 fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
     let data = WRITABLE | paging::nx_bit();
-    // Upwards, so that the stack is one mapped range (paging.rs), as the
-    // loader limits count it (lde-abi `program`).
-    for i in (1..=USER_STACK_PAGES).rev() {
-        space
-            .map(USER_STACK_TOP - i * PAGE_SIZE, data)
-            .ok_or("out of memory")?;
-    }
+    // One mapped range, as the loader limits count it (lde-abi `program`).
+    let top_page = USER_STACK_TOP - PAGE_SIZE;
+    space
+        .map_range(
+            USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE,
+            USER_STACK_TOP,
+            data,
+        )
+        .ok_or("out of memory")?;
+    let (frame, _) = space.translate(top_page).ok_or("stack")?;
+    // The kernel's view of the user address `at` in the top page.
+    let kernel = |at: u64| (phys_to_virt(frame) + (at - top_page)) as *mut u8;
     let argc = argv.len().min(MAX_ARGV);
     let mut sp = USER_STACK_TOP;
     let mut ptrs = [0u64; MAX_ARGV];
     for (i, arg) in argv[..argc].iter().enumerate() {
-        sp -= arg.len() as u64 + 1;
-        space.write(sp, arg).ok_or("stack")?;
-        space.write(sp + arg.len() as u64, &[0]).ok_or("stack")?;
+        // Names and arguments come from fixed fields of the boot info (the
+        // assertion above): the strings stay in the top page.
+        let len = arg.len().min(lde_abi::boot::MODULE_ARGS_LEN);
+        sp -= len as u64 + 1;
+        // SAFETY: `[sp, sp + len]` lies in the top page (see above), a
+        // fresh frame of this address space in the direct map.
+        unsafe {
+            crate::memops::copy(kernel(sp), arg.as_ptr(), len);
+            kernel(sp + len as u64).write(0);
+        }
         ptrs[i] = sp;
     }
     // argc + argv pointers + NULL + envp NULL, then align so RSP % 16 == 0.
     let words = 1 + argc as u64 + 2;
     sp = (sp - words * 8) & !15;
-    let mut at = sp;
-    let mut put = |v: u64| -> Result<(), &'static str> {
-        space.write(at, &v.to_le_bytes()).ok_or("stack")?;
-        at += 8;
-        Ok(())
-    };
-    put(argc as u64)?;
-    for p in &ptrs[..argc] {
-        put(*p)?;
+    let w = kernel(sp) as *mut u64;
+    // SAFETY: `words` aligned quadwords from `sp` up, below the strings, in
+    // the top page (see above).
+    unsafe {
+        w.write(argc as u64);
+        for (i, p) in ptrs[..argc].iter().enumerate() {
+            w.add(1 + i).write(*p);
+        }
+        w.add(1 + argc).write(0);
+        w.add(2 + argc).write(0);
     }
-    put(0)?;
-    put(0)?;
     Ok(sp)
 }

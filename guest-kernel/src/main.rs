@@ -83,9 +83,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         None => b"none",
     };
     say!(
-        concat!("lde kernel ", env!("CARGO_PKG_VERSION"), " (contract v"),
-        lde_abi::CONTRACT_VERSION,
-        "), hypervisor: ",
+        &BANNER_HEAD.0[..BANNER_HEAD.1],
         hypervisor,
         ", memory: ",
         info.mem_size >> 20,
@@ -96,7 +94,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     let args = match cmdline::parse(cmdline) {
         Ok(args) => args,
         Err(word) => {
-            println!("lde kernel: unknown kernel argument '{word}'");
+            say!("lde kernel: unknown kernel argument '", word, "'");
             vmexit::exit(2);
         }
     };
@@ -147,15 +145,55 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     fsgs::init();
     xstate::init();
     for (slot, module) in info.modules[..count].iter().enumerate() {
-        let name = core::str::from_utf8(c_str(&module.name)).unwrap_or("?");
-        let args = core::str::from_utf8(c_str(&module.args)).unwrap_or("");
+        // Names and arguments are printed as the bytes they are (the VMM
+        // passes them to the terminal unchanged), without a UTF-8 check.
+        let name = c_str(&module.name);
         match process::create(slot, module) {
-            Ok(pid) => observe::process_loaded(pid, name, args, module.job.arrival_tick),
-            Err(why) => println!("lde kernel: cannot load program {name}: {why}"),
+            Ok(pid) => {
+                observe::process_loaded(pid, name, c_str(&module.args), module.job.arrival_tick)
+            }
+            Err(why) => say!("lde kernel: cannot load program ", name, ": ", why),
         }
     }
     sched::start(info)
 }
+
+/// The banner's fixed start, "lde kernel VERSION (contract vN), hypervisor: ",
+/// put together at compile time: each piece `say!` prints at run time costs
+/// a dozen emulated instructions.
+const BANNER_HEAD: ([u8; 96], usize) = {
+    const fn put(out: &mut [u8; 96], mut n: usize, s: &[u8]) -> usize {
+        let mut i = 0;
+        while i < s.len() {
+            out[n] = s[i];
+            n += 1;
+            i += 1;
+        }
+        n
+    }
+    let mut out = [0u8; 96];
+    let head = concat!("lde kernel ", env!("CARGO_PKG_VERSION"), " (contract v");
+    let mut n = put(&mut out, 0, head.as_bytes());
+    // The contract version in decimal.
+    let mut digits = [0u8; 10];
+    let mut d = digits.len();
+    let mut v = lde_abi::CONTRACT_VERSION;
+    loop {
+        d -= 1;
+        digits[d] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    while d < digits.len() {
+        out[n] = digits[d];
+        n += 1;
+        d += 1;
+    }
+    n = put(&mut out, n, b"), hypervisor: ");
+    (out, n)
+};
 
 /// Load an empty trap table and fault (`ud2`; `int3` in ring 0 is not
 /// emulated on PVM hosts): the CPU cannot deliver the exception,

@@ -140,7 +140,7 @@ static PATH_REPORTED: KernelCell<bool> = KernelCell::new(false);
 
 /// A process was loaded from its boot module (it arrives later when
 /// `arrival` > 0).
-pub fn process_loaded(pid: u32, name: &str, args: &str, arrival: u64) {
+pub fn process_loaded(pid: u32, name: &[u8], args: &[u8], arrival: u64) {
     if arrival > 0 {
         say!(
             "process ",
@@ -725,12 +725,16 @@ pub fn all_ended() {
             ")"
         );
         let mean = |i: usize| o.pick_cycles[i].checked_div(o.picks[i]).unwrap_or(0);
-        println!(
-            "lde kernel: costs: pick-next {} cycles (mean of {} decisions), {} cycles (mean of {} that kept the one running or found none)",
+        say!(
+            "lde kernel: costs: pick-next ",
             mean(1),
+            " cycles (mean of ",
             o.picks[1],
+            " decisions), ",
             mean(0),
-            o.picks[0]
+            " cycles (mean of ",
+            o.picks[0],
+            " that kept the one running or found none)"
         );
     });
 }

@@ -12,7 +12,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use lde_abi::layout::{PAGE_SIZE, USER_END};
+use lde_abi::layout::{HUGE_PAGE_SIZE, PAGE_SIZE, USER_END};
 
 use crate::boot::phys_to_virt;
 use crate::frames;
@@ -176,16 +176,21 @@ impl AddressSpace {
         Some(&mut table(t)[index(vaddr, 0)])
     }
 
-    /// Remember that the page at `vaddr` is mapped.
-    fn note_page(&mut self, vaddr: u64) -> Option<()> {
-        if self.nranges > 0 && self.ranges[self.nranges - 1].1 == vaddr {
-            self.ranges[self.nranges - 1].1 += PAGE_SIZE;
+    /// Remember that the pages of `[start, end)` are mapped (nothing if
+    /// it is empty).
+    #[inline]
+    fn note_range(&mut self, start: u64, end: u64) -> Option<()> {
+        if start >= end {
+            return Some(());
+        }
+        if self.nranges > 0 && self.ranges[self.nranges - 1].1 == start {
+            self.ranges[self.nranges - 1].1 = end;
             return Some(());
         }
         if self.nranges == MAX_RANGES {
             return None;
         }
-        self.ranges[self.nranges] = (vaddr, vaddr + PAGE_SIZE);
+        self.ranges[self.nranges] = (start, end);
         self.nranges += 1;
         Some(())
     }
@@ -195,32 +200,47 @@ impl AddressSpace {
     /// share a page) and keep its frame, or a private copy of it if it was
     /// borrowed from the boot module. Returns the frame.
     pub fn map(&mut self, vaddr: u64, flags: u64) -> Option<u64> {
-        debug_assert!(vaddr < USER_END);
-        let e = self.entry(vaddr)?;
-        if *e & PRESENT == 0 {
-            self.note_page(vaddr)?;
-            *e = frames::alloc()? | PRESENT | USER | (flags & WRITABLE) | (flags & NO_EXECUTE);
-        } else {
-            if *e & BORROWED != 0 {
-                // The page is the boot module's own; this segment will write
-                // into it (or make it writable), so give the process a copy.
-                let copy = frames::alloc()?;
-                // SAFETY: both frames are whole 4 KiB frames in the direct
-                // map; `copy` is fresh and ours alone.
-                unsafe {
-                    crate::memops::copy(
-                        phys_to_virt(copy) as *mut u8,
-                        phys_to_virt(*e & ADDR_MASK) as *const u8,
-                        PAGE_SIZE as usize,
-                    )
-                };
-                *e = (*e & !(ADDR_MASK | BORROWED)) | copy;
+        self.map_range(vaddr, vaddr + PAGE_SIZE, flags)?;
+        Some(*self.entry(vaddr)? & ADDR_MASK)
+    }
+
+    /// [`map`](Self::map) every page of `[first, end)` (page aligned): the
+    /// tables are walked once per 2 MiB, not once per page, and the new
+    /// pages are noted as one range.
+    pub fn map_range(&mut self, first: u64, end: u64, flags: u64) -> Option<()> {
+        debug_assert!(end <= USER_END && first % PAGE_SIZE == 0 && end % PAGE_SIZE == 0);
+        let mut page = first;
+        while page < end {
+            // The rest of this page table: up to the next 2 MiB boundary.
+            let stop = end.min((page | (HUGE_PAGE_SIZE - 1)) + 1);
+            let pt = self.entry(page)? as *mut u64;
+            let mut fresh_from = page;
+            let mut e = pt;
+            while page < stop {
+                // SAFETY: `e` walks the entries of one page table (`pt` is
+                // the entry of `page`, `stop` ends at the table's last one);
+                // only the kernel, with interrupts off, touches page tables.
+                let pte = unsafe { &mut *e };
+                if *pte & PRESENT == 0 {
+                    let Some(frame) = frames::alloc() else {
+                        // Out of memory: what is mapped so far is still
+                        // noted, so that `free` finds it.
+                        self.note_range(fresh_from, page)?;
+                        return None;
+                    };
+                    *pte = frame | PRESENT | USER | (flags & (WRITABLE | NO_EXECUTE));
+                } else {
+                    self.note_range(fresh_from, page)?;
+                    fresh_from = page + PAGE_SIZE;
+                    widen(pte, flags)?;
+                }
+                page += PAGE_SIZE;
+                // SAFETY: stays inside the table or one past its end.
+                e = unsafe { e.add(1) };
             }
-            // Executable wins over no-execute, writable over read-only.
-            let nx = *e & flags & NO_EXECUTE;
-            *e = (*e & !NO_EXECUTE) | (flags & WRITABLE) | nx;
+            self.note_range(fresh_from, stop)?;
         }
-        Some(*e & ADDR_MASK)
+        Some(())
     }
 
     /// Map the page at `vaddr` onto an existing `frame` that the address space
@@ -232,7 +252,7 @@ impl AddressSpace {
         if *e & PRESENT != 0 {
             return None;
         }
-        self.note_page(vaddr)?;
+        self.note_range(vaddr, vaddr + PAGE_SIZE)?;
         *e = frame | PRESENT | USER | BORROWED | (flags & (WRITABLE | NO_EXECUTE));
         Some(())
     }
@@ -279,17 +299,25 @@ impl AddressSpace {
     /// not be loaded in CR3.
     pub fn free(mut self) {
         for r in 0..self.nranges {
-            let (start, end) = self.ranges[r];
-            let mut page = start;
+            let (mut page, end) = self.ranges[r];
             while page < end {
-                if let Some(e) = self.entry(page) {
-                    if *e & PRESENT != 0 && *e & BORROWED == 0 {
-                        frames::free(*e & ADDR_MASK);
+                // One walk per page table, then its entries in a row.
+                let stop = end.min((page | (HUGE_PAGE_SIZE - 1)) + 1);
+                let Some(pt) = self.entry(page) else { break };
+                let mut e = pt as *mut u64;
+                while page < stop {
+                    // SAFETY: as in `map_range`: the entries of one table.
+                    let pte = unsafe { &mut *e };
+                    if *pte & (PRESENT | BORROWED) == PRESENT {
+                        frames::free(*pte & ADDR_MASK);
                     }
-                    // A page two segments shared is freed once.
-                    *e = 0;
+                    // Ranges are disjoint; clearing keeps it that a page is
+                    // never freed twice even if they were not.
+                    *pte = 0;
+                    page += PAGE_SIZE;
+                    // SAFETY: stays inside the table or one past its end.
+                    e = unsafe { e.add(1) };
                 }
-                page += PAGE_SIZE;
             }
         }
         for &t in &self.tables[..self.ntables] {
@@ -297,6 +325,29 @@ impl AddressSpace {
         }
         frames::free(self.pml4);
     }
+}
+
+/// Widen the permissions of the mapped page `*e` by `flags`: executable wins
+/// over no-execute, writable over read-only. A page borrowed from the boot
+/// module is replaced by a private copy first (the segment will write into
+/// it, or make it writable).
+fn widen(e: &mut u64, flags: u64) -> Option<()> {
+    if *e & BORROWED != 0 {
+        let copy = frames::alloc()?;
+        // SAFETY: both frames are whole 4 KiB frames in the direct map;
+        // `copy` is fresh and ours alone.
+        unsafe {
+            crate::memops::copy(
+                phys_to_virt(copy) as *mut u8,
+                phys_to_virt(*e & ADDR_MASK) as *const u8,
+                PAGE_SIZE as usize,
+            )
+        };
+        *e = (*e & !(ADDR_MASK | BORROWED)) | copy;
+    }
+    let nx = *e & flags & NO_EXECUTE;
+    *e = (*e & !NO_EXECUTE) | (flags & WRITABLE) | nx;
+    Some(())
 }
 
 /// The frame and the effective flags of user page `vaddr` in the address
