@@ -8,12 +8,14 @@
 //! writer of `tail`. Slot `i & (capacity - 1)` holds event number `i`. The kernel
 //! writes the slot, then publishes it by storing `head = i + 1`; when
 //! `head - tail == capacity` the ring is full and the kernel counts the event
-//! in `dropped` instead of overwriting. The VMM drains at exits it takes
+//! in `dropped` instead of overwriting. The kernel writes only the words an
+//! event's kind uses (see [`Encoded`]): the rest of a slot is left over from
+//! an older event, and the VMM does not read it. The VMM drains at exits it takes
 //! anyway, when the kernel rings [`crate::ports::TRACE_DOORBELL`] (half
 //! full), and at the end.
 
 pub const RING_MAGIC: u64 = u64::from_le_bytes(*b"LDERING1");
-pub const RING_VERSION: u32 = 1;
+pub const RING_VERSION: u32 = 2;
 /// Bytes from the start of the ring to the first slot.
 pub const HEADER_SIZE: u64 = 64;
 pub const EVENT_SIZE: u64 = core::mem::size_of::<Event>() as u64;
@@ -52,7 +54,9 @@ pub struct Event {
     /// Guest TSC when the event happened.
     pub tsc: u64,
     pub kind: u16,
-    pub _pad: u16,
+    /// A small value of the kind's own (a system call's path); 0 for kinds
+    /// that have none.
+    pub detail: u16,
     /// The process the event concerns (0 = the kernel / idle).
     pub pid: u32,
     pub args: [u64; 6],
@@ -64,9 +68,9 @@ pub mod kind {
     pub const BOOT: u16 = 1;
     /// Trap entry: [vector, rip, error code, from user (0/1), cr2].
     pub const TRAP: u16 = 2;
-    /// System call served: [nr, arg0, arg1, arg2, result, path | CS << 16]
-    /// (CS as the trap frame holds it: RPL 3 shows the call came from user
-    /// mode).
+    /// System call served: [nr, arg0, arg1, arg2, result, CS], `detail` =
+    /// the path it arrived by (CS as the trap frame holds it: RPL 3 shows
+    /// the call came from user mode).
     pub const SYSCALL: u16 = 3;
     /// Timer tick, `pid` = the process on the CPU: [tick number, charged
     /// (1 = the tick counts as its CPU time, 0 = unaccounted),
@@ -291,12 +295,42 @@ pub enum KernelEvent {
     Boost { tick: u64 },
 }
 
+/// An event as the kernel writes it into a slot: `kind`, `detail` and the
+/// first `len` of `args`, the ones the kind uses. The others are not
+/// written (every word the kernel stores is an emulated instruction on PVM
+/// hosts); the VMM reads only the ones the kind uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    pub kind: u16,
+    pub detail: u16,
+    pub args: [u64; 6],
+    pub len: usize,
+}
+
+impl Encoded {
+    #[inline(always)]
+    const fn new<const N: usize>(kind: u16, used: [u64; N]) -> Encoded {
+        let mut args = [0; 6];
+        let mut i = 0;
+        while i < N {
+            args[i] = used[i];
+            i += 1;
+        }
+        Encoded {
+            kind,
+            detail: 0,
+            args,
+            len: N,
+        }
+    }
+}
+
 impl KernelEvent {
-    /// The slot's kind and arguments. Inlined so that the kernel's call
-    /// sites store constants straight into the slot (every kernel
+    /// The slot's kind, detail and arguments. Inlined so that the kernel's
+    /// call sites store constants straight into the slot (every kernel
     /// instruction is emulated on PVM hosts).
     #[inline(always)]
-    pub fn encode(self) -> (u16, [u64; 6]) {
+    pub fn encode(self) -> Encoded {
         use KernelEvent::*;
         match self {
             Boot {
@@ -304,9 +338,9 @@ impl KernelEvent {
                 quantum_us,
                 sched,
                 timer,
-            } => (
+            } => Encoded::new(
                 kind::BOOT,
-                [tsc_khz, quantum_us, sched as u64, timer as u64, 0, 0],
+                [tsc_khz, quantum_us, sched as u64, timer as u64],
             ),
             Trap {
                 vector,
@@ -314,34 +348,34 @@ impl KernelEvent {
                 error,
                 from_user,
                 cr2,
-            } => (kind::TRAP, [vector, rip, error, from_user as u64, cr2, 0]),
+            } => Encoded::new(kind::TRAP, [vector, rip, error, from_user as u64, cr2]),
             Syscall {
                 nr,
                 args,
                 result,
                 path,
                 cs,
-            } => (
-                kind::SYSCALL,
-                [nr, args[0], args[1], args[2], result, path | cs << 16],
-            ),
+            } => Encoded {
+                detail: path as u16,
+                ..Encoded::new(kind::SYSCALL, [nr, args[0], args[1], args[2], result, cs])
+            },
             Tick {
                 tick,
                 charged,
                 uncharged,
-            } => (kind::TICK, [tick, charged as u64, uncharged, 0, 0, 0]),
-            Switch { to, reason } => (kind::SWITCH, [to as u64, reason, 0, 0, 0, 0]),
+            } => Encoded::new(kind::TICK, [tick, charged as u64, uncharged]),
+            Switch { to, reason } => Encoded::new(kind::SWITCH, [to as u64, reason]),
             ProcCreate {
                 module,
                 arrival,
                 length,
                 tickets,
-            } => (kind::PROC_CREATE, [module, arrival, length, tickets, 0, 0]),
-            Decision { tick, why, a, b } => (kind::DECISION, [tick, why, a, b, 0, 0]),
-            Level { tick, from, to } => (kind::LEVEL, [tick, from, to, 0, 0, 0]),
-            Boost { tick } => (kind::BOOST, [tick, 0, 0, 0, 0, 0]),
-            ProcFirstRun { tick } => (kind::PROC_FIRST_RUN, [tick, 0, 0, 0, 0, 0]),
-            ProcExit { code, tick } => (kind::PROC_EXIT, [code as i64 as u64, tick, 0, 0, 0, 0]),
+            } => Encoded::new(kind::PROC_CREATE, [module, arrival, length, tickets]),
+            Decision { tick, why, a, b } => Encoded::new(kind::DECISION, [tick, why, a, b]),
+            Level { tick, from, to } => Encoded::new(kind::LEVEL, [tick, from, to]),
+            Boost { tick } => Encoded::new(kind::BOOST, [tick]),
+            ProcFirstRun { tick } => Encoded::new(kind::PROC_FIRST_RUN, [tick]),
+            ProcExit { code, tick } => Encoded::new(kind::PROC_EXIT, [code as i64 as u64, tick]),
             ProcKill {
                 reason,
                 vector,
@@ -349,10 +383,10 @@ impl KernelEvent {
                 error,
                 addr,
                 tick,
-            } => (kind::PROC_KILL, [reason, vector, rip, error, addr, tick]),
-            Sleep { wake } => (kind::SLEEP, [wake, 0, 0, 0, 0, 0]),
-            Wake { tick } => (kind::WAKE, [tick, 0, 0, 0, 0, 0]),
-            Idle { starts } => (kind::IDLE, [starts as u64, 0, 0, 0, 0, 0]),
+            } => Encoded::new(kind::PROC_KILL, [reason, vector, rip, error, addr, tick]),
+            Sleep { wake } => Encoded::new(kind::SLEEP, [wake]),
+            Wake { tick } => Encoded::new(kind::WAKE, [tick]),
+            Idle { starts } => Encoded::new(kind::IDLE, [starts as u64]),
             ProcStats {
                 cpu_ticks,
                 arrival,
@@ -361,7 +395,7 @@ impl KernelEvent {
                 wait_ticks,
                 killed,
                 code,
-            } => (
+            } => Encoded::new(
                 kind::PROC_STATS,
                 [
                     cpu_ticks,
@@ -399,8 +433,8 @@ impl KernelEvent {
                 nr: a[0],
                 args: [a[1], a[2], a[3]],
                 result: a[4],
-                path: a[5] & 0xffff,
-                cs: a[5] >> 16,
+                path: ev.detail as u64,
+                cs: a[5],
             },
             kind::TICK if a[2] <= uncharged::SWITCH => Tick {
                 tick: a[0],
@@ -467,11 +501,14 @@ mod tests {
     use super::*;
 
     fn round_trip(ev: KernelEvent) {
-        let (kind, args) = ev.encode();
+        let e = ev.encode();
+        // The words the kind does not use hold whatever an older event left.
+        let mut args = [0xdead_beef_dead_beef; 6];
+        args[..e.len].copy_from_slice(&e.args[..e.len]);
         let slot = Event {
             tsc: 7,
-            kind,
-            _pad: 0,
+            kind: e.kind,
+            detail: e.detail,
             pid: 3,
             args,
         };
@@ -622,7 +659,7 @@ mod tests {
         let slot = |kind, args| Event {
             tsc: 0,
             kind,
-            _pad: 0,
+            detail: 0,
             pid: 1,
             args,
         };

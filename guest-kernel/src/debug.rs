@@ -9,22 +9,24 @@
 //! trap then returns to user mode as usual. The contract is
 //! `lde_abi::debug`.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use lde_abi::ports::DEBUG;
 
+use crate::kcell::KernelCell;
 use crate::trap_entry::TrapFrame;
 
-static ATTACHED: AtomicBool = AtomicBool::new(false);
+/// Set once at boot. A plain `bool` (not an atomic): the bare trap's path
+/// tests it with one compare.
+static ATTACHED: KernelCell<bool> = KernelCell::new(false);
 
 /// Remember whether the VMM has a debugger attached (boot info flag).
 pub fn init(flags: u32) {
-    ATTACHED.store(flags & lde_abi::boot::FLAG_DEBUGGER != 0, Ordering::Relaxed);
+    ATTACHED.with(|a| *a = flags & lde_abi::boot::FLAG_DEBUGGER != 0);
 }
 
 /// Does a debugger want user-mode #DB and #BP?
+#[inline(always)]
 pub fn attached() -> bool {
-    ATTACHED.load(Ordering::Relaxed)
+    ATTACHED.with(|a| *a)
 }
 
 /// Stop in the debugger with this user frame; returns when it resumes us.

@@ -28,8 +28,6 @@
 //! the CPU just as a loop without any. `--cpu-limit` ends any process over
 //! its CPU time, time in the kernel on its behalf included.
 
-use core::sync::atomic::{AtomicBool, Ordering};
-
 use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO};
 use lde_abi::boot::{SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF, SCHED_STCF, SCHED_STRIDE};
 use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
@@ -136,7 +134,9 @@ static OBSERVER: KernelCell<Observer> = KernelCell::new(Observer {
     picks: [0; 2],
 });
 
-static PATH_REPORTED: AtomicBool = AtomicBool::new(false);
+/// Whether the first system call has said how calls arrive. A plain
+/// `bool` (not an atomic): `getpid`'s path tests it with one compare.
+static PATH_REPORTED: KernelCell<bool> = KernelCell::new(false);
 
 /// A process was loaded from its boot module (it arrives later when
 /// `arrival` > 0).
@@ -358,16 +358,29 @@ pub fn entered_kernel() {
 /// one says which way calls arrive on this host.
 #[inline(always)]
 pub fn syscall_path(how: u64) {
-    if !PATH_REPORTED.swap(true, Ordering::Relaxed) {
-        say!(
-            "lde kernel: system calls arrive ",
-            if how == path::GATE {
-                "through the int 0x80 gate"
-            } else {
-                "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
-            }
-        );
+    if !syscall_path_reported() {
+        say_syscall_path(how);
     }
+}
+
+/// Has the first system call said which way calls arrive?
+#[inline(always)]
+pub fn syscall_path_reported() -> bool {
+    PATH_REPORTED.with(|r| *r)
+}
+
+#[cold]
+#[inline(never)]
+fn say_syscall_path(how: u64) {
+    PATH_REPORTED.with(|r| *r = true);
+    say!(
+        "lde kernel: system calls arrive ",
+        if how == path::GATE {
+            "through the int 0x80 gate"
+        } else {
+            "as #UD on the int 0x80 bytes (this host, PVM, does not deliver int 0x80 through the gate)"
+        }
+    );
 }
 
 /// A system call was served: `call(a0, a1, a2) = result`, arrived by `how`
@@ -386,11 +399,12 @@ pub fn syscall(pid: u32, call: u64, args: [u64; 3], result: u64, how: u64, cs: u
     );
 }
 
-/// A trap that is not a system call (a breakpoint, a fault).
+/// A trap from user mode that is not a system call (a breakpoint, a
+/// fault).
 #[inline(always)]
 pub fn trap(tf: &TrapFrame, cr2: u64) {
     record(
-        process::current_pid(),
+        process::pid_of_user_frame(tf),
         KernelEvent::Trap {
             vector: tf.vector,
             rip: tf.rip,

@@ -178,9 +178,18 @@ pub fn current_pml4() -> Option<u64> {
     })
 }
 
-/// Pid of the running process (0 = none: the kernel).
-pub fn current_pid() -> u32 {
-    TABLE.with(|t| t.current.map_or(0, |slot| t.procs[slot].pid))
+/// Pid of the process whose trap from user mode left the frame `tf`.
+/// The CPU pushed that frame at the top of the running process's kernel
+/// stack (TSS.RSP0), so where the frame lies says whose it is, and the pid
+/// follows from the slot (pid = slot + 1, see [`create`]): two register
+/// instructions, where asking the process table takes a load, a test and
+/// a bounds check (every kernel instruction is emulated on PVM hosts).
+/// Not for an upcall's frame (upcall.rs), which lies on a stack of its own.
+#[inline(always)]
+pub fn pid_of_user_frame(tf: &TrapFrame) -> u32 {
+    let slot = (tf as *const TrapFrame as u64 - KSTACKS.as_ptr() as u64) / KSTACK_SIZE as u64;
+    debug_assert_eq!(Some(slot as usize), current());
+    slot as u32 + 1
 }
 
 /// Create a process from boot module `module` (slot = module index, pid =

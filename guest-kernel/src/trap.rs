@@ -37,7 +37,59 @@ const PF: u64 = vector::PAGE_FAULT as u64;
 const INT80: [u8; 2] = [0xcd, 0x80];
 
 /// Called by `trap_common` with the frame of the interrupted context.
+///
+/// The traps a process makes all the time come first, each a compare or
+/// two away: `int3` (the bare trap, tested first: it has the least else to
+/// do), a system call (either way it arrives) and the timer. Everything
+/// else (a trap in kernel mode or during an upcall, one for the debugger,
+/// a fault) goes to [`dispatch_other`], out of line, so that the usual
+/// ones pay nothing for it: every kernel instruction is emulated on PVM
+/// hosts. Only `int3` must ask whether an upcall is running: the upcall's
+/// code (the kernel's own, upcall.rs) ends with one, makes no system call,
+/// and a tick is a tick either way.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
+    if tf.vector == BP {
+        return breakpoint(tf);
+    }
+    dispatch_from_user(tf)
+}
+
+/// `int3` from user mode: the end of an upcall, a stop for the debugger,
+/// or else a bare trap, counted and resumed. It is not a system call, so it
+/// does not restart the hog rule's clock (observe.rs).
+#[inline(always)]
+fn breakpoint(tf: &mut TrapFrame) {
+    if !tf.is_from_user() {
+        return dispatch_other(tf);
+    }
+    if upcall::active() {
+        upcall::finish(tf);
+    }
+    if debug::attached() {
+        return debug::forward(tf);
+    }
+    observe::trap(tf, 0)
+}
+
+/// Any trap but `int3`: the usual ones from user mode here, the rest in
+/// [`dispatch_other`].
+#[inline(never)]
+fn dispatch_from_user(tf: &mut TrapFrame) {
+    match tf.vector {
+        UD if tf.is_from_user() && int80_on_this_page(tf.rip) => {
+            tf.rip += 2;
+            syscall::dispatch(tf, path::UD)
+        }
+        SYSCALL if tf.is_from_user() => syscall::dispatch(tf, path::GATE),
+        TIMER if tf.is_from_user() => timer::on_tick(),
+        _ => dispatch_other(tf),
+    }
+}
+
+/// Every trap [`dispatch`] does not serve itself.
+#[cold]
+#[inline(never)]
+fn dispatch_other(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
     if user && upcall::active() {
         // The kernel's own code in user mode (upcall.rs), not the process's.
@@ -61,8 +113,6 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
             tf.rflags &= !RFlags::INTERRUPT_FLAG.bits();
             timer::on_tick()
         }
-        TIMER => timer::on_tick(),
-        SYSCALL if user => syscall::dispatch(tf, path::GATE),
         SPURIOUS => {}
         DB | BP if user && debug::attached() => debug::forward(tf),
         UD if user && faulting_bytes_are_int80(tf.rip) => {
@@ -73,25 +123,29 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
         // check is the machine's fault, not the program's.
         NMI => {}
         MC => kernel_fault(tf),
-        // A bare trap: counted and resumed. It is not a system call, so it
-        // does not restart the hog rule's clock (observe.rs).
-        BP if user => observe::trap(tf, 0),
+        // Any other exception from user mode (a #UD that is not on
+        // `int 0x80` among them) ends the process.
         _ if user => kill(tf),
         _ => kernel_fault(tf),
     }
 }
 
+/// Are the two bytes at user address `rip` `int 0x80`, on the page the
+/// CPU has just fetched the faulting instruction from? That page is mapped
+/// and user-readable, so they can be read at once; when the second byte
+/// lies on the next page the answer is no here, and [`dispatch_other`]
+/// asks the page tables ([`faulting_bytes_are_int80`]).
+#[inline(always)]
+fn int80_on_this_page(rip: u64) -> bool {
+    // SAFETY: both bytes lie in the page the CPU fetched the faulting
+    // instruction from, in the address space loaded in CR3.
+    rip & (PAGE_SIZE - 1) != PAGE_SIZE - 1
+        && unsafe { (rip as *const [u8; 2]).read_unaligned() } == INT80
+}
+
 /// Are the two bytes at user address `rip` `int 0x80`? Checked like any
-/// user pointer before they are read.
+/// user pointer before they are read (they may span two pages).
 fn faulting_bytes_are_int80(rip: u64) -> bool {
-    // The CPU has just fetched the instruction at `rip` from user mode, so
-    // its page is mapped and user-readable: only when the second byte lies
-    // on the next page must the page tables be asked.
-    if rip & (PAGE_SIZE - 1) != PAGE_SIZE - 1 {
-        // SAFETY: both bytes lie in the page the CPU fetched the faulting
-        // instruction from, in the address space loaded in CR3.
-        return unsafe { (rip as *const [u8; 2]).read_unaligned() } == INT80;
-    }
     let readable =
         process::current_pml4().is_some_and(|pml4| paging::user_range_ok(pml4, rip, 2, false));
     if !readable {
