@@ -6,7 +6,6 @@
 //! counted as dropped, never written over an unread one.
 
 use core::ptr::{addr_of, addr_of_mut, read_volatile, write_volatile};
-use core::sync::atomic::{AtomicU64, Ordering};
 use lde_abi::trace::{
     ring_capacity, Encoded, Event, KernelEvent, RingHeader, HEADER_SIZE, RING_MAGIC, RING_VERSION,
 };
@@ -87,30 +86,45 @@ pub fn init(addr: u64, size: u64) {
 /// nothing and needs no stack frame).
 #[inline(always)]
 pub fn record(pid: u32, event: KernelEvent) {
-    RING.with(|r| {
-        // One compare with memory when there is no ring (`next` is loaded
-        // only when there is one).
-        if r.header.is_null() {
-            return;
-        }
-        let slot = r.next;
-        // SAFETY: `next` is a free slot of the initialised ring, or the
-        // scratch slot (`look` sets it so), and the kernel is the only
-        // writer of both.
-        unsafe { write_slot(slot, pid, event.encode()) };
-        // SAFETY: one past a slot is inside the ring or its end (or one
-        // past the scratch slot): `stop` catches it before any write.
-        let next = unsafe { slot.add(1) };
-        r.next = next;
-        // Publish the slot (or count the drop) only after it is written:
-        // Release, one locked add.
-        // SAFETY: `count` points at the header's `head` or `dropped`
-        // (`look`); the VMM writes neither.
-        unsafe { AtomicU64::from_ptr(r.count) }.fetch_add(1, Ordering::Release);
-        if next == r.stop {
-            look(r);
-        }
-    })
+    // The closure too is inlined into each caller: shared, it would be one
+    // out-of-line function for every kind, called with the event in memory
+    // and matching on its kind (measured on the quiet tick: 48 more
+    // instructions than inlined).
+    RING.with(
+        #[inline(always)]
+        |r| record_in(r, pid, event),
+    )
+}
+
+#[inline(always)]
+fn record_in(r: &mut Ring, pid: u32, event: KernelEvent) {
+    // One compare with memory when there is no ring (`next` is loaded
+    // only when there is one).
+    if r.header.is_null() {
+        return;
+    }
+    let slot = r.next;
+    // SAFETY: `next` is a free slot of the initialised ring, or the
+    // scratch slot (`look` sets it so), and the kernel is the only
+    // writer of both.
+    unsafe { write_slot(slot, pid, event.encode()) };
+    // SAFETY: one past a slot is inside the ring or its end (or one
+    // past the scratch slot): `stop` catches it before any write.
+    let next = unsafe { slot.add(1) };
+    r.next = next;
+    // Publish the slot (or count the drop) only after it is written. One
+    // CPU writes the ring, so the add needs no `lock`; x86 keeps stores in
+    // order, so a reader on another host thread that sees the new `head`
+    // sees the slot too. The `asm!` (which may touch memory) keeps the
+    // compiler from moving the slot's stores after it.
+    // SAFETY: `count` points at the header's `head` or `dropped` (`look`),
+    // 8-byte aligned; the VMM writes neither.
+    unsafe {
+        core::arch::asm!("inc qword ptr [{}]", in(reg) r.count, options(nostack));
+    }
+    if next == r.stop {
+        look(r);
+    }
 }
 
 /// Write `e` into `slot`, a store per word or less: the TSC in two halves
