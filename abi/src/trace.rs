@@ -15,7 +15,7 @@
 //! full), and at the end.
 
 pub const RING_MAGIC: u64 = u64::from_le_bytes(*b"LDERING1");
-pub const RING_VERSION: u32 = 2;
+pub const RING_VERSION: u32 = 3;
 /// Bytes from the start of the ring to the first slot.
 pub const HEADER_SIZE: u64 = 64;
 pub const EVENT_SIZE: u64 = core::mem::size_of::<Event>() as u64;
@@ -72,9 +72,10 @@ pub mod kind {
     /// the path it arrived by (CS as the trap frame holds it: RPL 3 shows
     /// the call came from user mode).
     pub const SYSCALL: u16 = 3;
-    /// Timer tick, `pid` = the process on the CPU: [tick number, charged
-    /// (1 = the tick counts as its CPU time, 0 = unaccounted),
-    /// [`super::uncharged`] reason when unaccounted].
+    /// Timer tick, `pid` = the process on the CPU: [tick number], `detail`
+    /// = charged (bit 0: 1 = the tick counts as its CPU time, 0 =
+    /// unaccounted) | the [`super::uncharged`] reason when unaccounted << 1
+    /// (in `detail`, so the most frequent event writes one argument).
     pub const TICK: u16 = 4;
     /// Context switch, `pid` = from: [to pid, reason].
     pub const SWITCH: u16 = 5;
@@ -141,7 +142,7 @@ pub mod why {
     pub const STRIDE: u64 = 8;
 }
 
-/// Why a tick was not charged to any process (`TICK` args[2]).
+/// Why a tick was not charged to any process (`TICK` `detail` >> 1).
 pub mod uncharged {
     /// Charged (not a reason).
     pub const NONE: u64 = 0;
@@ -363,7 +364,10 @@ impl KernelEvent {
                 tick,
                 charged,
                 uncharged,
-            } => Encoded::new(kind::TICK, [tick, charged as u64, uncharged]),
+            } => Encoded {
+                detail: (charged as u16) | (uncharged as u16) << 1,
+                ..Encoded::new(kind::TICK, [tick])
+            },
             Switch { to, reason } => Encoded::new(kind::SWITCH, [to as u64, reason]),
             ProcCreate {
                 module,
@@ -436,10 +440,10 @@ impl KernelEvent {
                 path: ev.detail as u64,
                 cs: a[5],
             },
-            kind::TICK if a[2] <= uncharged::SWITCH => Tick {
+            kind::TICK if (ev.detail >> 1) as u64 <= uncharged::SWITCH => Tick {
                 tick: a[0],
-                charged: a[1] != 0,
-                uncharged: a[2],
+                charged: ev.detail & 1 != 0,
+                uncharged: (ev.detail >> 1) as u64,
             },
             kind::SWITCH if a[1] <= switch_reason::START => Switch {
                 to: a[0] as u32,
@@ -680,5 +684,10 @@ mod tests {
             )),
             None
         );
+        let tick = Event {
+            detail: ((uncharged::SWITCH + 1) << 1) as u16,
+            ..slot(kind::TICK, [1, 0, 0, 0, 0, 0])
+        };
+        assert_eq!(KernelEvent::decode(&tick), None);
     }
 }
