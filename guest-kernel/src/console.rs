@@ -242,8 +242,13 @@ fn put_small(n: usize) {
 
 /// The end of a `say!` line.
 pub fn end_line() {
-    write_bytes(b"\n");
-    end_print();
+    BUFFER.with(|b| {
+        // A full buffer went out at once, so there is room for the newline,
+        // and the line goes out with it.
+        b.bytes[b.len as usize] = b'\n';
+        b.len += 1;
+        send(b);
+    })
 }
 
 /// One line: each piece (a string, an integer, a [`Hex`]) in turn, then a
