@@ -28,8 +28,7 @@ C. Tracing cost (issue 5).
    1. `trapbench:N` with guest events on vs `--no-guest-events`: slowdown of
       getpid and int3 per call. PVM emulates every kernel-mode instruction,
       so the extra instructions per event are counted too (KVM's
-      insn_emulation counter, on minus off, over the events recorded), next
-      to the instructions of `trace::record` in the kernel ELF (objdump).
+      insn_emulation counter, on minus off, over the events recorded).
    2. `lde run -- exitbench=E` (E `out`s to the null port, timed by the
       kernel) with `--trace FILE` vs without: the guest-measured cycles per
       exit in both (the difference is what recording an exit costs the VMM,
@@ -75,7 +74,6 @@ Usage: scripts/bench_exec.py [-n RUNS] [--no-build] [--trap-n N]
 """
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -90,9 +88,6 @@ LDE = os.path.join(ROOT, "target", "release", "lde")
 NATIVE = os.path.join(ROOT, "target", "release", "examples", "crunch_native")
 WRITE_COST = os.path.join(ROOT, "target", "release", "examples", "trace_write_cost")
 MIN_VM = os.path.join(ROOT, "target", "release", "examples", "min_vm")
-KERNEL_GLOB = os.path.join(
-    ROOT, "target", "release", "build", "lde-*", "out", "guest-target", "x86_64-unknown-none", "release", "lde-kernel"
-)
 
 # A lone process is ended by the kernel's hog rule after 50 ticks without a
 # system call, so single-process runs stay below that (250 M steps is about
@@ -220,46 +215,6 @@ def med(xs):
 def spread(xs, fmt="{:.0f}"):
     """'median [min-max]' of xs."""
     return f"{fmt.format(med(xs))} [{fmt.format(min(xs))}-{fmt.format(max(xs))}]"
-
-
-def record_fast_path(kernel):
-    """(instructions of trace::record on its usual path, all of them) from
-    objdump, or None if objdump is missing or the symbol is not there."""
-    try:
-        dis = subprocess.run(
-            ["objdump", "-d", "--no-show-raw-insn", "-C", kernel], capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    # The function that stores an event (its name has changed with the
-    # kernel's layout; the first one found is the one).
-    for name in ("lde_kernel::trace::write_event", "lde_kernel::trace::write", "lde_kernel::trace::record"):
-        m = re.search(r"<" + re.escape(name) + r">:\n(.*?)\n\n", dis, re.S)
-        if m:
-            break
-    else:
-        return None
-    insns = []  # (address, mnemonic, text)
-    for line in m.group(1).splitlines():
-        parts = line.split(":", 1)
-        if len(parts) == 2 and parts[1].strip():
-            insns.append((int(parts[0].strip(), 16), parts[1].split()[0], parts[1]))
-    # The usual path (tracing on, ring neither full nor half full): from the
-    # entry straight down to the first `ret`, skipping what a forward
-    # conditional jump steps over when that is the doorbell `out`.
-    first_ret = next(i for i, (_, op, _) in enumerate(insns) if op.startswith("ret"))
-    skipped = set()
-    for i, (_, op, text) in enumerate(insns[:first_ret]):
-        if op.startswith("j") and op != "jmp":
-            target = re.search(r"\b([0-9a-f]+) <", text)
-            if not target:
-                continue
-            t = int(target.group(1), 16)
-            over = [k for k in range(i + 1, first_ret) if insns[k][0] < t]
-            # The doorbell: a short block (set DX and AL, `out`) jumped over.
-            if len(over) <= 4 and any(insns[k][1] == "out" for k in over):
-                skipped.update(over)
-    return first_ret + 1 - len(skipped), len(insns)
 
 
 # The issue's budget per row (kernel instructions; exits for the last row),
@@ -550,13 +505,7 @@ def main():
     per_event = [(a["insn"] - b["insn"]) / a["events"] for a, b in zip(on, off) if a["events"]]
     print(f"  events recorded per run: {med([r['events'] for r in on]):.0f}; emulated kernel instructions "
           f"added per event (on - off): {spread(per_event, '{:.1f}')}")
-    kernels = sorted(glob.glob(KERNEL_GLOB), key=os.path.getmtime)
-    static = record_fast_path(kernels[-1]) if kernels else None
-    if static:
-        print(f"  objdump of the kernel ELF: trace::record has {static[1]} instructions, {static[0]} on its usual "
-              f"path (ring on, not full, not half full: no doorbell), one of them rdtsc")
-    else:
-        print("  objdump of the kernel ELF: not available")
+    print("  (where an event's instructions go: scripts/kprof.py on a traced and an untraced run)")
     print("  goal: <= 5 % slowdown")
 
     pl, tr = res["exit_plain"], res["exit_trace"]
@@ -607,8 +556,7 @@ def main():
     print(f"  - C1: guest events make a getpid round trip {slow('getpid'):.0f} % slower and an int3 "
           f"{slow('int3'):.0f} % slower here (one event each). "
           + (f"On PVM the cost follows the kernel's instruction count: an event adds about {ev:.0f} emulated "
-             f"instructions (objdump: {static[0] if static else '?'} on trace::record's usual path, minus the "
-             f"4 of its 'tracing off' exit) to about {gp_insn:.0f} of a getpid (int3 and getpid split by "
+             f"instructions to about {gp_insn:.0f} of a getpid (int3 and getpid split by "
              f"cycles). Estimate for VMX/SVM hosts, not measured: {ev:.0f} instructions with one rdtsc and a "
              f"64-byte slot of stores are about 40-70 cycles, on a getpid round trip of the hardware trap and "
              f"return (int + iretq, 150-300 cycles) plus ~{gp_insn:.0f} kernel instructions: roughly "
