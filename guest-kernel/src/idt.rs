@@ -99,22 +99,24 @@ pub fn init() {
     // delivered; the table is a static so the CPU's pointer stays valid.
     unsafe {
         let idt = &mut (*addr_of_mut!(IDT)).0;
-        // The stubs lie close together in the kernel's text, so their
-        // addresses differ only in the low 16 bits and the gates only in
-        // `offset_low`: fill those in, and check afterwards that the
-        // guess held (if not, build every gate in full).
+        // The exception stubs lie in vector order, each aligned to the
+        // stride (trap_entry.rs), so each starts at least a stride after
+        // the one before: if the last is exactly 31 strides after the
+        // first, all are at their place. If also none crosses a 64 KiB
+        // boundary, the gates differ only in `offset_low`, by the stride:
+        // fill those in. If not, build every gate in full from the table.
         let first = trap_entry::stub(0);
-        let same = Gate::new(first & !0xffff);
-        let mut differ = 0;
-        for v in 0..32u8 {
-            let handler = trap_entry::stub(v);
-            differ |= handler ^ first;
-            idt[v as usize] = Gate {
-                low: same.low | (handler & 0xffff),
-                high: same.high,
+        let last = trap_entry::stub(31);
+        let gate = Gate::new(first);
+        let mut low = gate.low;
+        for g in &mut idt[..32] {
+            *g = Gate {
+                low,
+                high: gate.high,
             };
+            low += trap_entry::STUB_STRIDE;
         }
-        if differ >> 16 != 0 {
+        if last != first + 31 * trap_entry::STUB_STRIDE || (last ^ first) >> 16 != 0 {
             for v in 0..32u8 {
                 idt[v as usize] = Gate::new(trap_entry::stub(v));
             }

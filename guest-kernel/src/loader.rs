@@ -22,28 +22,6 @@ use crate::paging::{self, AddressSpace, WRITABLE};
 /// Most entries of argv (the name and lde-abi's `MAX_ARGS` arguments).
 const MAX_ARGV: usize = lde_abi::boot::MAX_ARGS + 1;
 
-pub struct Loaded {
-    pub space: AddressSpace,
-    pub entry: u64,
-    /// Initial user stack pointer (pointing at argc).
-    pub rsp: u64,
-}
-
-/// Load `image` (a boot module at physical address `image_phys`, page
-/// aligned) and build its stack with `argv`. On error the address space is
-/// freed and the reason returned.
-#[inline(always)]
-pub fn load(image: &[u8], image_phys: u64, argv: &[&[u8]]) -> Result<Loaded, &'static str> {
-    let mut space = AddressSpace::new().ok_or("out of memory")?;
-    match load_into(&mut space, image, image_phys, argv) {
-        Ok((entry, rsp)) => Ok(Loaded { space, entry, rsp }),
-        Err(e) => {
-            space.free();
-            Err(e)
-        }
-    }
-}
-
 /// What the loader uses of one `PT_LOAD` program header.
 #[derive(Clone, Copy)]
 struct Segment {
@@ -54,7 +32,13 @@ struct Segment {
     flags: u32,
 }
 
-fn load_into(
+/// Load `image` (a boot module at physical address `image_phys`, page
+/// aligned) into the fresh address space `space` and build its stack with
+/// `argv`; returns the entry point and the initial user stack pointer
+/// (pointing at argc). On error the caller frees `space`. The space is
+/// filled where it lies, not returned: it is a kilobyte, and every move of
+/// it is a copy.
+pub fn load(
     space: &mut AddressSpace,
     image: &[u8],
     image_phys: u64,

@@ -220,20 +220,25 @@ pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
         argv[argc] = arg;
         argc += 1;
     }
-    let mut loaded = loader::load(image, module.addr, &argv[..argc])?;
-    if let Err(why) = xstate::prepare(&mut loaded.space, slot) {
-        loaded.space.free();
-        return Err(why);
-    }
+    let mut space = AddressSpace::new().ok_or("out of memory")?;
+    let (entry, rsp) = match loader::load(&mut space, image, module.addr, &argv[..argc])
+        .and_then(|loaded| xstate::prepare(&mut space, slot).map(|()| loaded))
+    {
+        Ok(loaded) => loaded,
+        Err(why) => {
+            space.free();
+            return Err(why);
+        }
+    };
 
     // The first trap frame: "return" to the entry point in ring 3.
     let top = kstack_top(slot);
     let tf_addr = top - core::mem::size_of::<TrapFrame>() as u64;
     let frame = TrapFrame {
-        rip: loaded.entry,
+        rip: entry,
         cs: USER_CS as u64,
         rflags: USER_RFLAGS,
-        rsp: loaded.rsp,
+        rsp,
         ss: USER_DS as u64,
         ..Default::default()
     };
@@ -263,7 +268,7 @@ pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
         p.state = State::Embryo;
         p.fpu = FpuState::initial();
         p.context = ctx_addr;
-        p.space = Some(loaded.space);
+        p.space = Some(space);
         p.job = module.job;
         if p.job.tickets == 0 {
             p.job.tickets = lde_abi::boot::DEFAULT_TICKETS;

@@ -36,11 +36,19 @@ core::arch::global_asm!(
     .endm
 
     .section .text
-    .irp n, 0,1,2,3,4,5,6,7,9,15,16,18,19,20,22,23,24,25,26,27,28,31,{timer},{syscall},{spurious}
-    TRAP_NOERR \n
-    .endr
-    .irp n, 8,10,11,12,13,14,17,21,29,30
+    // The 32 exception stubs in vector order, one every STUB_STRIDE bytes
+    // (each is at most 9): vector v's lies at trap_stub_0 + v * STUB_STRIDE,
+    // which lets idt.rs fill the gates without reading the table below.
+    .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    .balign {stride}
+    .if \n == 8 || \n == 10 || \n == 11 || \n == 12 || \n == 13 || \n == 14 || \n == 17 || \n == 21 || \n == 29 || \n == 30
     TRAP_ERR \n
+    .else
+    TRAP_NOERR \n
+    .endif
+    .endr
+    .irp n, {timer},{syscall},{spurious}
+    TRAP_NOERR \n
     .endr
 
     .global trap_common
@@ -103,12 +111,16 @@ core::arch::global_asm!(
     timer = const lde_abi::cpu::vector::TIMER,
     syscall = const lde_abi::cpu::vector::SYSCALL,
     spurious = const lde_abi::cpu::vector::SPURIOUS,
+    stride = const STUB_STRIDE,
 );
 
 extern "C" {
     static trap_stub_table: [u64; 35];
     fn trap_return();
 }
+
+/// Bytes from one exception stub to the next (see the assembly above).
+pub const STUB_STRIDE: u64 = 16;
 
 /// Address of the entry stub for `vector` (0..=31, timer, system call,
 /// spurious).
