@@ -8,6 +8,7 @@
 //! | `BOOT_PML4`        | boot page tables: PML4, two PDPTs, PDs             |
 //! | `BOOT_INFO`        | [`crate::boot::BootInfo`]                          |
 //! | `CMDLINE`          | kernel command line (`CMDLINE_MAX` bytes)          |
+//! | `RUN_TOTALS`       | the kernel's end-of-run totals ([`crate::totals`]) |
 //! | `KERNEL_PHYS`      | kernel image (ELF segments, by their p_paddr)      |
 //! | after the kernel   | boot modules (user programs), page aligned         |
 //! | top of RAM         | event ring ([`crate::trace`])                      |
@@ -37,6 +38,9 @@ pub const BOOT_INFO: u64 = 0x8000;
 /// compile time in `boot.rs`).
 pub const CMDLINE: u64 = 0x8_0000;
 pub const CMDLINE_MAX: usize = 4096;
+/// Where the kernel leaves its end-of-run totals for the VMM
+/// ([`crate::totals`]), just above the command line.
+pub const RUN_TOTALS: u64 = 0x8_1000;
 
 /// The kernel is linked to run at `KERNEL_VIRT + KERNEL_PHYS`.
 pub const KERNEL_PHYS: u64 = 0x10_0000;

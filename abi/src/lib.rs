@@ -1,13 +1,13 @@
 //! The contract between the lde VMM and the lde guest kernel.
 //!
 //! Everything both sides must agree on lives here and nowhere else: I/O
-//! ports, the console buffer, the guest-physical memory layout, segment selectors and trap vectors,
-//! the boot-info structure, the
-//! ELF note that marks an lde kernel, exit statuses, system-call numbers and
-//! the layout of the guest's event ring, and the benchmark loop both guest
-//! and host programs run (`work`). The crate is `no_std` and has no
-//! dependencies so that the guest kernel, the user library and the VMM can all
-//! use it.
+//! ports, the console buffer, the guest-physical memory layout, segment
+//! selectors and trap vectors, the boot-info structure, the ELF note that
+//! marks an lde kernel, exit statuses, system-call numbers, the layout of
+//! the guest's event ring, the end-of-run totals, and the benchmark loop
+//! both guest and host programs run (`work`). The crate is `no_std` and has
+//! no dependencies so that the guest kernel, the user library and the VMM
+//! can all use it.
 #![no_std]
 
 pub mod boot;
@@ -21,10 +21,11 @@ pub mod phases;
 pub mod ports;
 pub mod program;
 pub mod syscall;
+pub mod totals;
 pub mod trace;
 pub mod trap_frame;
 pub mod work;
 
 /// Version of this contract. The kernel carries it in its ELF note and the
 /// VMM refuses a kernel built against another version.
-pub const CONTRACT_VERSION: u32 = 2;
+pub const CONTRACT_VERSION: u32 = 3;

@@ -14,9 +14,9 @@ use kvm_bindings::KVM_EXIT_INTERNAL_ERROR;
 use kvm_ioctls::{VcpuExit, VcpuFd};
 use lde_abi::ports;
 
-use crate::devices::console;
 use crate::devices::exit::{self as exit_device, GuestExit};
 use crate::devices::serial::Com1;
+use crate::devices::{console, totals};
 use crate::memory::GuestRam;
 use crate::trace::record::{
     EventRecord, ExitKind, ExitRecord, ReasonTotals, Record, RegisterDump, RunEnd,
@@ -293,7 +293,16 @@ pub fn handle_exit(
                 }
             } else if port == ports::EXIT {
                 ending = Some(match exit_device::decode(data) {
-                    GuestExit::Status(s) => Ending::Exit(s),
+                    // With the kernel's totals, if it left any: the
+                    // end-of-run lines, last on its console.
+                    GuestExit::Status(s) => match totals::read(ram) {
+                        Ok(Some(t)) => {
+                            uart.print(totals::lines(&t).as_bytes());
+                            Ending::Exit(s)
+                        }
+                        Ok(None) => Ending::Exit(s),
+                        Err(why) => Ending::GuestError(why),
+                    },
                     GuestExit::Panic => Ending::Panic,
                     GuestExit::Invalid(v) => Ending::GuestError(format!(
                         "the guest wrote {v:#x} ({} bytes) to the exit device, which the contract does not define",
@@ -531,6 +540,32 @@ mod tests {
         );
         assert_eq!(h.ending, None);
         assert_eq!(uart.printed, b"hello");
+    }
+
+    #[test]
+    fn the_exit_prints_the_kernels_totals_if_it_left_any() {
+        let ram = GuestRam::new(1 << 20).expect("guest RAM");
+        let exit = lde_abi::exit::encode(lde_abi::exit::KIND_EXIT, 0).to_le_bytes();
+        let (h, uart) = handle_with(VcpuExit::IoOut(ports::EXIT, &exit), &ram);
+        assert_eq!(h.ending, Some(Ending::Exit(0)));
+        assert!(uart.printed.is_empty());
+        let mut t = lde_abi::totals::RunTotals {
+            magic: lde_abi::totals::MAGIC,
+            processes: 3,
+            killed: 1,
+            ..Default::default()
+        };
+        ram.write_pod(lde_abi::layout::RUN_TOTALS, &t).unwrap();
+        let (h, uart) = handle_with(VcpuExit::IoOut(ports::EXIT, &exit), &ram);
+        assert_eq!(h.ending, Some(Ending::Exit(0)));
+        let text = String::from_utf8(uart.printed).unwrap();
+        assert!(text.starts_with("lde kernel: all 3 processes have ended (1 killed)"));
+        assert_eq!(text.lines().count(), 3);
+        t.killed = 4;
+        ram.write_pod(lde_abi::layout::RUN_TOTALS, &t).unwrap();
+        let (h, uart) = handle_with(VcpuExit::IoOut(ports::EXIT, &exit), &ram);
+        assert!(matches!(h.ending, Some(Ending::GuestError(_))), "{h:?}");
+        assert!(uart.printed.is_empty());
     }
 
     #[test]

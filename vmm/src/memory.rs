@@ -114,6 +114,8 @@ unsafe impl Pod for lde_abi::trace::RingHeader {}
 unsafe impl Pod for lde_abi::trace::Event {}
 // SAFETY: as above.
 unsafe impl Pod for lde_abi::boot::BootInfo {}
+// SAFETY: as above.
+unsafe impl Pod for lde_abi::totals::RunTotals {}
 
 /// The bytes of a plain-data value.
 pub fn pod_bytes<T: Pod>(value: &T) -> &[u8] {

@@ -4,7 +4,7 @@
 //! |--------------------------|------------------------------------------|
 //! | `COM1`..`COM1 + 8`       | 16550 UART (vm-superio), output to stdout |
 //! | `CONSOLE`                | the kernel's text, a buffer at a time      |
-//! | `EXIT`                   | exit device: ends the VM with a status    |
+//! | `EXIT`                   | exit device: ends the VM with a status (and prints the kernel's end-of-run totals, `totals.rs`) |
 //! | `TRACE_DOORBELL`         | drain the guest event ring now            |
 //! | `NULL_PORT`              | nothing: the guest times exits with it    |
 //!
@@ -14,3 +14,4 @@
 pub mod console;
 pub mod exit;
 pub mod serial;
+pub mod totals;
