@@ -6,12 +6,12 @@
 //! host), and the kernel runs it again before it maps a page (it trusts no
 //! one). Both use this one definition.
 //!
-//! A process's address space keeps a fixed table of the page-table frames it
-//! allocated and of the user ranges it mapped (so freeing it touches only
-//! those). Segments in ascending order, overlapping at most on one shared
-//! page, each add at most one range; the stack adds one more, and the
-//! kernel's extended-state pages above it ([`USER_XSTATE_BASE`]) one more.
-//! Those share the stack's page tables and own one page of memory.
+//! The loader keeps a program's `PT_LOAD` segments in a fixed table, and a
+//! process's address space counts the page-table frames it allocates
+//! against a fixed budget. Segments must come in ascending order,
+//! overlapping at most on one shared page. The stack and the kernel's
+//! extended-state pages above it ([`USER_XSTATE_BASE`]) share page tables
+//! and own one page of memory besides the stack.
 
 use crate::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP, USER_XSTATE_BASE};
 
@@ -21,11 +21,8 @@ use crate::layout::{PAGE_SIZE, USER_STACK_PAGES, USER_STACK_TOP, USER_XSTATE_BAS
 pub const MAX_PROGRAM_HEADERS: usize = 64;
 /// Most page-table frames (below the PML4) one address space may use.
 pub const MAX_PAGE_TABLES: usize = 64;
-/// Most mapped ranges one address space keeps track of.
-pub const MAX_MAPPED_RANGES: usize = 32;
-/// Most `PT_LOAD` segments: one range each, one for the stack and one for
-/// the kernel's extended-state pages.
-pub const MAX_LOAD_SEGMENTS: usize = MAX_MAPPED_RANGES - 2;
+/// Most `PT_LOAD` segments (the loader's table of them).
+pub const MAX_LOAD_SEGMENTS: usize = 30;
 
 // The extended-state pages need no page table beyond the stack's.
 const _: () = assert!(USER_XSTATE_BASE >> 21 == (USER_STACK_TOP - 1) >> 21);
@@ -69,67 +66,80 @@ pub struct Footprint {
 }
 
 /// Check a program with `headers` program headers and the `PT_LOAD`
-/// segments `(vaddr, memsz)` (in file order; `segments` gives them anew
-/// each time it is called) against the loader's limits, and say what it needs.
+/// segments `(vaddr, memsz)` (in file order) against the loader's limits,
+/// and say what it needs, in one pass over the segments (the kernel runs
+/// it on every program it loads, where each instruction is emulated).
 /// Memory is not compared with anything here: the caller knows the RAM.
-pub fn footprint<I: Iterator<Item = (u64, u64)>>(
+pub fn footprint(
     headers: usize,
-    segments: impl Fn() -> I,
+    mut segments: impl Iterator<Item = (u64, u64)>,
 ) -> Result<Footprint, LoadError> {
     if headers > MAX_PROGRAM_HEADERS {
         return Err(LoadError::TooManyHeaders(headers));
     }
-    let count = segments().count();
-    if count > MAX_LOAD_SEGMENTS {
-        return Err(LoadError::TooManySegments(count));
+    let mut tally = Tally::default();
+    let mut count = 0;
+    while let Some((vaddr, memsz)) = segments.next() {
+        count += 1;
+        if count > MAX_LOAD_SEGMENTS {
+            return Err(LoadError::TooManySegments(count + segments.count()));
+        }
+        if memsz == 0 {
+            continue;
+        }
+        // Page range [first, end).
+        let first = vaddr & !(PAGE_SIZE - 1);
+        let end = vaddr
+            .checked_add(memsz)
+            .and_then(|e| e.checked_next_multiple_of(PAGE_SIZE))
+            .ok_or(LoadError::Wraps(vaddr))?;
+        tally.add(first, end)?;
     }
-    // Page ranges [first, end) in ascending order, the stack last.
-    let stack = (
+    // The stack, last (it lies above every segment).
+    tally.add(
         USER_STACK_TOP - USER_STACK_PAGES * PAGE_SIZE,
         USER_STACK_TOP,
-    );
-    let ranges = segments()
-        .filter(|&(_, memsz)| memsz > 0)
-        .map(|(vaddr, memsz)| {
-            let first = vaddr & !(PAGE_SIZE - 1);
-            let end = vaddr
-                .checked_add(memsz)
-                .and_then(|e| e.checked_next_multiple_of(PAGE_SIZE))
-                .ok_or(LoadError::Wraps(vaddr))?;
-            Ok((first, end))
-        })
-        .chain(core::iter::once(Ok(stack)));
-    let mut bytes = 0u64;
-    // Per level (PDPT, PD, PT): how far up tables are counted already.
-    let shifts = [39u32, 30, 21];
-    let mut counted_to = [0u64; 3];
-    let mut tables = 0u64;
-    let mut prev_end = 0u64;
-    for range in ranges {
-        let (first, end) = range?;
+    )?;
+    Ok(Footprint {
+        // The extended-state save area.
+        bytes: tally.bytes.saturating_add(PAGE_SIZE),
+        page_tables: tally.tables,
+    })
+}
+
+/// [`footprint`]'s running count over page ranges in ascending order.
+#[derive(Default)]
+struct Tally {
+    bytes: u64,
+    prev_end: u64,
+    /// Per level (PDPT, PD, PT): how far up tables are counted already.
+    counted_to: [u64; 3],
+    tables: u64,
+}
+
+impl Tally {
+    fn add(&mut self, first: u64, end: u64) -> Result<(), LoadError> {
         // Sharing the previous segment's last page is fine; more is not.
-        if prev_end > first.saturating_add(PAGE_SIZE) {
+        if self.prev_end > first.saturating_add(PAGE_SIZE) {
             return Err(LoadError::Unordered(first));
         }
-        bytes = bytes.saturating_add(end - first.max(prev_end.min(end)));
-        prev_end = prev_end.max(end);
-        for (level, shift) in shifts.iter().enumerate() {
+        self.bytes = self
+            .bytes
+            .saturating_add(end - first.max(self.prev_end.min(end)));
+        self.prev_end = self.prev_end.max(end);
+        for (level, shift) in [39u32, 30, 21].into_iter().enumerate() {
             // Table number k covers [k << shift, (k + 1) << shift); count
             // from 1 so that 0 means "none counted yet".
             let lo = (first >> shift) + 1;
             let hi = ((end - 1) >> shift) + 1;
-            let from = lo.max(counted_to[level] + 1);
+            let from = lo.max(self.counted_to[level] + 1);
             if hi >= from {
-                tables += hi - from + 1;
-                counted_to[level] = hi;
+                self.tables += hi - from + 1;
+                self.counted_to[level] = hi;
             }
         }
+        Ok(())
     }
-    Ok(Footprint {
-        // The extended-state save area.
-        bytes: bytes.saturating_add(PAGE_SIZE),
-        page_tables: tables,
-    })
 }
 
 impl Footprint {
@@ -153,7 +163,7 @@ mod tests {
     fn a_small_program_needs_six_tables() {
         // Text and data at 0x400000 (one PDPT, PD, PT) and the stack (three).
         let segs = [(0x40_0000, 0x1234), (0x40_1234, 0x100), (0x40_2000, 0x3000)];
-        let f = footprint(8, || segs.into_iter()).unwrap();
+        let f = footprint(8, segs.into_iter()).unwrap();
         assert_eq!(f.page_tables, 6);
         assert_eq!(
             f.bytes,
@@ -166,35 +176,32 @@ mod tests {
     fn limits() {
         let one = [(0x40_0000u64, 0x1000u64)];
         assert_eq!(
-            footprint(65_534, || one.into_iter()),
+            footprint(65_534, one.into_iter()),
             Err(LoadError::TooManyHeaders(65_534))
         );
         let many = (0..40u64).map(|i| (0x40_0000 + i * 0x2000, 0x1000));
-        assert_eq!(
-            footprint(40, || many.clone()),
-            Err(LoadError::TooManySegments(40))
-        );
+        assert_eq!(footprint(40, many), Err(LoadError::TooManySegments(40)));
         let down = [(0x80_0000u64, 0x1000u64), (0x40_0000, 0x1000)];
         assert_eq!(
-            footprint(2, || down.into_iter()),
+            footprint(2, down.into_iter()),
             Err(LoadError::Unordered(0x40_0000))
         );
         // 2^40 bytes: its size is known without a page mapped, and it needs
         // far more page tables than the loader keeps.
-        let huge = footprint(1, || [(0x40_0000u64, 1u64 << 40)].into_iter()).unwrap();
+        let huge = footprint(1, [(0x40_0000u64, 1u64 << 40)].into_iter()).unwrap();
         assert!(huge.bytes > 1 << 40);
         assert!(matches!(
             huge.within_limits(),
             Err(LoadError::TooManyPageTables(_))
         ));
         // 100 MiB fits the table budget (50 PTs); 200 MiB does not.
-        let ok = footprint(1, || [(0x40_0000u64, 100 * MIB)].into_iter()).unwrap();
+        let ok = footprint(1, [(0x40_0000u64, 100 * MIB)].into_iter()).unwrap();
         assert!(ok.within_limits().is_ok());
-        let big = footprint(1, || [(0x40_0000u64, 200 * MIB)].into_iter()).unwrap();
+        let big = footprint(1, [(0x40_0000u64, 200 * MIB)].into_iter()).unwrap();
         assert!(big.within_limits().is_err());
         let wraps = [(u64::MAX - 0x1000, 0x2000u64)];
         assert!(matches!(
-            footprint(1, || wraps.into_iter()),
+            footprint(1, wraps.into_iter()),
             Err(LoadError::Wraps(_))
         ));
     }

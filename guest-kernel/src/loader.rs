@@ -8,11 +8,10 @@
 use core::mem::MaybeUninit;
 use core::ptr::addr_of;
 
-use elf::abi::{EM_X86_64, ET_EXEC, PF_W, PF_X, PT_LOAD};
-use elf::endian::LittleEndian;
-use elf::file::Class;
+use elf::abi::{EI_CLASS, EI_DATA, EI_VERSION, ELFCLASS64, ELFDATA2LSB, ELFMAGIC, EM_X86_64};
+use elf::abi::{ET_EXEC, EV_CURRENT, PF_W, PF_X, PT_LOAD};
+use elf::file::Elf64_Ehdr;
 use elf::segment::Elf64_Phdr;
-use elf::ElfBytes;
 use lde_abi::layout::{PAGE_SIZE, USER_MIN, USER_STACK_GUARD, USER_STACK_PAGES, USER_STACK_TOP};
 use lde_abi::program::{self, LoadError};
 
@@ -44,12 +43,8 @@ pub fn load(
     image_phys: u64,
     argv: &[&[u8]],
 ) -> Result<(u64, u64), &'static str> {
-    let file = ElfBytes::<LittleEndian>::minimal_parse(image).map_err(|_| "not an ELF file")?;
-    let ehdr = file.ehdr;
-    if ehdr.class != Class::ELF64 || ehdr.e_machine != EM_X86_64 || ehdr.e_type != ET_EXEC {
-        return Err("not a static x86-64 executable");
-    }
-    let count = file.segments().ok_or("no program headers")?.len();
+    let ehdr = file_header(image)?;
+    let count = ehdr.e_phnum as usize;
     // The loader's limits first, before a page is mapped or a header past
     // the limit is read (lde-abi `program`, the VMM's check before boot).
     if count > program::MAX_PROGRAM_HEADERS {
@@ -73,7 +68,7 @@ pub fn load(
         let ph = table.wrapping_add(i);
         // SAFETY: `table` holds `count` headers of `Elf64_Phdr`'s size
         // (checked above), read unaligned field by field; the file is
-        // little-endian (`minimal_parse` checked), as is the CPU.
+        // little-endian (`file_header` checked), as is the CPU.
         let p_type = unsafe { addr_of!((*ph).p_type).read_unaligned() };
         if p_type != PT_LOAD {
             continue;
@@ -97,7 +92,7 @@ pub fn load(
     // SAFETY: the first `nsegs` entries were written just above, and
     // `MaybeUninit<Segment>` has the layout of `Segment`.
     let segs = unsafe { &*(&segs[..nsegs] as *const [MaybeUninit<Segment>] as *const [Segment]) };
-    program::footprint(count, || segs.iter().map(|s| (s.vaddr, s.memsz)))
+    program::footprint(count, segs.iter().map(|s| (s.vaddr, s.memsz)))
         .and_then(program::Footprint::within_limits)
         .map_err(LoadError::reason)?;
     let stack_bottom = USER_STACK_GUARD;
@@ -127,27 +122,29 @@ pub fn load(
             entry_ok |= ehdr.e_entry >= ph.vaddr && ehdr.e_entry < end;
         }
         let first = ph.vaddr & !(PAGE_SIZE - 1);
+        // `end <= stack_bottom`, so rounding it up cannot overflow.
+        let last = end.next_multiple_of(PAGE_SIZE);
         // Read-only segments laid out page for page in the file are mapped
-        // straight onto the module (no copy); the rest is copied.
+        // straight onto the module (no copy); the rest is copied. A page
+        // mapped already (shared with the previous segment) makes it a
+        // copy: `map_range` then gives that page a private frame.
         let shareable = flags & WRITABLE == 0
             && ph.filesz == ph.memsz
             && ph.offset % PAGE_SIZE == ph.vaddr % PAGE_SIZE
             && image_phys % PAGE_SIZE == 0;
         if shareable
-            && map_from_module(
-                space,
-                first,
-                end,
-                image_phys + ph.offset - (ph.vaddr - first),
-                flags,
-            )
+            && space
+                .map_borrowed_range(
+                    first,
+                    last,
+                    image_phys + ph.offset - (ph.vaddr - first),
+                    flags,
+                )
+                .is_some()
         {
             continue;
         }
-        // `end <= stack_bottom`, so rounding it up cannot overflow.
-        space
-            .map_range(first, end.next_multiple_of(PAGE_SIZE), flags)
-            .ok_or("out of memory")?;
+        space.map_range(first, last, flags).ok_or("out of memory")?;
         let data = &image[ph.offset as usize..file_end as usize];
         space.write(ph.vaddr, data).ok_or("cannot copy segment")?;
     }
@@ -157,24 +154,32 @@ pub fn load(
     let rsp = build_stack(space, argv)?;
     Ok((ehdr.e_entry, rsp))
 }
-/// Map `[first, end)` onto the module's frames from `frame` on; false if a
-/// page is taken already (the caller then copies instead).
-fn map_from_module(
-    space: &mut AddressSpace,
-    first: u64,
-    end: u64,
-    mut frame: u64,
-    flags: u64,
-) -> bool {
-    let mut page = first;
-    while page < end {
-        if space.map_borrowed(page, frame, flags).is_none() {
-            return false;
-        }
-        page += PAGE_SIZE;
-        frame += PAGE_SIZE;
+
+/// The ELF file header of `image`, read in place as the ELF crate's C
+/// layout of it, once checked to be a little-endian 64-bit x86-64
+/// executable (what the crate's parser checked, for a tenth of its
+/// emulated instructions).
+fn file_header(image: &[u8]) -> Result<Elf64_Ehdr, &'static str> {
+    if image.len() < core::mem::size_of::<Elf64_Ehdr>() || image[..4] != ELFMAGIC {
+        return Err("not an ELF file");
     }
-    true
+    if image[EI_CLASS] != ELFCLASS64
+        || image[EI_DATA] != ELFDATA2LSB
+        || image[EI_VERSION] != EV_CURRENT
+    {
+        return Err("not a 64-bit little-endian ELF file");
+    }
+    // SAFETY: `image` holds at least one `Elf64_Ehdr` (checked above), a
+    // C struct of integers that any bytes are a value of, read unaligned;
+    // little-endian, as is the CPU.
+    let ehdr = unsafe { (image.as_ptr() as *const Elf64_Ehdr).read_unaligned() };
+    if ehdr.e_machine != EM_X86_64 || ehdr.e_type != ET_EXEC {
+        return Err("not a static x86-64 executable");
+    }
+    if ehdr.e_phnum == 0 {
+        return Err("no program headers");
+    }
+    Ok(ehdr)
 }
 
 /// The initial stack (strings, pointers, alignment) always fits in its
@@ -190,7 +195,6 @@ const _: () = assert!(
 /// (16-byte aligned) argc, argv[0..argc], NULL, envp NULL — System V style.
 fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static str> {
     let data = WRITABLE | paging::nx_bit();
-    // One mapped range, as the loader limits count it (lde-abi `program`).
     let top_page = USER_STACK_TOP - PAGE_SIZE;
     space
         .map_range(
@@ -202,32 +206,29 @@ fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static
     let (frame, _) = space.translate(top_page).ok_or("stack")?;
     // The kernel's view of the user address `at` in the top page.
     let kernel = |at: u64| (phys_to_virt(frame) + (at - top_page)) as *mut u8;
+    // Names and arguments come from fixed fields of the boot info (the
+    // assertion above): the strings stay in the top page.
     let argc = argv.len().min(MAX_ARGV);
-    let mut sp = USER_STACK_TOP;
-    let mut ptrs = [0u64; MAX_ARGV];
-    for (i, arg) in argv[..argc].iter().enumerate() {
-        // Names and arguments come from fixed fields of the boot info (the
-        // assertion above): the strings stay in the top page.
-        let len = arg.len().min(lde_abi::boot::MODULE_ARGS_LEN);
-        sp -= len as u64 + 1;
-        // SAFETY: `[sp, sp + len]` lies in the top page (see above), a
-        // fresh frame of this address space in the direct map.
-        unsafe {
-            crate::memops::copy(kernel(sp), arg.as_ptr(), len);
-            kernel(sp + len as u64).write(0);
-        }
-        ptrs[i] = sp;
-    }
-    // argc + argv pointers + NULL + envp NULL, then align so RSP % 16 == 0.
+    let argv = &argv[..argc];
+    let len = |arg: &[u8]| arg.len().min(lde_abi::boot::MODULE_ARGS_LEN) as u64;
+    let strings: u64 = argv.iter().map(|a| len(a) + 1).sum();
+    // argc + argv pointers + NULL + envp NULL below the strings, aligned so
+    // that RSP % 16 == 0.
     let words = 1 + argc as u64 + 2;
-    sp = (sp - words * 8) & !15;
+    let sp = (USER_STACK_TOP - strings - words * 8) & !15;
     let w = kernel(sp) as *mut u64;
-    // SAFETY: `words` aligned quadwords from `sp` up, below the strings, in
-    // the top page (see above).
+    let mut at = USER_STACK_TOP;
+    // SAFETY: the strings `[at, at + len]` and the `words` aligned
+    // quadwords from `sp` up lie in the top page (see above), a fresh frame
+    // of this address space in the direct map.
     unsafe {
         w.write(argc as u64);
-        for (i, p) in ptrs[..argc].iter().enumerate() {
-            w.add(1 + i).write(*p);
+        for (i, arg) in argv.iter().enumerate() {
+            let n = len(arg);
+            at -= n + 1;
+            crate::memops::copy(kernel(at), arg.as_ptr(), n as usize);
+            kernel(at + n).write(0);
+            w.add(1 + i).write(at);
         }
         w.add(1 + argc).write(0);
         w.add(2 + argc).write(0);

@@ -144,6 +144,7 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     fpu::init();
     fsgs::init();
     xstate::init();
+    frames::kernel_frames_allocated();
     for (slot, module) in info.modules[..count].iter().enumerate() {
         // Names and arguments are printed as the bytes they are (the VMM
         // passes them to the terminal unchanged), without a UTF-8 check.

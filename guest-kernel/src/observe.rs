@@ -705,6 +705,15 @@ pub fn all_ended() {
         }
         (ended, killed)
     });
+    // Every process has been reaped: all its frames went back.
+    let leaked = crate::frames::not_given_back();
+    if leaked != 0 {
+        say!(
+            "lde kernel: ",
+            leaked,
+            " frames of ended processes were never given back (a leak)"
+        );
+    }
     let ticks = time::now();
     OBSERVER.with(|o| {
         let totals = RunTotals {

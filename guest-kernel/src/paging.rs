@@ -22,7 +22,8 @@ pub const WRITABLE: u64 = 1 << 1;
 pub const USER: u64 = 1 << 2;
 const HUGE: u64 = 1 << 7;
 /// Software bit (ignored by the CPU): the frame belongs to a boot module
-/// and is mapped, not owned, so `free` leaves it alone.
+/// (or is the kernel's xstate stub) and is mapped, not owned: a segment
+/// that writes the page gets a private copy (`widen`).
 const BORROWED: u64 = 1 << 9;
 pub const NO_EXECUTE: u64 = 1 << 63;
 const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
@@ -80,27 +81,33 @@ fn index(vaddr: u64, level: u32) -> usize {
     ((vaddr >> (12 + 9 * level)) & 511) as usize
 }
 
-/// Most page-table frames (below the PML4) and mapped ranges an address
-/// space keeps track of; the loader refuses a program that needs more
-/// (lde-abi `program`, which the VMM checks before boot too).
+/// Most page-table frames (below the PML4) an address space may allocate;
+/// the loader refuses a program that needs more (lde-abi `program`, which
+/// the VMM checks before boot too).
 const MAX_TABLES: usize = lde_abi::program::MAX_PAGE_TABLES;
-const MAX_RANGES: usize = lde_abi::program::MAX_MAPPED_RANGES;
+/// Most runs of consecutive frames an address space keeps track of (more
+/// is "out of memory"). Its frames come from the allocator's bump pointer
+/// one after another while fresh memory lasts (every process is created at
+/// boot), so one run holds them all; only recycled memory comes in pieces.
+const MAX_RUNS: usize = 8;
 
 /// A process's page tables.
 ///
-/// Besides the tables themselves it remembers which table frames it
-/// allocated and which user ranges it mapped, so that freeing it touches
-/// only those instead of scanning thousands of empty entries (which costs
-/// milliseconds where kernel instructions are emulated).
+/// Besides the tables themselves it remembers which frames it owns (its
+/// PML4, its page tables, its pages, but not those borrowed from a boot
+/// module), as runs of consecutive frames, so that freeing it hands back a
+/// run at a time instead of visiting every page-table entry (each visit is
+/// emulated instructions on PVM hosts).
 pub struct AddressSpace {
     pub pml4: u64,
-    tables: [u64; MAX_TABLES],
+    /// Runs of frames it owns: (first frame, how many).
+    runs: [(u64, u64); MAX_RUNS],
+    nruns: usize,
+    /// Page-table frames below the PML4 (against `MAX_TABLES`).
     ntables: usize,
-    ranges: [(u64, u64); MAX_RANGES],
-    nranges: usize,
     /// The last page table (level 1) `entry` reached, and which 2 MiB of
-    /// the address space it maps (`vaddr >> 21`): mapping or freeing
-    /// consecutive pages then walks the tables once, not once per page.
+    /// the address space it maps (`vaddr >> 21`): mapping consecutive pages
+    /// then walks the tables once, not once per page.
     leaf: (u64, u64),
 }
 
@@ -108,16 +115,50 @@ impl AddressSpace {
     /// An empty lower half with the kernel's upper half.
     pub fn new() -> Option<AddressSpace> {
         let pml4 = frames::alloc()?;
-        let kernel = table(KERNEL_PML4.load(Ordering::Relaxed));
-        table(pml4)[256..].copy_from_slice(&kernel[256..]);
+        // The kernel half is the last PML4 entry alone (the direct map and
+        // the kernel image share it, lde-abi layout); the rest of the upper
+        // half is empty in the boot tables as in a fresh frame.
+        table(pml4)[511] = table(KERNEL_PML4.load(Ordering::Relaxed))[511];
+        let mut runs = [(0, 0); MAX_RUNS];
+        runs[0] = (pml4, 1);
         Some(AddressSpace {
             pml4,
-            tables: [0; MAX_TABLES],
+            runs,
+            nruns: 1,
             ntables: 0,
-            ranges: [(0, 0); MAX_RANGES],
-            nranges: 0,
             leaf: (u64::MAX, 0),
         })
+    }
+
+    /// Up to `max` fresh frames, owned from now on: the first and how many.
+    fn alloc_run(&mut self, max: u64) -> Option<(u64, u64)> {
+        let (base, n) = frames::alloc_run(max)?;
+        let last = &mut self.runs[self.nruns - 1];
+        if last.0 + last.1 * PAGE_SIZE == base {
+            last.1 += n;
+        } else if base + n * PAGE_SIZE == last.0 {
+            // Recycled frames come from the end of a free run down.
+            *last = (base, last.1 + n);
+        } else if self.nruns < MAX_RUNS {
+            self.runs[self.nruns] = (base, n);
+            self.nruns += 1;
+        } else {
+            frames::free_run(base, n);
+            return None;
+        }
+        Some((base, n))
+    }
+
+    /// Give back the last `n` frames [`alloc_run`](Self::alloc_run)
+    /// handed out, from `base` on, unused.
+    fn give_back(&mut self, base: u64, n: u64) {
+        let run = &mut self.runs[self.nruns - 1];
+        // They end the last run unless it grew downwards (recycled
+        // frames); then they stay owned, and go back with the rest.
+        if run.0 + run.1 * PAGE_SIZE == base + n * PAGE_SIZE {
+            run.1 -= n;
+            frames::free_run(base, n);
+        }
     }
 
     /// The PTE for `vaddr`, creating the tables on the way.
@@ -129,44 +170,39 @@ impl AddressSpace {
         self.walk(vaddr)
     }
 
-    /// `entry` the long way: down from the PML4.
+    /// `entry` the long way: down from the PML4. The tables missing below
+    /// the first missing one are all missing too: they come as one run.
     #[inline(never)]
     fn walk(&mut self, vaddr: u64) -> Option<&'static mut u64> {
         let mut t = self.pml4;
         for level in (1..4).rev() {
             let e = &mut table(t)[index(vaddr, level)];
             if *e & PRESENT == 0 {
-                if self.ntables == MAX_TABLES {
+                let need = level as u64;
+                if self.ntables + need as usize > MAX_TABLES {
                     return None;
                 }
-                let frame = frames::alloc()?;
-                self.tables[self.ntables] = frame;
-                self.ntables += 1;
-                *e = frame | PRESENT | WRITABLE | USER;
+                let (mut frame, n) = self.alloc_run(need)?;
+                self.ntables += n as usize;
+                let mut e = e;
+                for level in (level + 1 - n as u32..=level).rev() {
+                    *e = frame | PRESENT | WRITABLE | USER;
+                    t = frame;
+                    if level > 1 {
+                        e = &mut table(t)[index(vaddr, level - 1)];
+                    }
+                    frame += PAGE_SIZE;
+                }
+                if n < need {
+                    // Memory came in pieces: the rest the long way.
+                    return self.walk(vaddr);
+                }
+                break;
             }
             t = *e & ADDR_MASK;
         }
         self.leaf = (vaddr >> 21, t);
         Some(&mut table(t)[index(vaddr, 0)])
-    }
-
-    /// Remember that the pages of `[start, end)` are mapped (nothing if
-    /// it is empty).
-    #[inline]
-    fn note_range(&mut self, start: u64, end: u64) -> Option<()> {
-        if start >= end {
-            return Some(());
-        }
-        if self.nranges > 0 && self.ranges[self.nranges - 1].1 == start {
-            self.ranges[self.nranges - 1].1 = end;
-            return Some(());
-        }
-        if self.nranges == MAX_RANGES {
-            return None;
-        }
-        self.ranges[self.nranges] = (start, end);
-        self.nranges += 1;
-        Some(())
     }
 
     /// Map the 4 KiB page at `vaddr` (lower half) with `flags`; if it is
@@ -179,55 +215,111 @@ impl AddressSpace {
     }
 
     /// [`map`](Self::map) every page of `[first, end)` (page aligned): the
-    /// tables are walked once per 2 MiB, not once per page, and the new
-    /// pages are noted as one range.
+    /// tables are walked once per 2 MiB, not once per page, and the frames
+    /// for unmapped pages come a run at a time.
     pub fn map_range(&mut self, first: u64, end: u64, flags: u64) -> Option<()> {
         debug_assert!(end <= USER_END && first % PAGE_SIZE == 0 && end % PAGE_SIZE == 0);
+        let bits = PRESENT | USER | (flags & (WRITABLE | NO_EXECUTE));
         let mut page = first;
         while page < end {
             // The rest of this page table: up to the next 2 MiB boundary.
             let stop = end.min((page | (HUGE_PAGE_SIZE - 1)) + 1);
-            let pt = self.entry(page)? as *mut u64;
-            let mut fresh_from = page;
-            let mut e = pt;
+            let mut e = self.entry(page)? as *mut u64;
             while page < stop {
-                // SAFETY: `e` walks the entries of one page table (`pt` is
-                // the entry of `page`, `stop` ends at the table's last one);
-                // only the kernel, with interrupts off, touches page tables.
-                let pte = unsafe { &mut *e };
-                if *pte & PRESENT == 0 {
-                    let Some(frame) = frames::alloc() else {
-                        // Out of memory: what is mapped so far is still
-                        // noted, so that `free` finds it.
-                        self.note_range(fresh_from, page)?;
-                        return None;
-                    };
-                    *pte = frame | PRESENT | USER | (flags & (WRITABLE | NO_EXECUTE));
-                } else {
-                    self.note_range(fresh_from, page)?;
-                    fresh_from = page + PAGE_SIZE;
-                    widen(pte, flags)?;
+                // SAFETY: `e` walks the entries of one page table (it is the
+                // entry of `page`, `stop` ends at the table's last one); only
+                // the kernel, with interrupts off, touches page tables.
+                if unsafe { *e } & PRESENT != 0 {
+                    // SAFETY: as above.
+                    self.widen(unsafe { &mut *e }, flags)?;
+                    page += PAGE_SIZE;
+                    // SAFETY: stays inside the table or one past its end.
+                    e = unsafe { e.add(1) };
+                    continue;
                 }
-                page += PAGE_SIZE;
-                // SAFETY: stays inside the table or one past its end.
-                e = unsafe { e.add(1) };
+                // The unmapped entries from here on get a run of frames, as
+                // many as there are entries left in the table; any not used
+                // (a mapped page came first) go back at once.
+                let (mut frame, n) = self.alloc_run((stop - page) / PAGE_SIZE)?;
+                let mut left = n;
+                // SAFETY: as above; at most `n` entries up to `stop`.
+                while left > 0 && unsafe { *e } & PRESENT == 0 {
+                    // SAFETY: as above.
+                    unsafe {
+                        *e = frame | bits;
+                        e = e.add(1);
+                    }
+                    frame += PAGE_SIZE;
+                    page += PAGE_SIZE;
+                    left -= 1;
+                }
+                if left > 0 {
+                    self.give_back(frame, left);
+                }
             }
-            self.note_range(fresh_from, stop)?;
         }
         Some(())
     }
 
-    /// Map the page at `vaddr` onto an existing `frame` that the address space
-    /// does not own (read-only program text shared with its boot module, the
-    /// xstate stub: xstate.rs).
-    /// Fails if the page is already mapped.
+    /// Map the page at `vaddr` onto an existing `frame` that the address
+    /// space does not own (the xstate stub: xstate.rs). Fails if the page
+    /// is already mapped.
     pub fn map_borrowed(&mut self, vaddr: u64, frame: u64, flags: u64) -> Option<()> {
-        let e = self.entry(vaddr)?;
-        if *e & PRESENT != 0 {
-            return None;
+        self.map_borrowed_range(vaddr, vaddr + PAGE_SIZE, frame, flags)
+    }
+
+    /// Map the pages of `[first, end)` (page aligned) onto the existing
+    /// frames from `frame` on, which the address space does not own
+    /// (read-only program text shared with its boot module). Fails at the
+    /// first page already mapped (the pages before it stay mapped).
+    pub fn map_borrowed_range(
+        &mut self,
+        first: u64,
+        end: u64,
+        mut frame: u64,
+        flags: u64,
+    ) -> Option<()> {
+        let bits = PRESENT | USER | BORROWED | (flags & (WRITABLE | NO_EXECUTE));
+        let mut page = first;
+        while page < end {
+            let stop = end.min((page | (HUGE_PAGE_SIZE - 1)) + 1);
+            let mut e = self.entry(page)? as *mut u64;
+            while page < stop {
+                // SAFETY: as in `map_range`: the entries of one table.
+                unsafe {
+                    if *e & PRESENT != 0 {
+                        return None;
+                    }
+                    *e = frame | bits;
+                    e = e.add(1);
+                }
+                frame += PAGE_SIZE;
+                page += PAGE_SIZE;
+            }
         }
-        self.note_range(vaddr, vaddr + PAGE_SIZE)?;
-        *e = frame | PRESENT | USER | BORROWED | (flags & (WRITABLE | NO_EXECUTE));
+        Some(())
+    }
+
+    /// Widen the permissions of the mapped page `*e` by `flags`: executable wins
+    /// over no-execute, writable over read-only. A page borrowed from the boot
+    /// module is replaced by a private copy first (the segment will write into
+    /// it, or make it writable).
+    fn widen(&mut self, e: &mut u64, flags: u64) -> Option<()> {
+        if *e & BORROWED != 0 {
+            let (copy, _) = self.alloc_run(1)?;
+            // SAFETY: both frames are whole 4 KiB frames in the direct map;
+            // `copy` is fresh and ours alone.
+            unsafe {
+                crate::memops::copy(
+                    phys_to_virt(copy) as *mut u8,
+                    phys_to_virt(*e & ADDR_MASK) as *const u8,
+                    PAGE_SIZE as usize,
+                )
+            };
+            *e = (*e & !(ADDR_MASK | BORROWED)) | copy;
+        }
+        let nx = *e & flags & NO_EXECUTE;
+        *e = (*e & !NO_EXECUTE) | (flags & WRITABLE) | nx;
         Some(())
     }
 
@@ -255,60 +347,14 @@ impl AddressSpace {
         Some(())
     }
 
-    /// Free the frames this address space owns (mapped pages, except those
-    /// borrowed from a boot module), its tables and its PML4. The tables must
-    /// not be loaded in CR3.
-    pub fn free(mut self) {
-        for r in 0..self.nranges {
-            let (mut page, end) = self.ranges[r];
-            while page < end {
-                // One walk per page table, then its entries in a row.
-                let stop = end.min((page | (HUGE_PAGE_SIZE - 1)) + 1);
-                let Some(pt) = self.entry(page) else { break };
-                let mut e = pt as *mut u64;
-                while page < stop {
-                    // SAFETY: as in `map_range`: the entries of one table.
-                    let pte = unsafe { &mut *e };
-                    if *pte & (PRESENT | BORROWED) == PRESENT {
-                        frames::free(*pte & ADDR_MASK);
-                    }
-                    // Ranges are disjoint; clearing keeps it that a page is
-                    // never freed twice even if they were not.
-                    *pte = 0;
-                    page += PAGE_SIZE;
-                    // SAFETY: stays inside the table or one past its end.
-                    e = unsafe { e.add(1) };
-                }
-            }
+    /// Free the frames this address space owns (its pages, except those
+    /// borrowed from a boot module, its tables and its PML4), a run at a
+    /// time. The tables must not be loaded in CR3.
+    pub fn free(self) {
+        for &(base, n) in &self.runs[..self.nruns] {
+            frames::free_run(base, n);
         }
-        for &t in &self.tables[..self.ntables] {
-            frames::free(t);
-        }
-        frames::free(self.pml4);
     }
-}
-
-/// Widen the permissions of the mapped page `*e` by `flags`: executable wins
-/// over no-execute, writable over read-only. A page borrowed from the boot
-/// module is replaced by a private copy first (the segment will write into
-/// it, or make it writable).
-fn widen(e: &mut u64, flags: u64) -> Option<()> {
-    if *e & BORROWED != 0 {
-        let copy = frames::alloc()?;
-        // SAFETY: both frames are whole 4 KiB frames in the direct map;
-        // `copy` is fresh and ours alone.
-        unsafe {
-            crate::memops::copy(
-                phys_to_virt(copy) as *mut u8,
-                phys_to_virt(*e & ADDR_MASK) as *const u8,
-                PAGE_SIZE as usize,
-            )
-        };
-        *e = (*e & !(ADDR_MASK | BORROWED)) | copy;
-    }
-    let nx = *e & flags & NO_EXECUTE;
-    *e = (*e & !NO_EXECUTE) | (flags & WRITABLE) | nx;
-    Some(())
 }
 
 /// The frame and the effective flags of user page `vaddr` in the address

@@ -166,10 +166,9 @@ pub fn check(bytes: &[u8], what: &str, mem: u64) -> Result<()> {
             elf.entry
         )));
     }
-    let footprint = program::footprint(elf.headers, || {
-        elf.segments.iter().map(|s| (s.vaddr, s.memsz))
-    })
-    .map_err(|e| bad_input(load_error(what, e)))?;
+    let footprint =
+        program::footprint(elf.headers, elf.segments.iter().map(|s| (s.vaddr, s.memsz)))
+            .map_err(|e| bad_input(load_error(what, e)))?;
     if footprint.bytes > mem {
         return Err(bad_input(format!(
             "{what}: its segments and stack need {} bytes of memory, more than the guest's RAM ({} MiB, --mem)",
