@@ -182,21 +182,26 @@ impl AddressSpace {
                 if self.ntables + need as usize > MAX_TABLES {
                     return None;
                 }
-                let (mut frame, n) = self.alloc_run(need)?;
+                let (first, n) = self.alloc_run(need)?;
                 self.ntables += n as usize;
-                let mut e = e;
-                for level in (level + 1 - n as u32..=level).rev() {
-                    *e = frame | PRESENT | WRITABLE | USER;
-                    t = frame;
-                    if level > 1 {
-                        e = &mut table(t)[index(vaddr, level - 1)];
+                // Link the new tables, each into the one above.
+                let mut e: *mut u64 = e;
+                let mut shift = 12 + 9 * level;
+                for table_frame in (first..first + n * PAGE_SIZE).step_by(PAGE_SIZE as usize) {
+                    shift -= 9;
+                    // SAFETY: `e` is an entry of the table above (the
+                    // PML4's, then each new table's), in the direct map.
+                    unsafe {
+                        *e = table_frame | PRESENT | WRITABLE | USER;
+                        e = (phys_to_virt(table_frame) as *mut u64)
+                            .add(((vaddr >> shift) & 511) as usize);
                     }
-                    frame += PAGE_SIZE;
                 }
                 if n < need {
                     // Memory came in pieces: the rest the long way.
                     return self.walk(vaddr);
                 }
+                t = first + (n - 1) * PAGE_SIZE;
                 break;
             }
             t = *e & ADDR_MASK;
@@ -241,18 +246,20 @@ impl AddressSpace {
                 // many as there are entries left in the table; any not used
                 // (a mapped page came first) go back at once.
                 let (mut frame, n) = self.alloc_run((stop - page) / PAGE_SIZE)?;
-                let mut left = n;
-                // SAFETY: as above; at most `n` entries up to `stop`.
-                while left > 0 && unsafe { *e } & PRESENT == 0 {
+                // SAFETY: `n` entries from `e` lie in this table (`stop`).
+                let end = unsafe { e.add(n as usize) };
+                // SAFETY: as above: `e` stays below `end`.
+                while e < end && unsafe { *e } & PRESENT == 0 {
                     // SAFETY: as above.
                     unsafe {
                         *e = frame | bits;
                         e = e.add(1);
                     }
                     frame += PAGE_SIZE;
-                    page += PAGE_SIZE;
-                    left -= 1;
                 }
+                // SAFETY: both point into the same table.
+                let left = unsafe { end.offset_from(e) } as u64;
+                page += (n - left) * PAGE_SIZE;
                 if left > 0 {
                     self.give_back(frame, left);
                 }
