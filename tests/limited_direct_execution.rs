@@ -230,6 +230,14 @@ fn many_restricted_programs_in_one_run() {
         assert_killed_as_expected(&r, i as u32 + 1, *expected);
     }
     assert!(r.exited(16, 0));
+    // Killed or not, every process's memory went back (the kernel counts
+    // the frames handed out, and says when some never came back).
+    assert!(!r.stdout.contains("never given back"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("lde kernel: all 16 processes have ended (15 killed)"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
