@@ -234,7 +234,8 @@ fn many_restricted_programs_in_one_run() {
     // the frames handed out, and says when some never came back).
     assert!(!r.stdout.contains("never given back"), "{}", r.stdout);
     assert!(
-        r.stdout.contains("lde kernel: all 16 processes have ended (15 killed)"),
+        r.stdout
+            .contains("lde kernel: all 16 processes have ended (15 killed)"),
         "{}",
         r.stdout
     );
