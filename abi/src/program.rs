@@ -77,7 +77,7 @@ pub fn footprint(
     if headers > MAX_PROGRAM_HEADERS {
         return Err(LoadError::TooManyHeaders(headers));
     }
-    let mut tally = Tally::default();
+    let mut tally = Tally::EMPTY;
     let mut count = 0;
     while let Some((vaddr, memsz)) = segments.next() {
         count += 1;
@@ -108,16 +108,22 @@ pub fn footprint(
 }
 
 /// [`footprint`]'s running count over page ranges in ascending order.
-#[derive(Default)]
 struct Tally {
     bytes: u64,
     prev_end: u64,
-    /// Per level (PDPT, PD, PT): how far up tables are counted already.
-    counted_to: [u64; 3],
+    /// Per level (PDPT, PD, PT): the last table counted (`u64::MAX`: none).
+    last: [u64; 3],
     tables: u64,
 }
 
 impl Tally {
+    const EMPTY: Tally = Tally {
+        bytes: 0,
+        prev_end: 0,
+        last: [u64::MAX; 3],
+        tables: 0,
+    };
+
     fn add(&mut self, first: u64, end: u64) -> Result<(), LoadError> {
         // Sharing the previous segment's last page is fine; more is not.
         if self.prev_end > first.saturating_add(PAGE_SIZE) {
@@ -127,16 +133,15 @@ impl Tally {
             .bytes
             .saturating_add(end - first.max(self.prev_end.min(end)));
         self.prev_end = self.prev_end.max(end);
-        for (level, shift) in [39u32, 30, 21].into_iter().enumerate() {
-            // Table number k covers [k << shift, (k + 1) << shift); count
-            // from 1 so that 0 means "none counted yet".
-            let lo = (first >> shift) + 1;
-            let hi = ((end - 1) >> shift) + 1;
-            let from = lo.max(self.counted_to[level] + 1);
-            if hi >= from {
-                self.tables += hi - from + 1;
-                self.counted_to[level] = hi;
-            }
+        // Table number k of a level covers [k << shift, (k + 1) << shift).
+        // In ascending order a range starts in the table the previous one
+        // ended in (if they share one) or above: its tables are new but
+        // for that one.
+        for (last, shift) in self.last.iter_mut().zip([39u32, 30, 21]) {
+            let lo = first >> shift;
+            let hi = (end - 1) >> shift;
+            self.tables += hi - lo + (lo != *last) as u64;
+            *last = hi;
         }
         Ok(())
     }

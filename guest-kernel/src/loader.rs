@@ -203,7 +203,7 @@ fn build_stack(space: &mut AddressSpace, argv: &[&[u8]]) -> Result<u64, &'static
             data,
         )
         .ok_or("out of memory")?;
-    let (frame, _) = space.translate(top_page).ok_or("stack")?;
+    let frame = space.frame_of(top_page).ok_or("stack")?;
     // The kernel's view of the user address `at` in the top page.
     let kernel = |at: u64| (phys_to_virt(frame) + (at - top_page)) as *mut u8;
     // Names and arguments come from fixed fields of the boot info (the

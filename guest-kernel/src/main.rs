@@ -141,6 +141,9 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
         vmexit::exit(0);
     }
     apic::init();
+    if info.sched != SCHED_COOP {
+        timer::begin_calibration();
+    }
     fpu::init();
     fsgs::init();
     xstate::init();
@@ -148,11 +151,9 @@ pub extern "C" fn kernel_main(boot_info_phys: u64) -> ! {
     for (slot, module) in info.modules[..count].iter().enumerate() {
         // Names and arguments are printed as the bytes they are (the VMM
         // passes them to the terminal unchanged), without a UTF-8 check.
-        let name = c_str(&module.name);
-        match process::create(slot, module) {
-            Ok(pid) => {
-                observe::process_loaded(pid, name, c_str(&module.args), module.job.arrival_tick)
-            }
+        let (name, args) = (c_str(&module.name), c_str(&module.args));
+        match process::create(slot, module, name, args) {
+            Ok(pid) => observe::process_loaded(pid, name, args, module.job.arrival_tick),
             Err(why) => say!("lde kernel: cannot load program ", name, ": ", why),
         }
     }

@@ -330,17 +330,19 @@ impl AddressSpace {
         Some(())
     }
 
-    /// The frame and the effective flags (user and writable only if every
-    /// level allows it) of the page holding `vaddr`.
-    pub fn translate(&self, vaddr: u64) -> Option<(u64, u64)> {
-        translate(self.pml4, vaddr)
+    /// The frame of the page at `vaddr`, which this address space has
+    /// mapped (the loader, right after mapping it: the page table is the
+    /// one `entry` reached last, so this is no walk).
+    pub fn frame_of(&mut self, vaddr: u64) -> Option<u64> {
+        let e = *self.entry(vaddr)?;
+        (e & PRESENT != 0).then_some(e & ADDR_MASK)
     }
 
     /// Copy `bytes` to user address `vaddr` through the direct map (the pages
     /// must be mapped; used by the loader before the process runs).
-    pub fn write(&self, mut vaddr: u64, mut bytes: &[u8]) -> Option<()> {
+    pub fn write(&mut self, mut vaddr: u64, mut bytes: &[u8]) -> Option<()> {
         while !bytes.is_empty() {
-            let (frame, _) = self.translate(vaddr)?;
+            let frame = self.frame_of(vaddr)?;
             let off = vaddr & (PAGE_SIZE - 1);
             let n = bytes.len().min((PAGE_SIZE - off) as usize);
             // SAFETY: `frame` is a mapped frame of this address space, and

@@ -8,6 +8,8 @@
 //! [`Context`] whose return address is `trap_return`. The first switch to it
 //! therefore "returns from a trap" into user mode, like every later one.
 
+use core::mem::MaybeUninit;
+
 use lde_abi::boot::{c_str, Job, Module, MODULE_NAME_LEN};
 use lde_abi::cpu::selector::{USER_CS, USER_DS};
 use lde_abi::trace::switch_reason;
@@ -193,10 +195,11 @@ pub fn pid_of_user_frame(tf: &TrapFrame) -> u32 {
 }
 
 /// Create a process from boot module `module` (slot = module index, pid =
-/// slot + 1): load the program, build its first trap frame and context. It
+/// slot + 1), whose name and arguments are `name` and `args`: load the
+/// program, build its first trap frame and context. It
 /// is an embryo until it arrives ([`arrivals_and_wakes`]); loading it now
 /// keeps the cost of loading out of the tick it arrives at.
-pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
+pub fn create(slot: usize, module: &Module, name: &[u8], args: &[u8]) -> Result<u32, &'static str> {
     let image_len = module.len as usize;
     // SAFETY: the VMM placed the module's bytes at `addr` in RAM, in a region
     // the memory map reserves; the direct map covers it; nothing writes it.
@@ -206,22 +209,22 @@ pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
             image_len,
         )
     };
-    let name = c_str(&module.name);
-    let mut argv: [&[u8]; lde_abi::boot::MAX_ARGS + 1] = [&[]; lde_abi::boot::MAX_ARGS + 1];
-    argv[0] = name;
+    // Uninitialised: zeroing it would be 64 stores.
+    let mut argv = [const { MaybeUninit::<&[u8]>::uninit() }; lde_abi::boot::MAX_ARGS + 1];
+    argv[0].write(name);
     let mut argc = 1;
-    for arg in c_str(&module.args)
-        .split(|&b| b == b' ')
-        .filter(|a| !a.is_empty())
-    {
+    for arg in args.split(|&b| b == b' ').filter(|a| !a.is_empty()) {
         if argc == argv.len() {
             break;
         }
-        argv[argc] = arg;
+        argv[argc].write(arg);
         argc += 1;
     }
+    // SAFETY: the first `argc` entries were written just above, and
+    // `MaybeUninit<&[u8]>` has the layout of `&[u8]`.
+    let argv = unsafe { &*(&argv[..argc] as *const [MaybeUninit<&[u8]>] as *const [&[u8]]) };
     let mut space = AddressSpace::new().ok_or("out of memory")?;
-    let (entry, rsp) = match loader::load(&mut space, image, module.addr, &argv[..argc])
+    let (entry, rsp) = match loader::load(&mut space, image, module.addr, argv)
         .and_then(|loaded| xstate::prepare(&mut space, slot).map(|()| loaded))
     {
         Ok(loaded) => loaded,
@@ -231,17 +234,22 @@ pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
         }
     };
 
-    // The first trap frame: "return" to the entry point in ring 3.
+    // The first trap frame: "return" to the entry point in ring 3, every
+    // other register 0.
     let top = kstack_top(slot);
     let tf_addr = top - core::mem::size_of::<TrapFrame>() as u64;
-    let frame = TrapFrame {
-        rip: entry,
-        cs: USER_CS as u64,
-        rflags: USER_RFLAGS,
-        rsp,
-        ss: USER_DS as u64,
-        ..Default::default()
-    };
+    let tf = tf_addr as *mut TrapFrame;
+    // SAFETY: the frame goes at the top of this slot's kernel stack, which
+    // no one uses yet, 8-byte aligned; zeroed first (one `rep stosq`), then
+    // the fields that are not 0.
+    unsafe {
+        crate::memops::zero(tf as *mut u8, core::mem::size_of::<TrapFrame>());
+        (*tf).rip = entry;
+        (*tf).cs = USER_CS as u64;
+        (*tf).rflags = USER_RFLAGS;
+        (*tf).rsp = rsp;
+        (*tf).ss = USER_DS as u64;
+    }
     let ctx_addr = tf_addr - core::mem::size_of::<Context>() as u64;
     let ctx = Context {
         r15: 0,
@@ -252,16 +260,15 @@ pub fn create(slot: usize, module: &Module) -> Result<u32, &'static str> {
         rbp: 0,
         rip: trap_entry::trap_return_addr(),
     };
-    // SAFETY: both structures go at the top of this slot's kernel stack,
-    // which no one uses yet; addresses are 8-byte aligned.
-    unsafe {
-        (tf_addr as *mut TrapFrame).write(frame);
-        (ctx_addr as *mut Context).write(ctx);
-    }
+    // SAFETY: below the trap frame on this slot's kernel stack, which no
+    // one uses yet; 8-byte aligned.
+    unsafe { (ctx_addr as *mut Context).write(ctx) };
 
     TABLE.with(|t| {
         let p = &mut t.procs[slot];
-        *p = Process::UNUSED;
+        // Each slot is used once (slot = boot module): it is as the table
+        // began, `Process::UNUSED`, with no 1 KiB copy to make it so.
+        debug_assert!(p.state == State::Unused);
         p.pid = slot as u32 + 1;
         p.name[..name.len().min(MODULE_NAME_LEN - 1)]
             .copy_from_slice(&name[..name.len().min(MODULE_NAME_LEN - 1)]);

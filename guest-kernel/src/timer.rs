@@ -3,6 +3,8 @@
 //! [`vector::TIMER`] every quantum through the trap table, whatever the
 //! process is doing; with KVM's in-kernel LAPIC none of this reaches the VMM.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use lde_abi::cpu::vector;
 
 use crate::apic::{self, rdmsr, wrmsr};
@@ -18,26 +20,48 @@ pub fn start(quantum_us: u64, tsc_khz: u64) {
     wrmsr(apic::INITIAL_COUNT, count);
 }
 
-/// APIC timer counts per microsecond, measured against the TSC over about
-/// half a millisecond (KVM's APIC bus runs at 1 GHz by default; we measure
-/// rather than assume).
+/// TSC when [`begin_calibration`] set the APIC timer counting (0: it did
+/// not).
+static CALIBRATION_TSC: AtomicU64 = AtomicU64::new(0);
+
+/// Start measuring the APIC timer against the TSC: it counts down, masked,
+/// from its largest count while the kernel loads the programs, and
+/// [`start`] reads how far it got. On PVM hosts loading takes longer than
+/// the half millisecond the measurement needs, so no time is spent
+/// spinning for it (about 500 emulated instructions of spinning, before).
+pub fn begin_calibration() {
+    wrmsr(apic::DIVIDE, apic::DIVIDE_BY_1);
+    wrmsr(apic::LVT_TIMER, apic::LVT_MASKED | vector::TIMER as u64);
+    wrmsr(apic::INITIAL_COUNT, u32::MAX as u64);
+    CALIBRATION_TSC.store(rdtsc(), Ordering::Relaxed);
+}
+
+/// APIC timer counts per microsecond, measured against the TSC over at
+/// least half a millisecond (KVM's APIC bus runs at 1 GHz by default; we
+/// measure rather than assume), from [`begin_calibration`] on.
 fn counts_per_us(tsc_khz: u64) -> u64 {
     if tsc_khz == 0 {
         return 1000;
     }
-    wrmsr(apic::DIVIDE, apic::DIVIDE_BY_1);
-    wrmsr(apic::LVT_TIMER, apic::LVT_MASKED | vector::TIMER as u64);
+    let mut t0 = CALIBRATION_TSC.load(Ordering::Relaxed);
+    if t0 == 0 {
+        begin_calibration();
+        t0 = CALIBRATION_TSC.load(Ordering::Relaxed);
+    }
     let window = tsc_khz / 2; // 0.5 ms of TSC
-    wrmsr(apic::INITIAL_COUNT, u32::MAX as u64);
-    let t0 = rdtsc();
     while rdtsc() - t0 < window {
         core::hint::spin_loop();
     }
-    let counted = u32::MAX as u64 - rdmsr(apic::CURRENT_COUNT);
+    let left = rdmsr(apic::CURRENT_COUNT);
     let elapsed = rdtsc() - t0;
+    if left == 0 {
+        // It ran out (over 4 s at 1 GHz): measure again, the short way.
+        CALIBRATION_TSC.store(0, Ordering::Relaxed);
+        return counts_per_us(tsc_khz);
+    }
     wrmsr(apic::INITIAL_COUNT, 0);
     // counts / us = counted / (elapsed / tsc_per_us)
-    (counted * tsc_khz / 1000 / elapsed.max(1)).max(1)
+    ((u32::MAX as u64 - left) * tsc_khz / 1000 / elapsed.max(1)).max(1)
 }
 
 /// One tick, the start of tick `t`: acknowledge it, charge the tick that
