@@ -89,7 +89,7 @@ pub const MARK_OFFSET: u64 = core::mem::offset_of!(Event, flags) as u64;
 const _: () = assert!(
     core::mem::offset_of!(Event, kind) == MARK_OFFSET as usize + 1
         && core::mem::offset_of!(Event, detail) == MARK_OFFSET as usize + 2
-        && MARK_OFFSET % 4 == 0
+        && MARK_OFFSET.is_multiple_of(4)
 );
 
 /// Event kinds and the meaning of their arguments.
