@@ -275,6 +275,16 @@ impl AddressSpace {
         self.map_borrowed_range(vaddr, vaddr + PAGE_SIZE, frame, flags)
     }
 
+    /// Unmap the borrowed page at `vaddr` (no frame goes back: it is not
+    /// ours). The tables must not be loaded in CR3.
+    pub fn unmap_borrowed(&mut self, vaddr: u64) {
+        if let Some(e) = self.entry(vaddr) {
+            if *e & BORROWED != 0 {
+                *e = 0;
+            }
+        }
+    }
+
     /// Map the pages of `[first, end)` (page aligned) onto the existing
     /// frames from `frame` on, which the address space does not own
     /// (read-only program text shared with its boot module). Fails at the

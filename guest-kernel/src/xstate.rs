@@ -161,8 +161,10 @@ fn stub_entry(entry: *const u8) -> u64 {
 const NOBODY: usize = usize::MAX;
 
 struct Xstate {
-    /// Components saved per process (0: nothing beyond fxsave).
+    /// Components saved per process (0: nothing beyond fxsave), known once
+    /// `probed`.
     mask: u64,
+    probed: bool,
     /// The frame holding the stub.
     stub_frame: u64,
     /// The process whose registers the CPU holds, or will once it passes
@@ -181,6 +183,7 @@ struct Xstate {
 
 static XSTATE: KernelCell<Xstate> = KernelCell::new(Xstate {
     mask: 0,
+    probed: false,
     stub_frame: 0,
     owner: NOBODY,
     area: [0; MAX_PROCS],
@@ -190,9 +193,11 @@ static XSTATE: KernelCell<Xstate> = KernelCell::new(Xstate {
     restored: 0,
 });
 
-/// Find out which extended registers user mode has (XCR0 read in user
-/// mode, through the stub in a scratch address space). Call after
-/// `frames::init`, before any process exists.
+/// Set up the stub page. Which extended registers user mode has (XCR0
+/// read in user mode, through the stub) is found out in the first
+/// process's address space ([`prepare`]), which maps the stub anyway: a
+/// scratch address space of its own cost about 230 emulated instructions.
+/// Call after `frames::init`, before any process exists.
 pub fn init() {
     let leaf1 = core::arch::x86_64::__cpuid(1);
     if leaf1.ecx & CPUID1_ECX_XSAVE == 0 {
@@ -214,26 +219,28 @@ pub fn init() {
         memops::copy(stub as *mut u8, start, len);
     }
 
-    let mut scratch = AddressSpace::new().expect("no memory for a scratch address space");
-    scratch
-        .map_borrowed(STUB, frame, 0)
-        .expect("mapping the xstate stub");
-    paging::switch_to(scratch.pml4);
-    let [rax, rdx] = upcall::call(stub_entry(core::ptr::addr_of!(xstate_probe)));
-    paging::switch_to_kernel();
-    scratch.free();
-
-    let xcr0 = (rdx << 32) | (rax & 0xffff_ffff);
-    let mask = xcr0 & SAVED;
-    // SAFETY: `xstate_mask` is the stub's first word, in the frame just
-    // filled; no process maps it yet.
-    unsafe { (stub as *mut u64).write(mask) };
     XSTATE.with(|x| {
-        x.mask = mask;
         x.stub_frame = frame;
         x.save = stub_entry(core::ptr::addr_of!(xstate_save));
         x.restore = stub_entry(core::ptr::addr_of!(xstate_restore));
         x.restored = stub_entry(core::ptr::addr_of!(xstate_restored));
+    });
+}
+
+/// Read XCR0 in user mode, through the stub mapped in the address space
+/// rooted at `pml4` (not running), and keep what is to be saved.
+fn probe(pml4: u64, frame: u64) -> u64 {
+    paging::switch_to(pml4);
+    let [rax, rdx] = upcall::call(stub_entry(core::ptr::addr_of!(xstate_probe)));
+    paging::switch_to_kernel();
+    let xcr0 = (rdx << 32) | (rax & 0xffff_ffff);
+    let mask = xcr0 & SAVED;
+    // SAFETY: `xstate_mask` is the stub's first word, in its frame (direct
+    // map); no process runs.
+    unsafe { (crate::boot::phys_to_virt(frame) as *mut u64).write(mask) };
+    XSTATE.with(|x| {
+        x.mask = mask;
+        x.probed = true;
     });
     let unsaved = xcr0 & !(SAVED | X87_SSE);
     if unsaved != 0 {
@@ -242,11 +249,26 @@ pub fn init() {
              (XCR0 {xcr0:#x}, components {unsaved:#x})"
         );
     }
+    mask
 }
 
 /// Map the save area and the stub into the address space of the new
 /// process in `slot`.
 pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str> {
+    let (frame, probed) = XSTATE.with(|x| (x.stub_frame, x.probed));
+    if frame == 0 {
+        // No XSAVE: nothing beyond fxsave's state.
+        return Ok(());
+    }
+    let stub_mapped = !probed;
+    if !probed {
+        space.map_borrowed(STUB, frame, 0).ok_or("out of memory")?;
+        if probe(space.pml4, frame) == 0 {
+            // Nothing to save (VMX/SVM hosts): no process maps the stub.
+            space.unmap_borrowed(STUB);
+            return Ok(());
+        }
+    }
     XSTATE.with(|x| {
         if x.mask == 0 {
             return Ok(());
@@ -254,9 +276,11 @@ pub fn prepare(space: &mut AddressSpace, slot: usize) -> Result<(), &'static str
         let area = space
             .map(AREA, WRITABLE | paging::nx_bit())
             .ok_or("out of memory")?;
-        space
-            .map_borrowed(STUB, x.stub_frame, 0)
-            .ok_or("out of memory")?;
+        if !stub_mapped {
+            space
+                .map_borrowed(STUB, x.stub_frame, 0)
+                .ok_or("out of memory")?;
+        }
         x.area[slot] = crate::boot::phys_to_virt(area);
         x.pml4[slot] = space.pml4;
         Ok(())
