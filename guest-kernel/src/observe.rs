@@ -491,11 +491,14 @@ pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
     owned
 }
 
-/// A quiet tick (timer.rs) for `p`, on the CPU: it owns the tick (the last
-/// tick's decision kept it) and the charge has nothing to judge.
-#[inline(always)]
-pub fn quiet(p: &Process) -> bool {
-    p.owns_next_tick && p.acct.cpu_ticks + 1 < p.acct.check_at && p.state == State::Running
+/// Tick `t`'s decision kept `p` on the CPU: the first tick after `t` whose
+/// charge has something to judge (see `check_at`). The ticks before it may
+/// be quiet ones (timer.rs): `p` owns each, and each only charges it.
+pub fn quiet_until(p: &Process, t: u64) -> u64 {
+    // At tick t + k, k - 1 quiet ticks later, it has run cpu_ticks + k - 1
+    // ticks; the charge judges nothing while that plus one is below
+    // check_at.
+    t.saturating_add(p.acct.check_at.saturating_sub(p.acct.cpu_ticks))
 }
 
 /// Charge the quiet tick `tick` to `p`, which the policy keeps on the CPU:

@@ -18,10 +18,11 @@
 //!    already on the CPU nothing happens; otherwise the kernel switches.
 //!
 //! Most ticks change nothing: the process on the CPU goes on, nothing
-//! arrives or wakes. For those the kernel first asks
-//! [`Policy::keeps_running`], which answers the four steps at once when
-//! they would only keep that process on the CPU (the timer's quiet tick,
-//! timer.rs); when it says no, the kernel asks the four in turn.
+//! arrives or wakes. So when a tick keeps a process on the CPU, the kernel
+//! asks [`Policy::quiet_ticks`] how many of the next ticks would only keep
+//! it there; at those (the timer's quiet ticks, timer.rs) it asks the
+//! policy nothing, and tells it afterwards, in one call
+//! ([`Policy::ran_quietly`]), before it asks anything else.
 //!
 //! Between ticks a process may leave the CPU on its own
 //! ([`Policy::leave`]: yield, sleep, exit, killed); the kernel then asks
@@ -129,13 +130,19 @@ pub trait Policy {
         false
     }
     fn pick(&mut self) -> Option<Pick>;
-    /// A quiet tick: the process in `slot`, on the CPU, used the tick that
-    /// ended and goes on, and nothing arrives or wakes at tick `now`. If
-    /// `charge(slot, Then::Runs)`, `tick(now)` and `pick()` would together
-    /// only keep it on the CPU (no demotion, no boost, no decision), make
-    /// the change they would make and return true; otherwise change
-    /// nothing and return false (the kernel then asks them in turn).
-    fn keeps_running(&mut self, _slot: Slot, _now: u64) -> bool {
-        false
+    /// Quiet ticks ahead: tick `now`'s pick has just kept `slot` on the
+    /// CPU (or chosen it). How many of the ticks after `now` would, one by
+    /// one, be only `charge(slot, Then::Runs)`, `tick`, `pick` keeping it
+    /// there (no demotion, no boost, no decision), if nothing arrives or
+    /// wakes and it does not leave: ticks `now + 1 ..= now + n` are quiet
+    /// as far as the policy is concerned. The kernel then does not ask the
+    /// policy at those ticks (the timer's quiet tick, timer.rs).
+    fn quiet_ticks(&self, _slot: Slot, _now: u64) -> u64 {
+        0
     }
+    /// `ticks` of those quiet ticks have passed (at most what
+    /// [`Policy::quiet_ticks`] said): make the change their `charge`,
+    /// `tick` and `pick` would have made. The kernel says so before it
+    /// asks the policy anything else.
+    fn ran_quietly(&mut self, _slot: Slot, _ticks: u64) {}
 }
