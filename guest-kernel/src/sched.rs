@@ -110,9 +110,12 @@ struct Scheduler {
 /// yet heard of ([`Policy::ran_quietly`]).
 struct Quiet {
     until: u64,
-    slot: usize,
+    /// A byte: indexing the process table with it needs no bounds check.
+    slot: u8,
     untold: u64,
 }
+
+const _: () = assert!(MAX_PROCS <= 1 << u8::BITS);
 
 impl Scheduler {
     /// No more quiet ticks until a tick's decision says so again; first
@@ -128,7 +131,7 @@ impl Scheduler {
     #[inline(never)]
     fn tell_quiet(&mut self) {
         let q = &mut self.quiet;
-        self.policy.get().ran_quietly(q.slot, q.untold);
+        self.policy.get().ran_quietly(q.slot as usize, q.untold);
         q.untold = 0;
     }
 }
@@ -164,7 +167,7 @@ pub fn quiet_tick(t: u64) -> Option<usize> {
             return None;
         }
         q.untold += 1;
-        Some(q.slot)
+        Some(q.slot as usize)
     })
 }
 
@@ -281,7 +284,7 @@ pub fn at_tick(t: u64, current: Option<usize>) {
             s.next = None;
             s.at_boundary = false;
             let ahead = s.policy.get().quiet_ticks(slot, t);
-            s.quiet.slot = slot;
+            s.quiet.slot = slot as u8;
             s.quiet.until = until.min(t.saturating_add(ahead).saturating_add(1));
         }),
         After::GivesUp(reason) => give_up(slot, reason),
