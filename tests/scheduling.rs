@@ -116,6 +116,17 @@ fn cpu_limit_kills_a_process_over_its_cpu_time() {
     assert_eq!(r.process(1).cpu_ticks, 5, "50 ms of 10 ms ticks");
 }
 
+#[test]
+fn a_cpu_budget_asked_for_during_quiet_ticks_still_ends_the_job_on_time() {
+    // hog 6 3: alone on the CPU, its ticks are quiet ones (timer.rs) from
+    // the first that keeps it; after 3 of them it asks for a budget of 6,
+    // which must end it at its 6th tick, not at the CPU limit's 50th.
+    let r = lde_run(&["-p", "hog:6,3", "--cpu-limit", "500ms"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.exited(1, 0), "{}", r.stdout);
+    assert_eq!(r.process(1).cpu_ticks, 6, "{}", r.stdout);
+}
+
 /// Preemptions of two jobs of exactly `ticks` ticks of CPU each (`spin`
 /// asks the kernel for a CPU budget), so the work is the same on any CPU.
 fn preemptions(ticks: u32, quantum: &str) -> usize {

@@ -65,7 +65,8 @@ pub struct Accounting {
     /// Nothing is to be judged at a charge before `cpu_ticks` reaches this
     /// (its length's end, its next I/O, the CPU limit, the hog rule's
     /// earliest verdict; 0 until its first judged charge): below it a tick
-    /// may be a quiet one (timer.rs).
+    /// may be a quiet one (timer.rs). Whatever lowers it between two ticks
+    /// must also end the quiet ticks reckoned from it (`sched::end_quiet`).
     pub check_at: u64,
 }
 

@@ -157,6 +157,12 @@ pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
     })
 }
 
+/// No quiet ticks on the present reckoning: what is due for the process on
+/// the CPU changed between two ticks (its CPU budget).
+pub fn end_quiet() {
+    SCHED.with(|s| s.end_quiet());
+}
+
 /// Is tick `t` a quiet one (timer.rs)? The slot of the process it is
 /// charged to, if so: the policy is not asked (it hears of it later).
 #[inline(always)]
