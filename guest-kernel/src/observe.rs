@@ -32,7 +32,7 @@ use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO
 use lde_abi::boot::{SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF, SCHED_STCF, SCHED_STRIDE};
 use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
 use lde_abi::syscall::path;
-use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, why, KernelEvent};
+use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, KernelEvent};
 
 use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
@@ -232,29 +232,9 @@ pub fn scheduler_started(name: &str, info: &BootInfo, timer: bool) {
 }
 
 /// The policy chose the process in `slot` at `tick`, for `why`.
-pub fn decision(tick: u64, slot: usize, w: crate::sched::Why) {
-    use crate::sched::Why;
-    let (code, a, b) = match w {
-        Why::Next => (why::NEXT, 0, 0),
-        Why::SliceUsed => (why::SLICE_USED, 0, 0),
-        Why::Demoted { from, to } => (why::DEMOTED, from as u64, to as u64),
-        Why::Boost => (why::BOOST, 0, 0),
-        Why::Ahead { level } => (why::AHEAD, level as u64, 0),
-        Why::Shortest { remaining } => (why::SHORTEST, remaining, 0),
-        Why::Preempts { remaining } => (why::PREEMPTS, remaining, 0),
-        Why::Lottery { winner, total } => (why::LOTTERY, winner, total),
-        Why::Stride { pass } => (why::STRIDE, pass, 0),
-    };
+pub fn decision(tick: u64, slot: usize, why: crate::sched::Why) {
     let pid = process::with_table(|t| t.procs[slot].pid);
-    record(
-        pid,
-        KernelEvent::Decision {
-            tick,
-            why: code,
-            a,
-            b,
-        },
-    );
+    record(pid, KernelEvent::Decision { tick, why });
 }
 
 /// MLFQ: the process in `slot` went from level `from` to `to` at `tick`.
