@@ -90,9 +90,8 @@ NATIVE = example("crunch_native")
 WRITE_COST = example("trace_write_cost")
 MIN_VM = example("min_vm")
 
-# A lone process is ended by the kernel's hog rule after 50 ticks without a
-# system call, so single-process runs stay below that (250 M steps is about
-# 0.3 s, 30 ticks of 10 ms).
+# Single-process runs stay short (250 M steps is about 0.3 s, 30 ticks of
+# 10 ms); a process run alone is never ended by the kernel's hog rule.
 SINGLE_MAX_MILLIONS = 250
 
 TRAPBENCH = re.compile(

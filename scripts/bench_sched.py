@@ -62,10 +62,10 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
     ap.add_argument("--sizes", default="16,64,256", help="numbers of processes (default 16,64,256)")
     ap.add_argument("--length", type=int, default=4, help="ticks of each job (default 4)")
-    # Each crunch must stay well below the 50 ticks without a system call
-    # after which the kernel's hog rule ends the last process alive (MLFQ's
-    # 10-tick quantum leaves the last one alone for several ticks): 40 M
-    # steps is about 13 ticks of 10 ms unloaded, 30 on this loaded host.
+    # The last crunch alive must end within the 50 ticks alone after which
+    # the kernel's hog rule ends it (MLFQ's 10-tick quantum can leave it
+    # alone for a while): 40 M steps is about 13 ticks of 10 ms unloaded,
+    # 30 on this loaded host.
     ap.add_argument("--crunch", type=int, default=40, help="million steps per crunch process (default 40)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]

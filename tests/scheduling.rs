@@ -104,8 +104,36 @@ fn a_hog_under_rr_does_not_stop_the_others() {
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.exited(2, 0) && r.exited(3, 0), "{}", r.stdout);
     assert_eq!(r.process(1).end, ProcessEnd::Killed(KillCause::LastHog));
-    // The hog ended after the others.
-    assert!(r.process(1).end_tick >= r.process(2).end_tick.max(r.process(3).end_tick));
+    // The hog ended after the others, once it had run 50 ticks alone.
+    let others = r.process(2).end_tick.max(r.process(3).end_tick);
+    assert!(r.process(1).end_tick >= others + 50, "{}", r.stderr);
+}
+
+#[test]
+fn a_long_job_that_shared_the_cpu_is_no_hog() {
+    // A CPU-bound job without system calls that outlives the others (the
+    // last of three `crunch`es) is no hog for the ticks it shared the CPU:
+    // the hog rule counts only the ticks it then runs alone. Here the hog
+    // runs some 60 ticks beside `spin:60` (a job of known length, which the
+    // rule leaves alone), more than the rule's 50, and is not ended when
+    // spin is, but 50 ticks later. Ticks, not time: a slow CPU changes
+    // nothing.
+    let r = lde_run(&["-p", "hog", "-p", "spin:60"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.exited(2, 0), "{}", r.stdout);
+    let (hog, spin) = (r.process(1), r.process(2));
+    assert_eq!(hog.end, ProcessEnd::Killed(KillCause::LastHog));
+    assert!(hog.end_tick >= spin.end_tick + 50, "{}", r.stderr);
+    assert!(
+        hog.cpu_ticks >= 100,
+        "the hog ran 50 ticks beside spin, then 50 alone: {hog:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("it has run 50 ticks alone without a system call"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

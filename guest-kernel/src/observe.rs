@@ -20,12 +20,14 @@
 //! for idle ticks).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
-//! left alive of several and has run [`HOG_TICKS`] ticks without a system
-//! call that could give up the CPU (`write`, which the timer may interrupt,
+//! left alive of several and has run [`HOG_TICKS`] ticks alone without a
+//! system call that could give up the CPU (`write`, which the timer may interrupt,
 //! `sched_yield`, `sleep_*`, `exit`) — under `rr` and `fifo` nothing else
 //! could ever stop it. Other system calls (`getpid`, `clock`, an unknown
 //! number, ...) and bare traps (`int3`) do not count: a loop of them holds
-//! the CPU just as a loop without any. `--cpu-limit` ends any process over
+//! the CPU just as a loop without any. Ticks it ran while others were
+//! alive do not count: the timer shared the CPU then, and a long job that
+//! ends a few ticks after the others is no hog. `--cpu-limit` ends any process over
 //! its CPU time, time in the kernel on its behalf included.
 
 use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO};
@@ -42,8 +44,8 @@ use crate::trace::record;
 use crate::trap_entry::TrapFrame;
 use crate::{println, say};
 
-/// Ticks without a system call that could give up the CPU after which the
-/// last process alive is a hog.
+/// Ticks alone without a system call that could give up the CPU after
+/// which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
 /// A process's figures, in ticks (time.rs) unless named `_tsc`.
@@ -57,7 +59,7 @@ pub struct Accounting {
     /// When it last became runnable (for `wait_ticks`).
     pub ready_since: u64,
     /// Ticks on the CPU since its last system call that could give up the
-    /// CPU (the hog rule).
+    /// CPU or since it was left alone, whichever came later (the hog rule).
     pub ticks_since_trap: u64,
     /// TSC time on the CPU, and when its current run started.
     pub cpu_tsc: u64,
@@ -579,7 +581,7 @@ fn say_why_killed(slot: usize, reason: u64, limit: u64) {
                 p.name(),
                 ") killed: every other process is done and it has run ",
                 p.acct.ticks_since_trap,
-                " ticks without a system call that could give up the CPU"
+                " ticks alone without a system call that could give up the CPU"
             );
         }
     })
@@ -642,6 +644,18 @@ pub fn killed(p: &mut Process, reason: u64, fault: [u64; 4]) {
             tick: now,
         },
     );
+}
+
+/// A process of the table `t` has ended. If that leaves one alive, of
+/// several, the hog rule's clock of that one starts now (a verdict due
+/// earlier, `check_at`, finds it short and sets the next).
+#[inline(always)]
+pub fn ended(t: &mut process::ProcessTable) {
+    if t.count > 1 && t.alive_count() == 1 {
+        if let Some(last) = t.procs[..t.count].iter_mut().find(|p| p.state.is_alive()) {
+            last.acct.ticks_since_trap = 0;
+        }
+    }
 }
 
 /// `p` has ended and is gone: its final figures.
