@@ -72,7 +72,7 @@ fn mean(v: &[u64]) -> f64 {
 fn decisions(r: &Run) -> Vec<(u64, u32, Why)> {
     r.events()
         .filter_map(|e| match &e.event {
-            GuestEvent::Decision { tick, why } => Some((*tick, e.pid, why.clone())),
+            GuestEvent::Decision { tick, why } => Some((*tick, e.pid, *why)),
             _ => None,
         })
         .collect()
