@@ -349,14 +349,23 @@ fn a_long_write_takes_ticks_and_cpu_limit_stops_it() {
     // during each call (between its 4 KiB pieces) and charges them to the
     // writer, so --cpu-limit may end it in the middle of a call (with the
     // interrupts off for the whole call, every call ran to its end). On PVM
-    // hosts a 64 KiB write lasts many 1 ms ticks, so the first run shows
-    // it; on a fast VMX/SVM host a call takes microseconds and the tick that
-    // reaches the limit may come between two calls, in user mode, so the
-    // run is repeated until one is cut short (at most 10 runs: a kernel
-    // that never takes a tick inside a call fails them all).
+    // hosts a 64 KiB write lasts many 1 ms ticks, so the first run, with a
+    // limit of 2 ms, shows it. Elsewhere the limit may come before the
+    // first piece is out (an emulated CPU: QEMU's TCG) or between two calls,
+    // in user mode (a fast VMX/SVM host, where a call takes microseconds),
+    // so the run is repeated, the limit doubled each time, until one is cut
+    // short: a kernel that never takes a tick inside a call fails them all.
     const WRITE: usize = 64 * 1024;
-    for _ in 0..10 {
-        let r = lde_run(&["-p", "writer", "--quantum", "1ms", "--cpu-limit", "2ms"]);
+    let mut printed = Vec::new();
+    for limit in (1..=8).map(|i| 1u64 << i) {
+        let r = lde_run(&[
+            "-p",
+            "writer",
+            "--quantum",
+            "1ms",
+            "--cpu-limit",
+            &format!("{limit}ms"),
+        ]);
         assert_eq!(r.status, 0, "{}", r.stderr);
         r.assert_no_panic();
         let p = r.process(1);
@@ -367,7 +376,7 @@ fn a_long_write_takes_ticks_and_cpu_limit_stops_it() {
             r.stderr
         );
         assert!(
-            p.cpu_ticks >= 2,
+            p.cpu_ticks >= limit,
             "kernel time charged: {} ticks",
             p.cpu_ticks
         );
@@ -382,8 +391,11 @@ fn a_long_write_takes_ticks_and_cpu_limit_stops_it() {
         if hashes % (WRITE / 64 * 63) != 0 {
             return;
         }
+        printed.push((limit, hashes));
     }
-    panic!("in 10 runs the CPU limit never ended the writer inside a write");
+    panic!(
+        "the CPU limit never ended the writer inside a write: (limit ms, `#` printed) {printed:?}"
+    );
 }
 
 #[test]
