@@ -20,19 +20,21 @@
 //! for idle ticks).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
-//! left alive of several and has run [`HOG_TICKS`] ticks without a system
-//! call that could give up the CPU (`write`, which the timer may interrupt,
+//! left alive of several and has run [`HOG_TICKS`] ticks alone without a
+//! system call that could give up the CPU (`write`, which the timer may interrupt,
 //! `sched_yield`, `sleep_*`, `exit`) — under `rr` and `fifo` nothing else
 //! could ever stop it. Other system calls (`getpid`, `clock`, an unknown
 //! number, ...) and bare traps (`int3`) do not count: a loop of them holds
-//! the CPU just as a loop without any. `--cpu-limit` ends any process over
+//! the CPU just as a loop without any. Ticks it ran while others were
+//! alive do not count: the timer shared the CPU then, and a long job that
+//! ends a few ticks after the others is no hog. `--cpu-limit` ends any process over
 //! its CPU time, time in the kernel on its behalf included.
 
 use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO};
 use lde_abi::boot::{SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF, SCHED_STCF, SCHED_STRIDE};
 use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
 use lde_abi::syscall::path;
-use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, why, KernelEvent};
+use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, KernelEvent};
 
 use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
@@ -42,8 +44,8 @@ use crate::trace::record;
 use crate::trap_entry::TrapFrame;
 use crate::{println, say};
 
-/// Ticks without a system call that could give up the CPU after which the
-/// last process alive is a hog.
+/// Ticks alone without a system call that could give up the CPU after
+/// which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
 /// A process's figures, in ticks (time.rs) unless named `_tsc`.
@@ -57,7 +59,7 @@ pub struct Accounting {
     /// When it last became runnable (for `wait_ticks`).
     pub ready_since: u64,
     /// Ticks on the CPU since its last system call that could give up the
-    /// CPU (the hog rule).
+    /// CPU or since it was left alone, whichever came later (the hog rule).
     pub ticks_since_trap: u64,
     /// TSC time on the CPU, and when its current run started.
     pub cpu_tsc: u64,
@@ -233,29 +235,9 @@ pub fn scheduler_started(name: &str, info: &BootInfo, timer: bool) {
 }
 
 /// The policy chose the process in `slot` at `tick`, for `why`.
-pub fn decision(tick: u64, slot: usize, w: crate::sched::Why) {
-    use crate::sched::Why;
-    let (code, a, b) = match w {
-        Why::Next => (why::NEXT, 0, 0),
-        Why::SliceUsed => (why::SLICE_USED, 0, 0),
-        Why::Demoted { from, to } => (why::DEMOTED, from as u64, to as u64),
-        Why::Boost => (why::BOOST, 0, 0),
-        Why::Ahead { level } => (why::AHEAD, level as u64, 0),
-        Why::Shortest { remaining } => (why::SHORTEST, remaining, 0),
-        Why::Preempts { remaining } => (why::PREEMPTS, remaining, 0),
-        Why::Lottery { winner, total } => (why::LOTTERY, winner, total),
-        Why::Stride { pass } => (why::STRIDE, pass, 0),
-    };
+pub fn decision(tick: u64, slot: usize, why: crate::sched::Why) {
     let pid = process::with_table(|t| t.procs[slot].pid);
-    record(
-        pid,
-        KernelEvent::Decision {
-            tick,
-            why: code,
-            a,
-            b,
-        },
-    );
+    record(pid, KernelEvent::Decision { tick, why });
 }
 
 /// MLFQ: the process in `slot` went from level `from` to `to` at `tick`.
@@ -603,7 +585,7 @@ fn say_why_killed(slot: usize, reason: u64, limit: u64) {
                 p.name(),
                 ") killed: every other process is done and it has run ",
                 p.acct.ticks_since_trap,
-                " ticks without a system call that could give up the CPU"
+                " ticks alone without a system call that could give up the CPU"
             );
         }
     })
@@ -666,6 +648,18 @@ pub fn killed(p: &mut Process, reason: u64, fault: [u64; 4]) {
             tick: now,
         },
     );
+}
+
+/// A process of the table `t` has ended. If that leaves one alive, of
+/// several, the hog rule's clock of that one starts now (a verdict due
+/// earlier, `check_at`, finds it short and sets the next).
+#[inline(always)]
+pub fn ended(t: &mut process::ProcessTable) {
+    if t.count > 1 && t.alive_count() == 1 {
+        if let Some(last) = t.procs[..t.count].iter_mut().find(|p| p.state.is_alive()) {
+            last.acct.ticks_since_trap = 0;
+        }
+    }
 }
 
 /// `p` has ended and is gone: its final figures.

@@ -167,8 +167,8 @@ impl Policy for Mlfq {
             if down != level {
                 charged.demoted = Some((level as u8, down as u8));
                 self.pending = Some(Why::Demoted {
-                    from: level as u8,
-                    to: down as u8,
+                    from: level as u64,
+                    to: down as u64,
                 });
             }
             self.set_level(slot, down);
@@ -252,7 +252,9 @@ impl Policy for Mlfq {
         let why = match (self.pending.take(), self.running) {
             (None, Some(run)) if run == slot => None,
             (Some(why), _) => Some(why),
-            (None, Some(_)) => Some(Why::Ahead { level: level as u8 }),
+            (None, Some(_)) => Some(Why::Ahead {
+                level: level as u64,
+            }),
             (None, None) => Some(Why::Next),
         };
         self.running = Some(slot);

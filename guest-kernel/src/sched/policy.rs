@@ -85,31 +85,9 @@ pub struct Charged {
 }
 
 /// Why a process gets the CPU: the reason the trace records for each
-/// scheduling decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Why {
-    /// First in line (the process before it left the CPU).
-    Next,
-    /// The process before it used up its time slice.
-    SliceUsed,
-    /// The process before it used up its allotment at level `from` and was
-    /// demoted to `to`.
-    Demoted { from: u8, to: u8 },
-    /// A priority boost moved every job to the top level.
-    Boost,
-    /// MLFQ: it is ahead of the process on the CPU, which it preempts: at a
-    /// higher level, or put at the front of the same level (`-I`).
-    Ahead { level: u8 },
-    /// Its remaining length is the shortest of the runnable ones.
-    Shortest { remaining: u64 },
-    /// It has arrived (or woken) with less left to run than the process on
-    /// the CPU, which it preempts.
-    Preempts { remaining: u64 },
-    /// It holds ticket `winner` of `total`.
-    Lottery { winner: u64, total: u64 },
-    /// Its pass was the smallest.
-    Stride { pass: u64 },
-}
+/// scheduling decision (defined in the guest/VMM contract, which encodes it
+/// into the event and the VMM decodes it back).
+pub use lde_abi::trace::Why;
 
 /// A policy's answer to "who runs now?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
