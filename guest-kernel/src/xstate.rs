@@ -42,8 +42,9 @@
 //! instead, so a debugger never steps through the stub.
 //!
 //! A process that gets the CPU back with nobody in between costs nothing;
-//! otherwise the switch costs one upcall, about as much as a bare trap on
-//! PVM hosts. The area sizes itself from nothing: the components saved
+//! otherwise the switch costs one upcall (about a dozen kernel
+//! instructions for the trip to user mode and back) and the checks around
+//! it. The area sizes itself from nothing: the components saved
 //! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout,
 //! below the three words the restore stub keeps at [`SAVED_RAX`].
 
@@ -214,6 +215,7 @@ pub fn init() {
         memops::copy(stub as *mut u8, start, len);
     }
 
+    upcall::init();
     let mut scratch = AddressSpace::new().expect("no memory for a scratch address space");
     scratch
         .map_borrowed(STUB, frame, 0)
