@@ -55,17 +55,11 @@ static GATE: AtomicU64 = AtomicU64::new(0);
 static GATE_KERNEL: AtomicU64 = AtomicU64::new(0);
 static GATE_UPCALL: AtomicU64 = AtomicU64::new(0);
 
-/// RAX and RDX as the code left them.
-#[repr(C)]
-struct Result2 {
-    rax: u64,
-    rdx: u64,
-}
-
 core::arch::global_asm!(
     r#"
-    // upcall_run(rip) -> (rax, rdx): iretq into `rip` in user mode, with
-    // the int3 gate leading back to upcall_return.
+    // upcall_run(rdi = rip) -> rax, rdx: iretq into `rip` in user mode,
+    // with the int3 gate leading back to upcall_return. Changes RAX, RCX,
+    // RDX, RSI and the flags, nothing else (see `call`).
     .global upcall_run
     upcall_run:
         mov [rip + {kernel_rsp}], rsp
@@ -103,7 +97,6 @@ core::arch::global_asm!(
 );
 
 extern "C" {
-    fn upcall_run(rip: u64) -> Result2;
     fn upcall_return();
 }
 
@@ -125,14 +118,24 @@ pub fn init() {
 #[inline(always)]
 pub fn call(rip: u64) -> [u64; 2] {
     ACTIVE.store(true, Ordering::Relaxed);
+    let (rax, rdx): (u64, u64);
     // SAFETY: `rip` is the kernel's own code, mapped user-executable in the
     // address space in CR3 (the caller's promise), ending in `int3`, which
-    // comes back through the gate `upcall_run` sets to `upcall_return`;
-    // the code changes only registers the C ABI lets a call change. No
-    // KernelCell borrow is live across it.
-    let r = unsafe { upcall_run(rip) };
+    // comes back through the gate `upcall_run` sets to `upcall_return`.
+    // The code and the trip change only the registers named here (a call
+    // from asm, so that the compiler keeps its values in the others).
+    unsafe {
+        core::arch::asm!(
+            "call upcall_run",
+            inout("rdi") rip => _,
+            out("rax") rax,
+            out("rcx") _,
+            out("rdx") rdx,
+            out("rsi") _,
+        )
+    };
     ACTIVE.store(false, Ordering::Relaxed);
-    [r.rax, r.rdx]
+    [rax, rdx]
 }
 
 /// Is an upcall running? Then a trap from user mode comes from the
