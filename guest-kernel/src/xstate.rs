@@ -280,7 +280,8 @@ fn restore_pending(x: &Xstate, slot: usize) -> bool {
     // SAFETY: the process is alive and not running, so its user frame is
     // at the top of its kernel stack and nothing writes it meanwhile.
     let rip = unsafe { (*user_frame(slot)).rip };
-    (x.restore..x.restored).contains(&rip)
+    // restore <= rip < restored, in one compare.
+    rip.wrapping_sub(x.restore) < x.restored - x.restore
 }
 
 /// The process in `slot` is about to run: make sure it returns to user
