@@ -168,6 +168,7 @@ fn scheduler() -> ! {
 }
 
 /// Ask the policy who runs now; the decision is recorded if it made one.
+#[inline(always)]
 fn decide(tick: u64) -> Option<usize> {
     let start = time::rdtsc();
     let pick = pick();
