@@ -80,6 +80,43 @@ fn a_ring_too_small_reports_its_drops() {
     assert!(text.contains("dropped"), "{text}");
 }
 
+/// An eight-slot ring (64-byte header + 8 slots) wraps around dozens of
+/// times: every slot the kernel marks reaches the trace once, in order,
+/// the half-full doorbell keeps it from filling, and each system call
+/// carries the arguments it takes.
+#[test]
+fn a_small_ring_wraps_without_losing_or_repeating_an_event() {
+    let r = lde_run_alone(&["-p", "trapbench:getpid,300", "--guest-ring", "576"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let Some(Record::Footer(f)) = r.records.last() else {
+        panic!("no footer")
+    };
+    assert_eq!((f.dropped_events, f.bad_events), (0, 0), "{f:?}");
+    assert_eq!(f.guest_events as usize, r.events().count());
+    let calls: Vec<(u64, &[u64], i64)> = r
+        .events()
+        .filter_map(|e| match &e.event {
+            GuestEvent::Syscall {
+                nr, args, result, ..
+            } => Some((*nr, args.as_slice(), *result)),
+            _ => None,
+        })
+        .collect();
+    let getpids = calls.iter().filter(|c| c.0 == 39).count();
+    assert_eq!(getpids, 300, "every getpid, once");
+    assert!(calls
+        .iter()
+        .filter(|c| c.0 == 39)
+        .all(|&(_, args, result)| args.is_empty() && result == 1));
+    assert_eq!(
+        calls.last().map(|c| (c.0, c.1)),
+        Some((60, &[0][..])),
+        "exit(0)"
+    );
+    let tscs: Vec<u64> = r.events().map(|e| e.tsc).collect();
+    assert!(tscs.windows(2).all(|w| w[0] <= w[1]), "in ring order");
+}
+
 #[test]
 fn ctrl_c_leaves_a_complete_trace() {
     require_kvm();

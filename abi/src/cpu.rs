@@ -32,4 +32,10 @@ pub mod vector {
     pub const SYSCALL: u8 = crate::syscall::VECTOR;
     /// The local APIC's spurious-interrupt vector.
     pub const SPURIOUS: u8 = 0xff;
+
+    /// Does the CPU push an error code for `vector`? (The kernel's entry
+    /// stubs push a zero for the others, so every frame looks the same.)
+    pub const fn has_error_code(vector: u64) -> bool {
+        matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30)
+    }
 }

@@ -67,6 +67,17 @@ pub mod path {
     pub const UD: u64 = 1;
 }
 
+/// How many arguments a system call takes (RDI, RSI, RDX in that order),
+/// as strace shows them: a trace records only these. A number the kernel
+/// does not know gets all three (what a caller may have meant is unknown).
+pub const fn arity(nr: u64) -> usize {
+    match nr {
+        SCHED_YIELD | GETPID | CPU_TICKS => 0,
+        EXIT | CLOCK | SLEEP_TICKS | SLEEP_NS | CPU_BUDGET => 1,
+        _ => 3,
+    }
+}
+
 /// The name of a system call, for traces and summaries.
 pub fn name(nr: u64) -> Option<&'static str> {
     Some(match nr {

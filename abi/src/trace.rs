@@ -5,17 +5,24 @@
 //! [`RingHeader`] followed by `capacity` fixed-size [`Event`] slots
 //! (`capacity` = [`ring_capacity`] of the ring's size, a power of two). The
 //! kernel is the only writer of `head` and `dropped`; the VMM is the only
-//! writer of `tail`. Slot `i & (capacity - 1)` holds event number `i`. The kernel
-//! writes the slot, then publishes it by storing `head = i + 1`; when
-//! `head - tail == capacity` the ring is full and the kernel counts the event
-//! in `dropped` instead of overwriting. The kernel writes only the words an
+//! writer of `tail`. Slot `i & (capacity - 1)` holds event number `i`.
+//!
+//! Each slot publishes itself: its [`Event::mark`] word (flags, kind,
+//! detail; never 0, as no kind is 0) is the last thing the kernel stores,
+//! and x86 keeps stores in order, so a slot whose mark is not 0 is whole.
+//! The VMM reads slots from `tail` on until one has mark 0, clears the mark
+//! of each slot it consumes and then advances `tail`. The kernel writes a
+//! slot only when `tail` says the VMM has consumed it (event number minus
+//! `tail` below `capacity`); when the ring is full it counts the event in
+//! `dropped` instead of overwriting. No shared `head`: publishing an event
+//! is its own stores. The kernel writes only the words an
 //! event's kind uses (see [`Encoded`]): the rest of a slot is left over from
 //! an older event, and the VMM does not read it. The VMM drains at exits it takes
 //! anyway, when the kernel rings [`crate::ports::TRACE_DOORBELL`] (half
 //! full), and at the end.
 
 pub const RING_MAGIC: u64 = u64::from_le_bytes(*b"LDERING1");
-pub const RING_VERSION: u32 = 3;
+pub const RING_VERSION: u32 = 4;
 /// Bytes from the start of the ring to the first slot.
 pub const HEADER_SIZE: u64 = 64;
 pub const EVENT_SIZE: u64 = core::mem::size_of::<Event>() as u64;
@@ -37,75 +44,103 @@ pub struct RingHeader {
     pub version: u32,
     pub event_size: u32,
     pub capacity: u64,
-    /// Events published by the kernel so far.
-    pub head: u64,
-    /// Events consumed by the VMM so far.
+    /// Events consumed by the VMM so far (slot `tail & (capacity - 1)` is
+    /// the next it reads).
     pub tail: u64,
     /// Events the kernel dropped because the ring was full.
     pub dropped: u64,
-    pub _reserved: [u64; 2],
+    pub _reserved: [u64; 3],
 }
 
 /// One guest event as it sits in a ring slot. `kind` says what the
 /// arguments mean (see [`kind`]); [`KernelEvent`] writes and reads them.
+/// `flags`, `kind` and `detail` are one 32-bit word, the slot's mark (see
+/// the module doc): the kernel stores it last, in one store.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Event {
     /// Guest TSC when the event happened.
     pub tsc: u64,
-    pub kind: u16,
-    /// A small value of the kind's own (a system call's path); 0 for kinds
-    /// that have none.
+    /// A small value of the kind's own (a system call's path, a trap's
+    /// from-user bit, a tick's charged bit and reason); 0 for kinds that
+    /// have none. First in the mark, so that a kernel that knows the rest
+    /// of the mark adds a flag with one `or`.
+    pub flags: u8,
+    /// Never 0 in a written slot ([`kind`]): 0 = empty.
+    pub kind: u8,
+    /// A 16-bit value of the kind's own (a system call's number, a trap's
+    /// vector); 0 for kinds that have none.
     pub detail: u16,
     /// The process the event concerns (0 = the kernel / idle).
     pub pid: u32,
     pub args: [u64; 6],
 }
 
+impl Event {
+    /// The slot's mark as one word: `flags`, `kind`, `detail`.
+    pub const fn mark(flags: u8, kind: u8, detail: u16) -> u32 {
+        flags as u32 | (kind as u32) << 8 | (detail as u32) << 16
+    }
+}
+
+/// Where the mark word sits in a slot.
+pub const MARK_OFFSET: u64 = core::mem::offset_of!(Event, flags) as u64;
+
+const _: () = assert!(
+    core::mem::offset_of!(Event, kind) == MARK_OFFSET as usize + 1
+        && core::mem::offset_of!(Event, detail) == MARK_OFFSET as usize + 2
+        && MARK_OFFSET.is_multiple_of(4)
+);
+
 /// Event kinds and the meaning of their arguments.
 pub mod kind {
     /// Kernel booted: [tsc_khz, quantum_us, sched policy, timer on (0/1)].
-    pub const BOOT: u16 = 1;
-    /// Trap entry: [vector, rip, error code, from user (0/1), cr2].
-    pub const TRAP: u16 = 2;
-    /// System call served: [nr, arg0, arg1, arg2, result, CS], `detail` =
-    /// the path it arrived by (CS as the trap frame holds it: RPL 3 shows
-    /// the call came from user mode).
-    pub const SYSCALL: u16 = 3;
-    /// Timer tick, `pid` = the process on the CPU: [tick number], `detail`
+    pub const BOOT: u8 = 1;
+    /// Trap entry, `detail` = vector, `flags` = from user (0/1): [rip,
+    /// error code, cr2]; the error code only for a vector that has one
+    /// (`cpu::vector::has_error_code`), CR2 only for #PF (14): the others
+    /// are not written (read as 0).
+    pub const TRAP: u8 = 2;
+    /// System call served, `detail` = its number (0xffff: the number is in
+    /// args[5]), `flags` = the path it arrived by: [result, CS, then the
+    /// arguments the call takes (`syscall::arity`)] (CS as the trap frame
+    /// holds it: RPL 3 shows the call came from user mode). Arguments a
+    /// call does not take are not written (read as 0).
+    pub const SYSCALL: u8 = 3;
+    /// Timer tick, `pid` = the process on the CPU: [tick number], `flags`
     /// = charged (bit 0: 1 = the tick counts as its CPU time, 0 =
     /// unaccounted) | the [`super::uncharged`] reason when unaccounted << 1
-    /// (in `detail`, so the most frequent event writes one argument).
-    pub const TICK: u16 = 4;
+    /// (in `flags`, so the most frequent event writes one argument).
+    pub const TICK: u8 = 4;
     /// Context switch, `pid` = from: [to pid, reason].
-    pub const SWITCH: u16 = 5;
+    pub const SWITCH: u8 = 5;
     /// Process arrived (entered the system): [module index, arrival tick,
     /// CPU length in ticks (0 = unknown), tickets].
-    pub const PROC_CREATE: u16 = 6;
+    pub const PROC_CREATE: u8 = 6;
     /// Process ran for the first time: [tick].
-    pub const PROC_FIRST_RUN: u16 = 7;
+    pub const PROC_FIRST_RUN: u8 = 7;
     /// Process exited: [code, tick].
-    pub const PROC_EXIT: u16 = 8;
+    pub const PROC_EXIT: u8 = 8;
     /// Process killed: [kill reason, vector, rip, error code, fault address, tick].
-    pub const PROC_KILL: u16 = 9;
+    pub const PROC_KILL: u8 = 9;
     /// Process went to sleep: [wake-up tick].
-    pub const SLEEP: u16 = 10;
+    pub const SLEEP: u8 = 10;
     /// Process woke up: [tick].
-    pub const WAKE: u16 = 11;
+    pub const WAKE: u8 = 11;
     /// CPU idle (nothing runnable): [1 = idle starts, 0 = ends].
-    pub const IDLE: u16 = 12;
+    pub const IDLE: u8 = 12;
     /// Final figures of a process: [cpu ticks, arrival tick, first-run
     /// tick, end tick, ticks waiting while runnable, `stats_end` word].
-    pub const PROC_STATS: u16 = 13;
+    pub const PROC_STATS: u8 = 13;
     /// A scheduling decision, `pid` = the process chosen: [tick,
     /// [`super::why`] reason, detail, detail] (details by reason: demoted
     /// from, to; ahead: level; shortest/preempts: ticks left; lottery:
     /// winning ticket, total tickets; stride: pass).
-    pub const DECISION: u16 = 14;
+    pub const DECISION: u8 = 14;
     /// MLFQ: the process changed level (0 = top): [tick, from, to].
-    pub const LEVEL: u16 = 15;
+    pub const LEVEL: u8 = 15;
     /// MLFQ: every job moved to the top level: [tick].
-    pub const BOOST: u16 = 16;
+    pub const BOOST: u8 = 16;
 }
 
 /// The last `PROC_STATS` argument: bit 32 set = killed, low 32 bits = the
@@ -142,7 +177,7 @@ pub mod why {
     pub const STRIDE: u64 = 8;
 }
 
-/// Why a tick was not charged to any process (`TICK` `detail` >> 1).
+/// Why a tick was not charged to any process (`TICK` `flags` >> 1).
 pub mod uncharged {
     /// Charged (not a reason).
     pub const NONE: u64 = 0;
@@ -220,7 +255,9 @@ pub enum KernelEvent {
         sched: u32,
         timer: bool,
     },
-    /// A trap that is not a system call (a breakpoint, a fault).
+    /// A trap that is not a system call (a breakpoint, a fault). `error`
+    /// is recorded only for a vector that has one, `cr2` only for #PF
+    /// (else they read as 0).
     Trap {
         vector: u64,
         rip: u64,
@@ -229,7 +266,8 @@ pub enum KernelEvent {
         cr2: u64,
     },
     /// A system call was served; it arrived by `path` (`syscall::path`)
-    /// from code segment `cs` (RPL 3: from user mode).
+    /// from code segment `cs` (RPL 3: from user mode). Only the first
+    /// `syscall::arity(nr)` of `args` are recorded (the rest read as 0).
     Syscall {
         nr: u64,
         args: [u64; 3],
@@ -296,21 +334,31 @@ pub enum KernelEvent {
     Boost { tick: u64 },
 }
 
-/// An event as the kernel writes it into a slot: `kind`, `detail` and the
-/// first `len` of `args`, the ones the kind uses. The others are not
-/// written (every word the kernel stores is an emulated instruction on PVM
-/// hosts); the VMM reads only the ones the kind uses.
+/// An event as the kernel writes it into a slot: its mark (`flags`, `kind`,
+/// `detail`) and the first `len` of `args`, the ones this event uses. The
+/// others are not written (every word the kernel stores is an emulated
+/// instruction on PVM hosts); the VMM reads only the ones the event uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Encoded {
-    pub kind: u16,
+    pub flags: u8,
+    pub kind: u8,
     pub detail: u16,
     pub args: [u64; 6],
     pub len: usize,
 }
 
+/// `SYSCALL` `detail` when the number does not fit: it is in args[5].
+pub const NR_IN_ARGS: u16 = 0xffff;
+
 impl Encoded {
+    /// The slot's mark word ([`Event::mark`]).
     #[inline(always)]
-    const fn new<const N: usize>(kind: u16, used: [u64; N]) -> Encoded {
+    pub const fn mark(&self) -> u32 {
+        Event::mark(self.flags, self.kind, self.detail)
+    }
+
+    #[inline(always)]
+    const fn new<const N: usize>(kind: u8, used: [u64; N]) -> Encoded {
         let mut args = [0; 6];
         let mut i = 0;
         while i < N {
@@ -318,6 +366,7 @@ impl Encoded {
             i += 1;
         }
         Encoded {
+            flags: 0,
             kind,
             detail: 0,
             args,
@@ -349,23 +398,44 @@ impl KernelEvent {
                 error,
                 from_user,
                 cr2,
-            } => Encoded::new(kind::TRAP, [vector, rip, error, from_user as u64, cr2]),
+            } => Encoded {
+                flags: from_user as u8,
+                detail: vector as u16,
+                len: if vector == crate::cpu::vector::PAGE_FAULT as u64 {
+                    3
+                } else if crate::cpu::vector::has_error_code(vector) {
+                    2
+                } else {
+                    1
+                },
+                ..Encoded::new(kind::TRAP, [rip, error, cr2])
+            },
             Syscall {
                 nr,
                 args,
                 result,
                 path,
                 cs,
-            } => Encoded {
-                detail: path as u16,
-                ..Encoded::new(kind::SYSCALL, [nr, args[0], args[1], args[2], result, cs])
-            },
+            } => {
+                // A constant `nr` (getpid's fast path) folds all of this.
+                let fits = nr < NR_IN_ARGS as u64;
+                Encoded {
+                    flags: path as u8,
+                    detail: if fits { nr as u16 } else { NR_IN_ARGS },
+                    len: if fits {
+                        2 + crate::syscall::arity(nr)
+                    } else {
+                        6
+                    },
+                    ..Encoded::new(kind::SYSCALL, [result, cs, args[0], args[1], args[2], nr])
+                }
+            }
             Tick {
                 tick,
                 charged,
                 uncharged,
             } => Encoded {
-                detail: (charged as u16) | (uncharged as u16) << 1,
+                flags: (charged as u8) | (uncharged as u8) << 1,
                 ..Encoded::new(kind::TICK, [tick])
             },
             Switch { to, reason } => Encoded::new(kind::SWITCH, [to as u64, reason]),
@@ -426,24 +496,37 @@ impl KernelEvent {
                 sched: crate::boot::sched_name(a[2] as u32).and(u32::try_from(a[2]).ok())?,
                 timer: a[3] != 0,
             },
-            kind::TRAP => Trap {
-                vector: a[0],
-                rip: a[1],
-                error: a[2],
-                from_user: a[3] != 0,
-                cr2: a[4],
-            },
-            kind::SYSCALL => Syscall {
-                nr: a[0],
-                args: [a[1], a[2], a[3]],
-                result: a[4],
-                path: ev.detail as u64,
-                cs: a[5],
-            },
-            kind::TICK if (ev.detail >> 1) as u64 <= uncharged::SWITCH => Tick {
+            kind::TRAP if ev.flags <= 1 => {
+                let vector = ev.detail as u64;
+                let error = crate::cpu::vector::has_error_code(vector);
+                let pf = vector == crate::cpu::vector::PAGE_FAULT as u64;
+                Trap {
+                    vector,
+                    rip: a[0],
+                    error: if error { a[1] } else { 0 },
+                    from_user: ev.flags != 0,
+                    cr2: if pf { a[2] } else { 0 },
+                }
+            }
+            kind::SYSCALL => {
+                let nr = match ev.detail {
+                    NR_IN_ARGS => a[5],
+                    nr => nr as u64,
+                };
+                let n = crate::syscall::arity(nr);
+                let arg = |i: usize| if i < n { a[2 + i] } else { 0 };
+                Syscall {
+                    nr,
+                    args: [arg(0), arg(1), arg(2)],
+                    result: a[0],
+                    path: ev.flags as u64,
+                    cs: a[1],
+                }
+            }
+            kind::TICK if (ev.flags >> 1) as u64 <= uncharged::SWITCH => Tick {
                 tick: a[0],
-                charged: ev.detail & 1 != 0,
-                uncharged: (ev.detail >> 1) as u64,
+                charged: ev.flags & 1 != 0,
+                uncharged: (ev.flags >> 1) as u64,
             },
             kind::SWITCH if a[1] <= switch_reason::START => Switch {
                 to: a[0] as u32,
@@ -511,11 +594,13 @@ mod tests {
         args[..e.len].copy_from_slice(&e.args[..e.len]);
         let slot = Event {
             tsc: 7,
+            flags: e.flags,
             kind: e.kind,
             detail: e.detail,
             pid: 3,
             args,
         };
+        assert_ne!(e.mark(), 0, "a written slot's mark is never 0");
         assert_eq!(KernelEvent::decode(&slot), Some(ev), "{ev:?}");
     }
 
@@ -540,6 +625,30 @@ mod tests {
             from_user: true,
             cr2: 0xdead_b000,
         });
+        round_trip(KernelEvent::Trap {
+            vector: 13,
+            rip: 0xffff_ffff_8010_0000,
+            error: 0x10,
+            from_user: false,
+            cr2: 0,
+        });
+    }
+
+    #[test]
+    fn a_trap_writes_its_error_code_and_cr2_only_where_they_mean_something() {
+        let trap = |vector| KernelEvent::Trap {
+            vector,
+            rip: 0x40_1000,
+            error: 0,
+            from_user: true,
+            cr2: 0,
+        };
+        assert_eq!(trap(3).encode().len, 1, "int3: the RIP only");
+        assert_eq!(trap(13).encode().len, 2, "#GP: and its error code");
+        assert_eq!(trap(14).encode().len, 3, "#PF: and CR2");
+        for v in [0, 1, 3, 6, 8, 13, 14, 17, 19, 0x20, 0x80] {
+            round_trip(trap(v));
+        }
     }
 
     #[test]
@@ -551,6 +660,42 @@ mod tests {
             path: crate::syscall::path::UD,
             cs: 0x33,
         });
+    }
+
+    #[test]
+    fn a_syscall_records_the_arguments_it_takes() {
+        use crate::syscall::{self as nr, path};
+        let call = |nr, args| KernelEvent::Syscall {
+            nr,
+            args,
+            result: 7,
+            path: path::GATE,
+            cs: 0x33,
+        };
+        // getpid takes none: the number, path and CS are in the mark and
+        // two words, the result in one.
+        assert_eq!(call(nr::GETPID, [0; 3]).encode().len, 2);
+        assert_eq!(call(nr::EXIT, [3, 0, 0]).encode().len, 3);
+        assert_eq!(call(nr::WRITE, [1, 2, 3]).encode().len, 5);
+        round_trip(call(nr::GETPID, [0; 3]));
+        round_trip(call(nr::EXIT, [u64::MAX, 0, 0]));
+        round_trip(call(nr::SLEEP_NS, [5, 0, 0]));
+        // What the caller left in registers a call does not take is not
+        // an argument: not recorded, read as 0.
+        let e = call(nr::GETPID, [1, 2, 3]).encode();
+        let slot = Event {
+            flags: e.flags,
+            kind: e.kind,
+            detail: e.detail,
+            args: [7, 0x33, 9, 9, 9, 9],
+            ..Default::default()
+        };
+        assert_eq!(KernelEvent::decode(&slot), Some(call(nr::GETPID, [0; 3])));
+        // Unknown numbers keep all three, also those too big for `detail`.
+        for n in [4242, 0xfffe, 0xffff, u64::MAX] {
+            round_trip(call(n, [1, 2, 3]));
+        }
+        assert_eq!(call(u64::MAX, [1, 2, 3]).encode().len, 6);
     }
 
     #[test]
@@ -661,14 +806,13 @@ mod tests {
     #[test]
     fn garbage_does_not_decode() {
         let slot = |kind, args| Event {
-            tsc: 0,
             kind,
-            detail: 0,
             pid: 1,
             args,
+            ..Default::default()
         };
         assert_eq!(KernelEvent::decode(&slot(0, [0; 6])), None);
-        assert_eq!(KernelEvent::decode(&slot(999, [0; 6])), None);
+        assert_eq!(KernelEvent::decode(&slot(199, [0; 6])), None);
         assert_eq!(
             KernelEvent::decode(&slot(kind::BOOT, [1, 1, 99, 1, 0, 0])),
             None
@@ -685,9 +829,14 @@ mod tests {
             None
         );
         let tick = Event {
-            detail: ((uncharged::SWITCH + 1) << 1) as u16,
+            flags: ((uncharged::SWITCH + 1) << 1) as u8,
             ..slot(kind::TICK, [1, 0, 0, 0, 0, 0])
         };
         assert_eq!(KernelEvent::decode(&tick), None);
+        let trap = Event {
+            flags: 2,
+            ..slot(kind::TRAP, [0; 6])
+        };
+        assert_eq!(KernelEvent::decode(&trap), None);
     }
 }

@@ -334,7 +334,7 @@ pub(crate) mod testing {
             GuestEvent::Syscall {
                 nr,
                 name: name.into(),
-                args: [1, 2, 3],
+                args: vec![1, 2, 3],
                 result: 0,
                 path: path.parse().unwrap(),
                 cs: 0x33,

@@ -207,7 +207,10 @@ pub enum GuestEvent {
     Syscall {
         nr: u64,
         name: String,
-        args: [u64; 3],
+        /// The arguments the call takes (`syscall::arity`: none for
+        /// `getpid`), as strace shows them; all three for a number the
+        /// kernel does not know.
+        args: Vec<u64>,
         result: i64,
         path: SyscallPath,
         /// The code segment in the trap frame (RPL 3: the call came from user

@@ -1,9 +1,18 @@
 //! The VMM's side of the guest event ring (lde-abi `trace`).
 //!
 //! The ring is guest memory, so everything in it is untrusted: the header is
-//! checked against what the VMM set up, the head may not run ahead of the
-//! tail by more than the capacity, and an event of unknown kind is counted
-//! and skipped. Nothing here can make the VMM read outside the ring.
+//! checked against what the VMM set up, a drain reads at most `capacity`
+//! slots (a guest that marks every slot cannot keep the VMM reading), and an
+//! event of unknown kind, or with values outside the contract, is counted and
+//! skipped. Nothing here can make the VMM read outside the ring.
+//!
+//! Each slot publishes itself by its mark (lde-abi `trace`): the VMM reads
+//! from `tail` on until a slot's mark is 0 (not written yet), clears the mark
+//! of each slot it takes and then stores the new `tail`, which hands the
+//! slots back to the kernel. Drains run on the vCPU's thread between two
+//! `KVM_RUN`s, so the guest is not writing while the VMM reads; a slot the
+//! vCPU left half written (an exit between its stores) has mark 0 still and
+//! is read at a later drain.
 
 use lde_abi::syscall;
 use lde_abi::trace::{self as abi, why, Event, KernelEvent, RingHeader};
@@ -80,22 +89,19 @@ impl RingReader {
             return self.break_ring("ring header does not match the contract".into());
         }
         self.dropped = header.dropped;
-        let head = header.head;
-        if head < self.tail || head - self.tail > self.capacity {
-            // A head we cannot believe: skip to it, counting what we skip.
-            self.bad += head.wrapping_sub(self.tail).min(self.capacity);
-            self.tail = head;
-            let _ = ram.write_u64(self.addr + tail_offset(), self.tail);
-            return;
-        }
-        while self.tail < head {
+        let before = self.tail;
+        while self.tail - before < self.capacity {
             let slot =
                 self.addr + abi::HEADER_SIZE + (self.tail & (self.capacity - 1)) * abi::EVENT_SIZE;
-            self.tail += 1;
             let Ok(ev) = ram.read_pod::<Event>(slot) else {
-                self.bad += 1;
-                continue;
+                return self.break_ring(format!("unreadable ring slot at {slot:#x}"));
             };
+            if Event::mark(ev.flags, ev.kind, ev.detail) == 0 {
+                break; // not written yet
+            }
+            // Taken whatever it holds (garbage too is counted below), so
+            // that no slot can stall the ring.
+            self.take(ram, slot);
             // Pids are 1..=programs (0 = the kernel): anything else is
             // garbage, and must not make the VMM track unbounded processes.
             if ev.pid as usize > self.names.len() {
@@ -118,9 +124,18 @@ impl RingReader {
                 None => self.bad += 1,
             }
         }
-        // Tell the guest the slots are free again.
-        let _ = ram.write_u64(self.addr + tail_offset(), self.tail);
+        if self.tail != before {
+            // Tell the guest the slots are free again.
+            let _ = ram.write_u64(self.addr + tail_offset(), self.tail);
+        }
         self.last_drain_ns = now_ns;
+    }
+
+    /// Consume `slot` (the one at `tail`): clear its mark, so that it reads
+    /// as empty until the kernel writes it again, and move on.
+    fn take(&mut self, ram: &GuestRam, slot: u64) {
+        let _ = ram.write(slot + abi::MARK_OFFSET, &0u32.to_le_bytes());
+        self.tail += 1;
     }
 
     fn break_ring(&mut self, why: String) {
@@ -187,7 +202,7 @@ impl RingReader {
             } => GuestEvent::Syscall {
                 nr,
                 name: syscall::name(nr).unwrap_or("unknown").into(),
-                args,
+                args: args[..syscall::arity(nr)].to_vec(),
                 result: result as i64,
                 path: SyscallPath::from_abi(path)?,
                 cs,
@@ -308,11 +323,27 @@ mod tests {
         ram.write_pod(RING, &h).unwrap();
     }
 
+    fn slot(i: u64) -> u64 {
+        RING + abi::HEADER_SIZE + (i % 4) * abi::EVENT_SIZE
+    }
+
+    /// Write event number `i` as the kernel does: its mark (in `ev`)
+    /// publishes it.
     fn publish(ram: &GuestRam, i: u64, ev: Event) {
-        ram.write_pod(RING + abi::HEADER_SIZE + (i % 4) * abi::EVENT_SIZE, &ev)
-            .unwrap();
-        ram.write_u64(RING + std::mem::offset_of!(RingHeader, head) as u64, i + 1)
-            .unwrap();
+        ram.write_pod(slot(i), &ev).unwrap();
+    }
+
+    fn mark_of(ram: &GuestRam, i: u64) -> u64 {
+        ram.read_u64(slot(i) + abi::MARK_OFFSET).unwrap() & 0xffff_ffff
+    }
+
+    fn exit(pid: u32, code: i64) -> Event {
+        Event {
+            kind: kind::PROC_EXIT,
+            pid,
+            args: [code as u64, 0, 0, 0, 0, 0],
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -335,7 +366,7 @@ mod tests {
             1,
             Event {
                 tsc: 2000,
-                kind: 999,
+                kind: 199,
                 ..Default::default()
             },
         );
@@ -380,19 +411,136 @@ mod tests {
     }
 
     #[test]
-    fn a_lying_head_is_counted_not_followed() {
+    fn slots_publish_themselves_and_are_handed_back_cleared() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["a".into()]);
+        let codes = |r: &mut RingReader| {
+            let mut got = Vec::new();
+            r.drain(&ram, 1, |e| match e.event {
+                GuestEvent::ProcExit { code, .. } => got.push(code),
+                other => panic!("{other:?}"),
+            });
+            got
+        };
+        publish(&ram, 0, exit(1, 10));
+        publish(&ram, 1, exit(1, 11));
+        // Slot 3 written before slot 2 is marked (it cannot be, but the
+        // VMM must keep the order): nothing past the first empty slot.
+        publish(&ram, 3, exit(1, 13));
+        assert_eq!(codes(&mut r), [10, 11]);
+        assert_eq!((mark_of(&ram, 0), mark_of(&ram, 1)), (0, 0), "cleared");
+        assert_ne!(mark_of(&ram, 3), 0);
+        assert_eq!(ram.read_u64(RING + tail_offset()).unwrap(), 2);
+        assert_eq!(codes(&mut r), [0i64; 0], "nothing new");
+        // Wrapping around: event 4 goes to slot 0 again.
+        publish(&ram, 2, exit(1, 12));
+        publish(&ram, 4, exit(1, 14));
+        assert_eq!(codes(&mut r), [12, 13, 14]);
+        assert_eq!(ram.read_u64(RING + tail_offset()).unwrap(), 5);
+        assert_eq!((r.events, r.bad), (5, 0));
+    }
+
+    #[test]
+    fn a_ring_of_garbage_is_counted_and_read_once_per_drain() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["a".into()]);
+        // Every slot marked, none a real event: a mark without a kind, an
+        // unknown kind, a trap with a flag that is not "from user", a
+        // syscall with a path no one knows.
+        let garbage = [
+            Event {
+                flags: 1,
+                ..Default::default()
+            },
+            Event {
+                kind: 200,
+                ..Default::default()
+            },
+            Event {
+                kind: kind::TRAP,
+                flags: 9,
+                ..Default::default()
+            },
+            Event {
+                kind: kind::SYSCALL,
+                flags: 7,
+                detail: 39,
+                ..Default::default()
+            },
+        ];
+        for (i, ev) in garbage.into_iter().enumerate() {
+            publish(&ram, i as u64, ev);
+        }
+        let mut n = 0;
+        r.drain(&ram, 1, |_| n += 1);
+        assert_eq!((n, r.bad, r.events), (0, 4, 0));
+        assert!(r.broken.is_none(), "bad slots do not turn the ring off");
+        // A guest that keeps marking slots gets one ring's worth per drain.
+        for i in 4..8 {
+            publish(&ram, i, exit(1, 0));
+        }
+        r.drain(&ram, 1, |_| n += 1);
+        assert_eq!(n, 4);
+        assert_eq!(ram.read_u64(RING + tail_offset()).unwrap(), 8);
+    }
+
+    #[test]
+    fn dropped_events_are_the_kernels_count() {
         let ram = GuestRam::new(8 << 20).unwrap();
         setup(&ram);
         let mut r = RingReader::new(RING, SIZE, 1_000_000, vec![]);
-        ram.write_u64(
-            RING + std::mem::offset_of!(RingHeader, head) as u64,
-            u64::MAX / 2,
-        )
-        .unwrap();
-        let mut n = 0;
-        r.drain(&ram, 1, |_| n += 1);
-        assert_eq!(n, 0);
-        assert_eq!(r.bad, 4);
+        ram.write_u64(RING + std::mem::offset_of!(RingHeader, dropped) as u64, 17)
+            .unwrap();
+        r.drain(&ram, 1, |_| {});
+        assert_eq!(r.dropped, 17);
+    }
+
+    #[test]
+    fn a_syscall_shows_the_arguments_it_takes() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["a".into()]);
+        let call = |nr: u64, regs: [u64; 3]| {
+            let e = KernelEvent::Syscall {
+                nr,
+                args: regs,
+                result: 0,
+                path: syscall::path::UD,
+                cs: 0x33,
+            }
+            .encode();
+            // The words the call does not use hold older events' values.
+            let mut args = [0x5a5a; 6];
+            args[..e.len].copy_from_slice(&e.args[..e.len]);
+            Event {
+                flags: e.flags,
+                kind: e.kind,
+                detail: e.detail,
+                pid: 1,
+                args,
+                ..Default::default()
+            }
+        };
+        publish(&ram, 0, call(syscall::GETPID, [1, 2, 3]));
+        publish(&ram, 1, call(syscall::EXIT, [4, 5, 6]));
+        publish(&ram, 2, call(syscall::WRITE, [1, 0x1000, 5]));
+        publish(&ram, 3, call(0x1_0000_0000, [7, 8, 9]));
+        let mut got = Vec::new();
+        r.drain(&ram, 1, |e| match e.event {
+            GuestEvent::Syscall { nr, args, .. } => got.push((nr, args)),
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(
+            got,
+            [
+                (syscall::GETPID, vec![]),
+                (syscall::EXIT, vec![4]),
+                (syscall::WRITE, vec![1, 0x1000, 5]),
+                (0x1_0000_0000, vec![7, 8, 9]),
+            ]
+        );
     }
 
     #[test]

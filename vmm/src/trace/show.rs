@@ -354,10 +354,13 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             result,
             path,
             cs,
-        } => format!(
-            "{name}({:#x}, {:#x}, {:#x}) = {result} [nr {nr}, via {path}, cs {cs:#x}]",
-            args[0], args[1], args[2]
-        ),
+        } => {
+            let args: Vec<String> = args.iter().map(|a| format!("{a:#x}")).collect();
+            format!(
+                "{name}({}) = {result} [nr {nr}, via {path}, cs {cs:#x}]",
+                args.join(", ")
+            )
+        }
         GuestEvent::Tick {
             tick,
             unaccounted: None,
