@@ -143,7 +143,10 @@ pub fn breakpoint_gate(handler: u64, ist: u8) -> (*mut u64, u64) {
     let gate = Gate::new(handler).dpl(3).ist(ist);
     // SAFETY: `init` filled the table; this only takes an address in it.
     let kernel = unsafe { &mut (*addr_of_mut!(IDT)).0[BREAKPOINT as usize] };
-    assert_eq!(gate.high, kernel.high, "the upcall's int3 handler is too far");
+    assert_eq!(
+        gate.high, kernel.high,
+        "the upcall's int3 handler is too far"
+    );
     (&mut kernel.low as *mut u64, gate.low)
 }
 
