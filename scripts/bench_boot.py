@@ -30,9 +30,10 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LDE = os.path.join(ROOT, "target", "release", "lde")
-MIN_VM = os.path.join(ROOT, "target", "release", "examples", "min_vm")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import LDE, build_release, example  # noqa: E402
+
+MIN_VM = example("min_vm")
 
 
 # lde's summary line: "== lde: guest exited with status 0 (4.78 ms wall) ==".
@@ -85,16 +86,7 @@ def main():
     global SETTLE
     SETTLE = args.settle_ms / 1000
 
-    if not args.no_build:
-        print("building: cargo build --release --bin lde --example min_vm", file=sys.stderr)
-        subprocess.run(
-            ["cargo", "build", "--release", "--quiet", "--bin", "lde", "--example", "min_vm"],
-            cwd=ROOT,
-            check=True,
-        )
-    for path in (LDE, MIN_VM):
-        if not os.access(path, os.X_OK):
-            sys.exit(f"bench_boot: {path} is missing; run without --no-build")
+    build_release("bench_boot", ["min_vm"], args.no_build, (LDE, MIN_VM))
 
     cases = {
         "lde": [LDE, "run", "--", "exit=0"],

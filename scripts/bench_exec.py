@@ -83,15 +83,15 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LDE = os.path.join(ROOT, "target", "release", "lde")
-NATIVE = os.path.join(ROOT, "target", "release", "examples", "crunch_native")
-WRITE_COST = os.path.join(ROOT, "target", "release", "examples", "trace_write_cost")
-MIN_VM = os.path.join(ROOT, "target", "release", "examples", "min_vm")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import LDE, build_release, example  # noqa: E402
 
-# A lone process is ended by the kernel's hog rule after 50 ticks without a
-# system call, so single-process runs stay below that (250 M steps is about
-# 0.3 s, 30 ticks of 10 ms).
+NATIVE = example("crunch_native")
+WRITE_COST = example("trace_write_cost")
+MIN_VM = example("min_vm")
+
+# Single-process runs stay short (250 M steps is about 0.3 s, 30 ticks of
+# 10 ms); a process run alone is never ended by the kernel's hog rule.
 SINGLE_MAX_MILLIONS = 250
 
 TRAPBENCH = re.compile(
@@ -351,18 +351,8 @@ def main():
             or not 1 <= args.budget_ticks <= 20):
         die("bad arguments")
 
-    if not args.no_build:
-        print("building: cargo build --release --bin lde --example crunch_native --example trace_write_cost "
-              "--example min_vm", file=sys.stderr)
-        subprocess.run(
-            ["cargo", "build", "--release", "--quiet", "--bin", "lde", "--example", "crunch_native",
-             "--example", "trace_write_cost", "--example", "min_vm"],
-            cwd=ROOT,
-            check=True,
-        )
-    for path in (LDE,) if args.budget_only else (LDE, NATIVE, WRITE_COST, MIN_VM):
-        if not os.access(path, os.X_OK):
-            die(f"{path} is missing; run without --no-build")
+    build_release("bench_exec", ["crunch_native", "trace_write_cost", "min_vm"], args.no_build,
+                  (LDE,) if args.budget_only else (LDE, NATIVE, WRITE_COST, MIN_VM))
 
     tmp = tempfile.mkdtemp(prefix="bench_exec.")
     trace_file = os.path.join(tmp, "trace.jsonl")

@@ -31,12 +31,12 @@ Usage: scripts/bench_sched.py [-n RUNS] [--no-build] [--sizes 16,64,256]
 import argparse
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_exec import LDE, NATIVE, ROOT, grab, med, parse_crunch, parse_kernel_end, parse_native, run, spread  # noqa: E402
+from benchlib import build_release  # noqa: E402
+from bench_exec import LDE, NATIVE, grab, med, parse_crunch, parse_kernel_end, parse_native, run, spread  # noqa: E402
 
 POLICIES = ["fifo", "rr", "sjf", "stcf", "mlfq", "lottery", "stride"]
 SLICED = {"rr", "lottery", "stride", "mlfq"}
@@ -62,25 +62,16 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use the release binaries as they are")
     ap.add_argument("--sizes", default="16,64,256", help="numbers of processes (default 16,64,256)")
     ap.add_argument("--length", type=int, default=4, help="ticks of each job (default 4)")
-    # Each crunch must stay well below the 50 ticks without a system call
-    # after which the kernel's hog rule ends the last process alive (MLFQ's
-    # 10-tick quantum leaves the last one alone for several ticks): 40 M
-    # steps is about 13 ticks of 10 ms unloaded, 30 on this loaded host.
+    # The last crunch alive must end within the 50 ticks alone after which
+    # the kernel's hog rule ends it (MLFQ's 10-tick quantum can leave it
+    # alone for a while): 40 M steps is about 13 ticks of 10 ms unloaded,
+    # 30 on this loaded host.
     ap.add_argument("--crunch", type=int, default=40, help="million steps per crunch process (default 40)")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.runs < 1 or args.length < 1 or args.crunch < 1 or not all(s >= 1 for s in sizes):
         die("bad arguments")
-    if not args.no_build:
-        print("building: cargo build --release --bin lde --example crunch_native", file=sys.stderr)
-        subprocess.run(
-            ["cargo", "build", "--release", "--quiet", "--bin", "lde", "--example", "crunch_native"],
-            cwd=ROOT,
-            check=True,
-        )
-    for path in (LDE, NATIVE):
-        if not os.access(path, os.X_OK):
-            die(f"{path} is missing; run without --no-build")
+    build_release("bench_sched", ["crunch_native"], args.no_build, (LDE, NATIVE))
 
     def pick_case(policy, n):
         # Each simulator's job syntax: mlfq.py's start,run,iofreq (no I/O

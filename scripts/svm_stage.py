@@ -608,18 +608,27 @@ def sections(text):
 LIBTEST = re.compile(r"test result: (\w+)\. (\d+) passed; (\d+) failed; (\d+) ignored")
 
 
+def result(secs, key, missing, report):
+    """(body, status) of the section `key`; None, with the failure line
+    `missing` added to `report`, when the guest did not return it."""
+    got = secs.get(key)
+    if got is None:
+        report.append(f"FAIL {missing}")
+        return None
+    return got[0], got[1]
+
+
 def judge(text, tests, battery):
     """Check everything; return (passed, failed, report lines)."""
     secs, info = sections(text)
     passed = failed = 0
     report = []
     for name in tests:
-        got = secs.get(("test", name))
+        got = result(secs, ("test", name), f"test binary {name}: no result (the guest did not finish it)", report)
         if got is None:
             failed += 1
-            report.append(f"FAIL test binary {name}: no result (the guest did not finish it)")
             continue
-        body, status, _ = got
+        body, status = got
         m = LIBTEST.search(body)
         if not m:
             failed += 1
@@ -638,12 +647,11 @@ def judge(text, tests, battery):
     if not battery:
         return passed, failed, report, info
     for name, _, want_status, want_text in BATTERY:
-        got = secs.get(("run", name))
+        got = result(secs, ("run", name), f"lde {name}: no result", report)
         if got is None:
             failed += 1
-            report.append(f"FAIL lde {name}: no result")
             continue
-        body, status, _ = got
+        body, status = got
         missing = [w for w in want_text if w not in body]
         if status != want_status or missing:
             failed += 1

@@ -255,12 +255,17 @@ fn run(policy: &mut dyn Policy, specs: &[Spec]) -> Outcome {
     drive(policy, specs, false).0
 }
 
-/// [`run`], and with `quiet` as the kernel's timer does it: a tick where
-/// the job on the CPU goes on and nothing arrives or wakes first asks
-/// `keeps_running` (timer.rs's quiet tick). Also returns how many ticks
-/// `keeps_running` answered.
+/// [`run`], and with `quiet` as the kernel's timer does it: when a tick's
+/// pick keeps the job on the CPU, `quiet_ticks` says how many of the next
+/// ticks the policy need not be asked about; such a tick where the job goes
+/// on and nothing arrives or wakes is a quiet one (timer.rs): the policy
+/// hears of those in one `ran_quietly` before it is next asked anything.
+/// Also returns how many quiet ticks there were.
 fn drive(policy: &mut dyn Policy, specs: &[Spec], quiet: bool) -> (Outcome, usize) {
     let mut quiet_ticks = 0;
+    // Ticks before `until` are quiet for the policy; `untold` of them
+    // passed since it was last asked.
+    let (mut until, mut untold) = (0, 0);
     let n = specs.len();
     let mut used = vec![0u64; n];
     let mut first = vec![None; n];
@@ -277,6 +282,8 @@ fn drive(policy: &mut dyn Policy, specs: &[Spec], quiet: bool) -> (Outcome, usiz
     let mut t = 0;
     while end.iter().any(Option::is_none) {
         assert!(t < 100_000, "runaway schedule: {}", out.schedule);
+        // The job on the CPU, if it goes on after this tick's charge.
+        let mut kept = None;
         if let Some(c) = current.take() {
             used[c] += 1;
             let s = specs[c];
@@ -291,13 +298,20 @@ fn drive(policy: &mut dyn Policy, specs: &[Spec], quiet: bool) -> (Outcome, usiz
             };
             let nothing_comes =
                 !specs.iter().any(|s| s.arrival == t) && !wake_at.contains(&Some(t));
-            if quiet && then == Then::Runs && nothing_comes && policy.keeps_running(c, t) {
+            if quiet && then == Then::Runs && nothing_comes && t < until {
                 quiet_ticks += 1;
+                untold += 1;
                 current = Some(c);
                 out.schedule.push(char::from_digit(c as u32, 36).unwrap());
                 t += 1;
                 continue;
             }
+            if untold > 0 {
+                policy.ran_quietly(c, untold);
+                untold = 0;
+            }
+            until = 0;
+            kept = Some(c).filter(|_| then == Then::Runs);
             if let Some((from, to)) = policy.charge(c, then).demoted {
                 out.demotions.push((t, c, from, to));
             }
@@ -325,6 +339,9 @@ fn drive(policy: &mut dyn Policy, specs: &[Spec], quiet: bool) -> (Outcome, usiz
                 }
                 first[p.slot].get_or_insert(t);
                 current = Some(p.slot);
+                if kept == Some(p.slot) {
+                    until = (t + 1).saturating_add(policy.quiet_ticks(p.slot, t));
+                }
                 out.schedule
                     .push(char::from_digit(p.slot as u32, 36).unwrap());
             }
@@ -347,8 +364,10 @@ fn drive(policy: &mut dyn Policy, specs: &[Spec], quiet: bool) -> (Outcome, usiz
 fn a_quiet_tick_changes_nothing_the_full_tick_would_not() {
     // Every policy, on job lists of the tests below (arrivals, I/O,
     // boosts, demotions, slices): the schedule, figures, decisions and
-    // demotions are the same whether the quiet ticks ask `keeps_running`
-    // or charge, tick and pick in turn, and quiet ticks do happen.
+    // demotions are the same whether the ticks `quiet_ticks` allows are
+    // quiet (told later with `ran_quietly`, also part-way when the job
+    // blocks or ends early) or charge, tick and pick in turn, and quiet
+    // ticks do happen.
     let mut late = jobs(&[100, 10, 10]);
     late[1].arrival = 10;
     late[2].arrival = 10;

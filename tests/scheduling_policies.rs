@@ -10,7 +10,7 @@
 mod common;
 
 use common::{lde_run, Run};
-use lde::trace::record::{DecisionWhy, GuestEvent, ProcessEnd};
+use lde::trace::record::{GuestEvent, ProcessEnd, Why};
 
 /// A short tick keeps these runs fast; every figure is in ticks.
 const TICK: &str = "2ms";
@@ -69,10 +69,10 @@ fn mean(v: &[u64]) -> f64 {
 }
 
 /// The pid chosen at each scheduling decision, in order.
-fn decisions(r: &Run) -> Vec<(u64, u32, DecisionWhy)> {
+fn decisions(r: &Run) -> Vec<(u64, u32, Why)> {
     r.events()
         .filter_map(|e| match &e.event {
-            GuestEvent::Decision { tick, why } => Some((*tick, e.pid, why.clone())),
+            GuestEvent::Decision { tick, why } => Some((*tick, e.pid, *why)),
             _ => None,
         })
         .collect()
@@ -103,7 +103,7 @@ fn fifo_and_sjf_on_the_convoy_a100_b10_c10() {
     );
     assert!(matches!(
         decisions(&sjf)[0],
-        (0, 2, DecisionWhy::Shortest { remaining: 10 })
+        (0, 2, Why::Shortest { remaining: 10 })
     ));
 }
 
@@ -126,7 +126,7 @@ fn stcf_runs_b_and_c_when_they_arrive_at_10_and_sjf_does_not() {
         )));
     assert!(decisions(&stcf)
         .iter()
-        .any(|d| matches!(d, (10, 2, DecisionWhy::Preempts { remaining: 10 }))));
+        .any(|d| matches!(d, (10, 2, Why::Preempts { remaining: 10 }))));
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn lottery_draws_are_lottery_pys() {
     let before: Vec<_> = d.iter().filter(|x| x.0 < 391).collect();
     let second = before.iter().filter(|x| x.1 == 2).count();
     assert_eq!((before.len() - second, second), (300, 91));
-    assert!(matches!(d[0].2, DecisionWhy::Lottery { total: 100, .. }));
+    assert!(matches!(d[0].2, Why::Lottery { total: 100, .. }));
 }
 
 #[test]

@@ -5,9 +5,9 @@
 //! the boot-info structure, the
 //! ELF note that marks an lde kernel, exit statuses, system-call numbers and
 //! the layout of the guest's event ring, and the benchmark loop both guest
-//! and host programs run (`work`). The crate is `no_std` and has no
-//! dependencies so that the guest kernel, the user library and the VMM can all
-//! use it.
+//! and host programs run (`work`). The crate is `no_std` and, for the guest
+//! kernel and the user library, has no dependencies; the VMM turns on the
+//! optional `serde` feature to write the trace's scheduling reasons as JSON.
 #![no_std]
 
 pub mod boot;

@@ -133,7 +133,7 @@ pub mod kind {
     /// tick, end tick, ticks waiting while runnable, `stats_end` word].
     pub const PROC_STATS: u8 = 13;
     /// A scheduling decision, `pid` = the process chosen: [tick,
-    /// [`super::why`] reason, detail, detail] (details by reason: demoted
+    /// [`super::Why`] code, detail, detail] (details by reason: demoted
     /// from, to; ahead: level; shortest/preempts: ticks left; lottery:
     /// winning ticket, total tickets; stride: pass).
     pub const DECISION: u8 = 14;
@@ -154,27 +154,96 @@ pub fn split_stats_end(word: u64) -> (bool, i32) {
     (word >> 32 & 1 != 0, word as u32 as i32)
 }
 
-/// Why the scheduler chose a process (`DECISION` args[1]).
+/// The codes of [`Why`] in a `DECISION` event (args[1]).
 pub mod why {
-    /// First in line (the process before it left the CPU).
     pub const NEXT: u64 = 0;
-    /// The process before it used up its time slice.
     pub const SLICE_USED: u64 = 1;
-    /// The process before it was demoted from level `from` to `to`.
     pub const DEMOTED: u64 = 2;
-    /// A priority boost moved every job to the top.
     pub const BOOST: u64 = 3;
-    /// MLFQ: it is ahead of the process on the CPU (a higher level, or the
-    /// front of the same one).
     pub const AHEAD: u64 = 4;
-    /// SJF/STCF: the least time left.
     pub const SHORTEST: u64 = 5;
-    /// STCF: it has less left than the process on the CPU, preempted.
     pub const PREEMPTS: u64 = 6;
-    /// Lottery: it holds the winning ticket.
     pub const LOTTERY: u64 = 7;
-    /// Stride: the lowest pass.
     pub const STRIDE: u64 = 8;
+}
+
+/// Why the scheduler chose a process: a policy's answer (the kernel's
+/// `sched` module) and the reason a `DECISION` event carries to the trace.
+/// With the `serde` feature (the VMM's) it is the JSONL `why` field and
+/// its details. Every detail is a `u64`, an event word as it is: the
+/// kernel's encoding then loads each from where the policy left it
+/// (measured: `u8` levels cost the switching tick 12 more instructions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "why", rename_all = "snake_case"))]
+pub enum Why {
+    /// First in line (the process before it left the CPU).
+    Next,
+    /// The process before it used up its time slice.
+    SliceUsed,
+    /// The process before it used up its allotment at level `from` and was
+    /// demoted to `to` (0 is the top).
+    Demoted {
+        #[cfg_attr(feature = "serde", serde(rename = "from_level"))]
+        from: u64,
+        #[cfg_attr(feature = "serde", serde(rename = "to_level"))]
+        to: u64,
+    },
+    /// A priority boost moved every job to the top level.
+    Boost,
+    /// MLFQ: it is ahead of the process on the CPU, which it preempts: at a
+    /// higher level, or put at the front of the same level (`-I`).
+    Ahead { level: u64 },
+    /// SJF/STCF: its remaining length is the shortest of the runnable ones.
+    Shortest { remaining: u64 },
+    /// STCF: it has arrived (or woken) with less left to run than the
+    /// process on the CPU, which it preempts.
+    Preempts { remaining: u64 },
+    /// Lottery: it holds ticket `winner` of `total`.
+    Lottery { winner: u64, total: u64 },
+    /// Stride: its pass was the smallest.
+    Stride { pass: u64 },
+}
+
+impl Why {
+    /// The event's three words: [code, detail, detail]. Inlined: a policy's
+    /// constant reason becomes constant stores into the slot.
+    #[inline(always)]
+    pub fn encode(self) -> [u64; 3] {
+        use Why::*;
+        match self {
+            Next => [why::NEXT, 0, 0],
+            SliceUsed => [why::SLICE_USED, 0, 0],
+            Demoted { from, to } => [why::DEMOTED, from, to],
+            Boost => [why::BOOST, 0, 0],
+            Ahead { level } => [why::AHEAD, level, 0],
+            Shortest { remaining } => [why::SHORTEST, remaining, 0],
+            Preempts { remaining } => [why::PREEMPTS, remaining, 0],
+            Lottery { winner, total } => [why::LOTTERY, winner, total],
+            Stride { pass } => [why::STRIDE, pass, 0],
+        }
+    }
+
+    /// The reason in an event's three words; `None` for an unknown code
+    /// (the guest is untrusted).
+    pub fn decode([code, a, b]: [u64; 3]) -> Option<Why> {
+        use Why::*;
+        Some(match code {
+            why::NEXT => Next,
+            why::SLICE_USED => SliceUsed,
+            why::DEMOTED => Demoted { from: a, to: b },
+            why::BOOST => Boost,
+            why::AHEAD => Ahead { level: a },
+            why::SHORTEST => Shortest { remaining: a },
+            why::PREEMPTS => Preempts { remaining: a },
+            why::LOTTERY => Lottery {
+                winner: a,
+                total: b,
+            },
+            why::STRIDE => Stride { pass: a },
+            _ => return None,
+        })
+    }
 }
 
 /// Why a tick was not charged to any process (`TICK` `flags` >> 1).
@@ -326,8 +395,8 @@ pub enum KernelEvent {
         code: i32,
     },
     /// A scheduling decision at `tick`: the policy chose the event's pid
-    /// for reason `why` ([`why`]), with two details (see [`kind::DECISION`]).
-    Decision { tick: u64, why: u64, a: u64, b: u64 },
+    /// for reason `why`.
+    Decision { tick: u64, why: Why },
     /// MLFQ: the event's pid moved from level `from` to `to` (0 = top).
     Level { tick: u64, from: u64, to: u64 },
     /// MLFQ: every job went back to the top level.
@@ -445,7 +514,10 @@ impl KernelEvent {
                 length,
                 tickets,
             } => Encoded::new(kind::PROC_CREATE, [module, arrival, length, tickets]),
-            Decision { tick, why, a, b } => Encoded::new(kind::DECISION, [tick, why, a, b]),
+            Decision { tick, why } => {
+                let [code, a, b] = why.encode();
+                Encoded::new(kind::DECISION, [tick, code, a, b])
+            }
             Level { tick, from, to } => Encoded::new(kind::LEVEL, [tick, from, to]),
             Boost { tick } => Encoded::new(kind::BOOST, [tick]),
             ProcFirstRun { tick } => Encoded::new(kind::PROC_FIRST_RUN, [tick]),
@@ -538,11 +610,9 @@ impl KernelEvent {
                 length: a[2],
                 tickets: a[3],
             },
-            kind::DECISION if a[1] <= why::STRIDE => Decision {
+            kind::DECISION => Decision {
                 tick: a[0],
-                why: a[1],
-                a: a[2],
-                b: a[3],
+                why: Why::decode([a[1], a[2], a[3]])?,
             },
             kind::LEVEL => Level {
                 tick: a[0],
@@ -731,13 +801,23 @@ mod tests {
 
     #[test]
     fn scheduling_decisions_round_trip_for_every_reason() {
-        for why in 0..=why::STRIDE {
-            round_trip(KernelEvent::Decision {
-                tick: 9,
-                why,
-                a: 37,
-                b: 200,
-            });
+        let every = [
+            Why::Next,
+            Why::SliceUsed,
+            Why::Demoted { from: 1, to: 2 },
+            Why::Boost,
+            Why::Ahead { level: 3 },
+            Why::Shortest { remaining: 37 },
+            Why::Preempts { remaining: 5 },
+            Why::Lottery {
+                winner: 37,
+                total: 200,
+            },
+            Why::Stride { pass: 1 << 40 },
+        ];
+        for (code, why) in every.into_iter().enumerate() {
+            assert_eq!(why.encode()[0], code as u64, "{why:?}: codes in order");
+            round_trip(KernelEvent::Decision { tick: 9, why });
         }
         round_trip(KernelEvent::Level {
             tick: 10,
@@ -826,6 +906,10 @@ mod tests {
                 kind::SWITCH,
                 [1, switch_reason::START + 1, 0, 0, 0, 0]
             )),
+            None
+        );
+        assert_eq!(
+            KernelEvent::decode(&slot(kind::DECISION, [1, why::STRIDE + 1, 0, 0, 0, 0])),
             None
         );
         let tick = Event {

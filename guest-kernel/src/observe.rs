@@ -20,19 +20,21 @@
 //! for idle ticks).
 //!
 //! The hog rule: a process is ended ("last-hog") when it is the only one
-//! left alive of several and has run [`HOG_TICKS`] ticks without a system
-//! call that could give up the CPU (`write`, which the timer may interrupt,
+//! left alive of several and has run [`HOG_TICKS`] ticks alone without a
+//! system call that could give up the CPU (`write`, which the timer may interrupt,
 //! `sched_yield`, `sleep_*`, `exit`) — under `rr` and `fifo` nothing else
 //! could ever stop it. Other system calls (`getpid`, `clock`, an unknown
 //! number, ...) and bare traps (`int3`) do not count: a loop of them holds
-//! the CPU just as a loop without any. `--cpu-limit` ends any process over
+//! the CPU just as a loop without any. Ticks it ran while others were
+//! alive do not count: the timer shared the CPU then, and a long job that
+//! ends a few ticks after the others is no hog. `--cpu-limit` ends any process over
 //! its CPU time, time in the kernel on its behalf included.
 
 use lde_abi::boot::{BootInfo, MLFQ_IO_BUMP, MLFQ_IO_STAY, SCHED_COOP, SCHED_FIFO};
 use lde_abi::boot::{SCHED_LOTTERY, SCHED_MLFQ, SCHED_SJF, SCHED_STCF, SCHED_STRIDE};
 use lde_abi::layout::{PAGE_SIZE, USER_END, USER_STACK_GUARD};
 use lde_abi::syscall::path;
-use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, why, KernelEvent};
+use lde_abi::trace::{kill_reason, switch_reason, uncharged, vector_name, KernelEvent};
 
 use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
@@ -42,8 +44,8 @@ use crate::trace::record;
 use crate::trap_entry::TrapFrame;
 use crate::{println, say};
 
-/// Ticks without a system call that could give up the CPU after which the
-/// last process alive is a hog.
+/// Ticks alone without a system call that could give up the CPU after
+/// which the last process alive is a hog.
 pub const HOG_TICKS: u64 = 50;
 
 /// A process's figures, in ticks (time.rs) unless named `_tsc`.
@@ -57,7 +59,7 @@ pub struct Accounting {
     /// When it last became runnable (for `wait_ticks`).
     pub ready_since: u64,
     /// Ticks on the CPU since its last system call that could give up the
-    /// CPU (the hog rule).
+    /// CPU or since it was left alone, whichever came later (the hog rule).
     pub ticks_since_trap: u64,
     /// TSC time on the CPU, and when its current run started.
     pub cpu_tsc: u64,
@@ -65,7 +67,8 @@ pub struct Accounting {
     /// Nothing is to be judged at a charge before `cpu_ticks` reaches this
     /// (its length's end, its next I/O, the CPU limit, the hog rule's
     /// earliest verdict; 0 until its first judged charge): below it a tick
-    /// may be a quiet one (timer.rs).
+    /// may be a quiet one (timer.rs). Whatever lowers it between two ticks
+    /// must also end the quiet ticks reckoned from it (`sched::end_quiet`).
     pub check_at: u64,
 }
 
@@ -232,29 +235,9 @@ pub fn scheduler_started(name: &str, info: &BootInfo, timer: bool) {
 }
 
 /// The policy chose the process in `slot` at `tick`, for `why`.
-pub fn decision(tick: u64, slot: usize, w: crate::sched::Why) {
-    use crate::sched::Why;
-    let (code, a, b) = match w {
-        Why::Next => (why::NEXT, 0, 0),
-        Why::SliceUsed => (why::SLICE_USED, 0, 0),
-        Why::Demoted { from, to } => (why::DEMOTED, from as u64, to as u64),
-        Why::Boost => (why::BOOST, 0, 0),
-        Why::Ahead { level } => (why::AHEAD, level as u64, 0),
-        Why::Shortest { remaining } => (why::SHORTEST, remaining, 0),
-        Why::Preempts { remaining } => (why::PREEMPTS, remaining, 0),
-        Why::Lottery { winner, total } => (why::LOTTERY, winner, total),
-        Why::Stride { pass } => (why::STRIDE, pass, 0),
-    };
+pub fn decision(tick: u64, slot: usize, why: crate::sched::Why) {
     let pid = process::with_table(|t| t.procs[slot].pid);
-    record(
-        pid,
-        KernelEvent::Decision {
-            tick,
-            why: code,
-            a,
-            b,
-        },
-    );
+    record(pid, KernelEvent::Decision { tick, why });
 }
 
 /// MLFQ: the process in `slot` went from level `from` to `to` at `tick`.
@@ -491,11 +474,14 @@ pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
     owned
 }
 
-/// A quiet tick (timer.rs) for `p`, on the CPU: it owns the tick (the last
-/// tick's decision kept it) and the charge has nothing to judge.
-#[inline(always)]
-pub fn quiet(p: &Process) -> bool {
-    p.owns_next_tick && p.acct.cpu_ticks + 1 < p.acct.check_at && p.state == State::Running
+/// Tick `t`'s decision kept `p` on the CPU: the first tick after `t` whose
+/// charge has something to judge (see `check_at`). The ticks before it may
+/// be quiet ones (timer.rs): `p` owns each, and each only charges it.
+pub fn quiet_until(p: &Process, t: u64) -> u64 {
+    // At tick t + k, k - 1 quiet ticks later, it has run cpu_ticks + k - 1
+    // ticks; the charge judges nothing while that plus one is below
+    // check_at.
+    t.saturating_add(p.acct.check_at.saturating_sub(p.acct.cpu_ticks))
 }
 
 /// Charge the quiet tick `tick` to `p`, which the policy keeps on the CPU:
@@ -599,7 +585,7 @@ fn say_why_killed(slot: usize, reason: u64, limit: u64) {
                 p.name(),
                 ") killed: every other process is done and it has run ",
                 p.acct.ticks_since_trap,
-                " ticks without a system call that could give up the CPU"
+                " ticks alone without a system call that could give up the CPU"
             );
         }
     })
@@ -662,6 +648,18 @@ pub fn killed(p: &mut Process, reason: u64, fault: [u64; 4]) {
             tick: now,
         },
     );
+}
+
+/// A process of the table `t` has ended. If that leaves one alive, of
+/// several, the hog rule's clock of that one starts now (a verdict due
+/// earlier, `check_at`, finds it short and sets the next).
+#[inline(always)]
+pub fn ended(t: &mut process::ProcessTable) {
+    if t.count > 1 && t.alive_count() == 1 {
+        if let Some(last) = t.procs[..t.count].iter_mut().find(|p| p.state.is_alive()) {
+            last.acct.ticks_since_trap = 0;
+        }
+    }
 }
 
 /// `p` has ended and is gone: its final figures.

@@ -393,6 +393,7 @@ pub fn mark_exited(slot: usize, code: i32) {
         p.state = State::Exited;
         p.exit_code = code;
         observe::exited(p, code);
+        observe::ended(t);
     });
 }
 
@@ -413,6 +414,7 @@ pub fn mark_killed(slot: usize, reason: u64, fault: [u64; 4]) {
         p.state = State::Killed;
         p.kill_reason = reason;
         observe::killed(p, reason, fault);
+        observe::ended(t);
     });
 }
 

@@ -97,6 +97,43 @@ struct Scheduler {
     /// The next dispatch carries out a tick's decision (observe.rs,
     /// "Charging").
     at_boundary: bool,
+    quiet: Quiet,
+}
+
+/// The quiet ticks ahead (timer.rs): after tick `t`'s decision kept the
+/// process in `slot` on the CPU, every tick before `until` only charges it
+/// — nothing arrives or wakes, nothing is due to be judged, the policy
+/// would keep it without a decision — so long as nothing else happens.
+/// Anything else asks the policy first (a tick that is not quiet, a
+/// process that leaves the CPU or is admitted), and that ends them
+/// ([`Scheduler::end_quiet`]). `untold`: quiet ticks the policy has not
+/// yet heard of ([`Policy::ran_quietly`]).
+struct Quiet {
+    until: u64,
+    /// A byte: indexing the process table with it needs no bounds check.
+    slot: u8,
+    untold: u64,
+}
+
+const _: () = assert!(MAX_PROCS <= 1 << u8::BITS);
+
+impl Scheduler {
+    /// No more quiet ticks until a tick's decision says so again; first
+    /// the policy hears of those that passed.
+    #[inline(always)]
+    fn end_quiet(&mut self) {
+        self.quiet.until = 0;
+        if self.quiet.untold != 0 {
+            self.tell_quiet();
+        }
+    }
+
+    #[inline(never)]
+    fn tell_quiet(&mut self) {
+        let q = &mut self.quiet;
+        self.policy.get().ran_quietly(q.slot as usize, q.untold);
+        q.untold = 0;
+    }
 }
 
 static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
@@ -104,28 +141,40 @@ static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
     context: 0,
     next: None,
     at_boundary: false,
+    quiet: Quiet {
+        until: 0,
+        slot: 0,
+        untold: 0,
+    },
 });
 
-/// Lend the policy to `f`.
+/// Lend the policy to `f` (told first of the quiet ticks that passed).
 #[inline(always)]
 pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
-    SCHED.with(|s| f(s.policy.get()))
-}
-
-/// A quiet tick (timer.rs): the policy's charge, tick and pick in one
-/// answer ([`Policy::keeps_running`]); round robin's (also fifo's) inline.
-#[inline(always)]
-pub fn keeps_running(slot: usize, t: u64) -> bool {
-    SCHED.with(|s| match &mut s.policy {
-        Active::Rr(p) => p.keeps_running(slot, t),
-        other => others_keep_running(other, slot, t),
+    SCHED.with(|s| {
+        s.end_quiet();
+        f(s.policy.get())
     })
 }
 
-/// [`keeps_running`] for the other policies, out of round robin's way.
-#[inline(never)]
-fn others_keep_running(policy: &mut Active, slot: usize, t: u64) -> bool {
-    policy.get().keeps_running(slot, t)
+/// No quiet ticks on the present reckoning: what is due for the process on
+/// the CPU changed between two ticks (its CPU budget).
+pub fn end_quiet() {
+    SCHED.with(|s| s.end_quiet());
+}
+
+/// Is tick `t` a quiet one (timer.rs)? The slot of the process it is
+/// charged to, if so: the policy is not asked (it hears of it later).
+#[inline(always)]
+pub fn quiet_tick(t: u64) -> Option<usize> {
+    SCHED.with(|s| {
+        let q = &mut s.quiet;
+        if t >= q.until {
+            return None;
+        }
+        q.untold += 1;
+        Some(q.slot as usize)
+    })
 }
 
 /// Pick the policy, start the clock (and the timer), admit the processes
@@ -202,12 +251,15 @@ fn others_pick(policy: &mut Active) -> Option<Pick> {
 /// its state says (preempted, asleep, exited, killed).
 pub fn at_tick(t: u64, current: Option<usize>) {
     // On the concrete types: the policies without a boost answer inline.
-    let boosted = SCHED.with(|s| match &mut s.policy {
-        Active::Rr(p) => p.tick(t),
-        Active::Shortest(p) => p.tick(t),
-        Active::Mlfq(p) => p.tick(t),
-        Active::Lottery(p) => p.tick(t),
-        Active::Stride(p) => p.tick(t),
+    let boosted = SCHED.with(|s| {
+        s.end_quiet();
+        match &mut s.policy {
+            Active::Rr(p) => p.tick(t),
+            Active::Shortest(p) => p.tick(t),
+            Active::Mlfq(p) => p.tick(t),
+            Active::Lottery(p) => p.tick(t),
+            Active::Stride(p) => p.tick(t),
+        }
     });
     if boosted {
         observe::boost(t);
@@ -219,30 +271,46 @@ pub fn at_tick(t: u64, current: Option<usize>) {
         s.at_boundary = next.is_some();
     });
     let Some(slot) = current else { return };
-    let reason = process::with_table(|tab| {
+    /// What the process that was on the CPU does now.
+    enum After {
+        /// It goes on; quiet ticks may follow, up to (not including)
+        /// `until` as far as it and the arrivals and wake-ups go.
+        GoesOn { until: u64 },
+        /// It gives up the CPU for this reason (`switch_reason`).
+        GivesUp(u64),
+    }
+    let after = process::with_table(|tab| {
+        let due = tab.next_due;
         let p = &mut tab.procs[slot];
         match p.state {
             State::Running if next == Some(slot) => {
                 // It goes on: this tick's decision is to keep it.
                 p.owns_next_tick = true;
-                None
+                After::GoesOn {
+                    until: due.min(observe::quiet_until(p, t)),
+                }
             }
             State::Running => {
                 p.state = State::Runnable;
                 observe::ready(p);
-                Some(switch_reason::PREEMPT)
+                After::GivesUp(switch_reason::PREEMPT)
             }
-            State::Sleeping => Some(switch_reason::SLEEP),
-            State::Killed => Some(switch_reason::KILL),
-            _ => Some(switch_reason::EXIT),
+            State::Sleeping => After::GivesUp(switch_reason::SLEEP),
+            State::Killed => After::GivesUp(switch_reason::KILL),
+            _ => After::GivesUp(switch_reason::EXIT),
         }
     });
-    match reason {
-        None => SCHED.with(|s| {
+    match after {
+        // Quiet ticks until then, or until the policy's next decision if
+        // that comes first.
+        After::GoesOn { until } => SCHED.with(|s| {
             s.next = None;
             s.at_boundary = false;
+            let ahead = s.policy.get().quiet_ticks(slot, t);
+            s.quiet.slot = slot as u8;
+            s.quiet.until = until.min(t.saturating_add(ahead).saturating_add(1));
         }),
-        Some(reason) => give_up(slot, reason),
+        After::GivesUp(reason) => give_up(slot, reason),
     }
 }
 

@@ -1,8 +1,10 @@
 //! Trap dispatch: every trap, from user or kernel mode, comes here with its
 //! `TrapFrame` (trap_entry.rs) and is sent on by vector.
 //!
-//! From user mode: the timer goes to the scheduler, 0x80 to the system-call
-//! table, `int3` is a bare trap (counted, resumed), and every other
+//! The timer is not among them: it has its own entry (trap_entry.rs),
+//! which goes to timer.rs directly.
+//!
+//! From user mode: 0x80 goes to the system-call table, `int3` is a bare trap (counted, resumed), and every other
 //! exception means the process did something it may not — a privileged
 //! instruction, a touch of kernel or unmapped memory, an invalid
 //! instruction, a divide by zero, a forbidden gate — so it is killed with
@@ -20,12 +22,10 @@ use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, vector_name};
 
 use lde_abi::layout::PAGE_SIZE;
-use x86_64::registers::rflags::RFlags;
 
 use crate::trap_entry::TrapFrame;
-use crate::{debug, observe, paging, println, process, syscall, timer, upcall};
+use crate::{debug, observe, paging, println, process, syscall, upcall};
 
-const TIMER: u64 = vector::TIMER as u64;
 const SYSCALL: u64 = vector::SYSCALL as u64;
 const SPURIOUS: u64 = vector::SPURIOUS as u64;
 const UD: u64 = vector::INVALID_OPCODE as u64;
@@ -40,7 +40,7 @@ const INT80: [u8; 2] = [0xcd, 0x80];
 ///
 /// The traps a process makes all the time come first, each a compare or
 /// two away: `int3` (the bare trap, tested first: it has the least else to
-/// do), a system call (either way it arrives) and the timer. Everything
+/// do) and a system call (either way it arrives). Everything
 /// else (a trap in kernel mode or during an upcall, one for the debugger,
 /// a fault) goes to [`dispatch_other`], out of line, so that the usual
 /// ones pay nothing for it: every kernel instruction is emulated on PVM
@@ -77,7 +77,6 @@ fn dispatch_from_user(tf: &mut TrapFrame) {
             syscall::dispatch(tf, path::UD)
         }
         SYSCALL if tf.is_from_user() => syscall::dispatch(tf, path::GATE),
-        TIMER if tf.is_from_user() => timer::on_tick(),
         _ => dispatch_other(tf),
     }
 }
@@ -93,18 +92,6 @@ fn dispatch_other(tf: &mut TrapFrame) {
         kernel_fault(tf);
     }
     match tf.vector {
-        TIMER if !user => {
-            // A tick taken in the kernel came in at a `sti; hlt` (the idle
-            // loop, a long write): return with interrupts off, so that a
-            // second tick already pending waits until this one's decision
-            // has been carried out. Back at the instruction after `hlt`,
-            // before its `cli`, it would be taken as one more idle tick
-            // and the process chosen for it, not yet switched in, would
-            // lose that tick (seen on slow CPUs, where a tick's handling
-            // outlasts the tick).
-            tf.rflags &= !RFlags::INTERRUPT_FLAG.bits();
-            timer::on_tick()
-        }
         SPURIOUS => {}
         DB | BP if user && debug::attached() => debug::forward(tf),
         UD if user && faulting_bytes_are_int80(tf.rip) => {

@@ -13,6 +13,19 @@
 //! and SS at once — dropping back to user mode if CS says ring 3. A new
 //! process starts by "returning" from a trap frame the kernel built by hand
 //! (see `process.rs`), entering at `trap_return`.
+//!
+//! The timer has an entry of its own, because most ticks change nothing
+//! (timer.rs, "quiet" ticks) and every kernel instruction counts (on PVM
+//! hosts each is emulated). Like the interrupt entries of real kernels it
+//! saves only the scratch (caller-saved) registers — those the Rust code it
+//! calls may change — into their places in a `TrapFrame`, and (for a tick
+//! from user mode) asks `timer::tick_entry` whether the tick was quiet. If it was, they are
+//! restored and `iretq` goes straight back. Otherwise the entry fills in the
+//! rest of the frame (the callee-saved registers, still the interrupted
+//! context's, since the Rust code kept them), and the tick takes the full
+//! path on a complete `TrapFrame`, leaving through `trap_return` like
+//! every trap: whatever may read or change the frame (a switch, a kill, a
+//! debugger) sees the same frame as always.
 
 pub use lde_abi::trap_frame::TrapFrame;
 
@@ -47,9 +60,57 @@ core::arch::global_asm!(
     TRAP_NOERR \n
     .endif
     .endr
-    .irp n, {timer},{syscall},{spurious}
+    .irp n, {syscall},{spurious}
     TRAP_NOERR \n
     .endr
+
+    // The timer's entry (see the module documentation). The frame's 17
+    // words below the CPU's 5 are reserved at once, and the scratch
+    // registers go to their places in it ({{tf_*}}: the fields' offsets).
+    .global trap_stub_{timer}
+    trap_stub_{timer}:
+        sub rsp, {tf_rip}
+        mov [rsp + {tf_rax}], rax
+        mov [rsp + {tf_rcx}], rcx
+        mov [rsp + {tf_rdx}], rdx
+        mov [rsp + {tf_rsi}], rsi
+        mov [rsp + {tf_rdi}], rdi
+        mov [rsp + {tf_r8}], r8
+        mov [rsp + {tf_r9}], r9
+        mov [rsp + {tf_r10}], r10
+        mov [rsp + {tf_r11}], r11
+        cld
+        // A tick taken in the kernel goes the full way at once; else
+        // timer::tick_entry() -> 1 if the tick was quiet and is done.
+        test byte ptr [rsp + {tf_cs}], 3
+        jz 1f
+        call {tick_entry}
+        test al, al
+        jz 1f
+        mov rax, [rsp + {tf_rax}]
+        mov rcx, [rsp + {tf_rcx}]
+        mov rdx, [rsp + {tf_rdx}]
+        mov rsi, [rsp + {tf_rsi}]
+        mov rdi, [rsp + {tf_rdi}]
+        mov r8, [rsp + {tf_r8}]
+        mov r9, [rsp + {tf_r9}]
+        mov r10, [rsp + {tf_r10}]
+        mov r11, [rsp + {tf_r11}]
+        add rsp, {tf_rip}
+        iretq
+    1:  // The full path: complete the frame as trap_common would have.
+        mov [rsp + {tf_rbx}], rbx
+        mov [rsp + {tf_rbp}], rbp
+        mov [rsp + {tf_r12}], r12
+        mov [rsp + {tf_r13}], r13
+        mov [rsp + {tf_r14}], r14
+        mov [rsp + {tf_r15}], r15
+        mov qword ptr [rsp + {tf_vector}], {timer}
+        mov qword ptr [rsp + {tf_error}], 0
+        // timer::full_tick_entry(&mut TrapFrame)
+        mov rdi, rsp
+        call {full_tick}
+        jmp trap_return
 
     .global trap_common
     trap_common:
@@ -108,10 +169,31 @@ core::arch::global_asm!(
     .quad trap_stub_{timer}, trap_stub_{syscall}, trap_stub_{spurious}
     "#,
     dispatch = sym crate::trap::dispatch,
+    tick_entry = sym crate::timer::tick_entry,
+    full_tick = sym crate::timer::full_tick_entry,
     timer = const lde_abi::cpu::vector::TIMER,
     syscall = const lde_abi::cpu::vector::SYSCALL,
     spurious = const lde_abi::cpu::vector::SPURIOUS,
     stride = const STUB_STRIDE,
+    tf_rax = const core::mem::offset_of!(TrapFrame, rax),
+    tf_rbx = const core::mem::offset_of!(TrapFrame, rbx),
+    tf_rcx = const core::mem::offset_of!(TrapFrame, rcx),
+    tf_rdx = const core::mem::offset_of!(TrapFrame, rdx),
+    tf_rsi = const core::mem::offset_of!(TrapFrame, rsi),
+    tf_rdi = const core::mem::offset_of!(TrapFrame, rdi),
+    tf_rbp = const core::mem::offset_of!(TrapFrame, rbp),
+    tf_r8 = const core::mem::offset_of!(TrapFrame, r8),
+    tf_r9 = const core::mem::offset_of!(TrapFrame, r9),
+    tf_r10 = const core::mem::offset_of!(TrapFrame, r10),
+    tf_r11 = const core::mem::offset_of!(TrapFrame, r11),
+    tf_r12 = const core::mem::offset_of!(TrapFrame, r12),
+    tf_r13 = const core::mem::offset_of!(TrapFrame, r13),
+    tf_r14 = const core::mem::offset_of!(TrapFrame, r14),
+    tf_r15 = const core::mem::offset_of!(TrapFrame, r15),
+    tf_vector = const core::mem::offset_of!(TrapFrame, vector),
+    tf_error = const core::mem::offset_of!(TrapFrame, error),
+    tf_cs = const core::mem::offset_of!(TrapFrame, cs),
+    tf_rip = const core::mem::offset_of!(TrapFrame, rip),
 );
 
 extern "C" {

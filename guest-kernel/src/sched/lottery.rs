@@ -82,8 +82,12 @@ impl Policy for Lottery {
         }
     }
 
-    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
-        self.shares.goes_on(slot)
+    fn quiet_ticks(&self, slot: Slot, _now: u64) -> u64 {
+        self.shares.quiet_ticks(slot)
+    }
+
+    fn ran_quietly(&mut self, _slot: Slot, ticks: u64) {
+        self.shares.ran_quietly(ticks);
     }
 
     fn pick(&mut self) -> Option<Pick> {

@@ -167,8 +167,8 @@ impl Policy for Mlfq {
             if down != level {
                 charged.demoted = Some((level as u8, down as u8));
                 self.pending = Some(Why::Demoted {
-                    from: level as u8,
-                    to: down as u8,
+                    from: level as u64,
+                    to: down as u64,
                 });
             }
             self.set_level(slot, down);
@@ -225,21 +225,24 @@ impl Policy for Mlfq {
         true
     }
 
-    fn keeps_running(&mut self, slot: Slot, now: u64) -> bool {
+    fn quiet_ticks(&self, slot: Slot, now: u64) -> u64 {
         // The job on the CPU heads the highest non-empty level since the
         // pick that chose it; quiet while its quantum lasts and no boost
         // is due.
-        if self.pending.is_some() || self.running != Some(slot) || self.ticks_left[slot] <= 1 {
-            return false;
+        if self.pending.is_some() || self.running != Some(slot) {
+            return 0;
         }
+        let quantum = self.ticks_left[slot].saturating_sub(1);
         let b = self.cfg.boost;
-        if b != 0 && now != 0 && now % b == 0 {
-            return false;
+        if b == 0 {
+            return quantum;
         }
-        self.ticks_left[slot] -= 1;
-        true
+        // The next boost comes at the first multiple of `b` after `now`.
+        quantum.min(b - 1 - now % b)
     }
-
+    fn ran_quietly(&mut self, slot: Slot, ticks: u64) {
+        self.ticks_left[slot] -= ticks;
+    }
     fn pick(&mut self) -> Option<Pick> {
         let Some(level) = (0..self.cfg.levels).find(|&l| !self.queues[l].is_empty()) else {
             self.running = None;
@@ -249,7 +252,9 @@ impl Policy for Mlfq {
         let why = match (self.pending.take(), self.running) {
             (None, Some(run)) if run == slot => None,
             (Some(why), _) => Some(why),
-            (None, Some(_)) => Some(Why::Ahead { level: level as u8 }),
+            (None, Some(_)) => Some(Why::Ahead {
+                level: level as u64,
+            }),
             (None, None) => Some(Why::Next),
         };
         self.running = Some(slot);

@@ -18,10 +18,11 @@
 //!    already on the CPU nothing happens; otherwise the kernel switches.
 //!
 //! Most ticks change nothing: the process on the CPU goes on, nothing
-//! arrives or wakes. For those the kernel first asks
-//! [`Policy::keeps_running`], which answers the four steps at once when
-//! they would only keep that process on the CPU (the timer's quiet tick,
-//! timer.rs); when it says no, the kernel asks the four in turn.
+//! arrives or wakes. So when a tick keeps a process on the CPU, the kernel
+//! asks [`Policy::quiet_ticks`] how many of the next ticks would only keep
+//! it there; at those (the timer's quiet ticks, timer.rs) it asks the
+//! policy nothing, and tells it afterwards, in one call
+//! ([`Policy::ran_quietly`]), before it asks anything else.
 //!
 //! Between ticks a process may leave the CPU on its own
 //! ([`Policy::leave`]: yield, sleep, exit, killed); the kernel then asks
@@ -84,31 +85,9 @@ pub struct Charged {
 }
 
 /// Why a process gets the CPU: the reason the trace records for each
-/// scheduling decision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Why {
-    /// First in line (the process before it left the CPU).
-    Next,
-    /// The process before it used up its time slice.
-    SliceUsed,
-    /// The process before it used up its allotment at level `from` and was
-    /// demoted to `to`.
-    Demoted { from: u8, to: u8 },
-    /// A priority boost moved every job to the top level.
-    Boost,
-    /// MLFQ: it is ahead of the process on the CPU, which it preempts: at a
-    /// higher level, or put at the front of the same level (`-I`).
-    Ahead { level: u8 },
-    /// Its remaining length is the shortest of the runnable ones.
-    Shortest { remaining: u64 },
-    /// It has arrived (or woken) with less left to run than the process on
-    /// the CPU, which it preempts.
-    Preempts { remaining: u64 },
-    /// It holds ticket `winner` of `total`.
-    Lottery { winner: u64, total: u64 },
-    /// Its pass was the smallest.
-    Stride { pass: u64 },
-}
+/// scheduling decision (defined in the guest/VMM contract, which encodes it
+/// into the event and the VMM decodes it back).
+pub use lde_abi::trace::Why;
 
 /// A policy's answer to "who runs now?".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,13 +108,19 @@ pub trait Policy {
         false
     }
     fn pick(&mut self) -> Option<Pick>;
-    /// A quiet tick: the process in `slot`, on the CPU, used the tick that
-    /// ended and goes on, and nothing arrives or wakes at tick `now`. If
-    /// `charge(slot, Then::Runs)`, `tick(now)` and `pick()` would together
-    /// only keep it on the CPU (no demotion, no boost, no decision), make
-    /// the change they would make and return true; otherwise change
-    /// nothing and return false (the kernel then asks them in turn).
-    fn keeps_running(&mut self, _slot: Slot, _now: u64) -> bool {
-        false
+    /// Quiet ticks ahead: tick `now`'s pick has just kept `slot` on the
+    /// CPU (or chosen it). How many of the ticks after `now` would, one by
+    /// one, be only `charge(slot, Then::Runs)`, `tick`, `pick` keeping it
+    /// there (no demotion, no boost, no decision), if nothing arrives or
+    /// wakes and it does not leave: ticks `now + 1 ..= now + n` are quiet
+    /// as far as the policy is concerned. The kernel then does not ask the
+    /// policy at those ticks (the timer's quiet tick, timer.rs).
+    fn quiet_ticks(&self, _slot: Slot, _now: u64) -> u64 {
+        0
     }
+    /// `ticks` of those quiet ticks have passed (at most what
+    /// [`Policy::quiet_ticks`] said): make the change their `charge`,
+    /// `tick` and `pick` would have made. The kernel says so before it
+    /// asks the policy anything else.
+    fn ran_quietly(&mut self, _slot: Slot, _ticks: u64) {}
 }

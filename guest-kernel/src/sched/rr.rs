@@ -70,22 +70,28 @@ impl Policy for RoundRobin {
             self.queue.push_back(slot);
         }
     }
-    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
+    fn quiet_ticks(&self, slot: Slot, _now: u64) -> u64 {
         // The job on the CPU is the front of the queue since the pick that
-        // chose it; charge then pick: its slice goes on, or it is alone
-        // and a fresh slice starts.
+        // chose it; each tick's charge then pick: its slice goes on, or it
+        // is alone and a fresh slice starts.
         if self.pending.is_some() || self.running != Some(slot) {
-            return false;
-        }
-        let used = self.used + 1;
-        self.used = if used < self.slice {
-            used
-        } else if self.queue.len() > 1 {
-            return false;
-        } else {
             0
-        };
-        true
+        } else if self.queue.len() > 1 {
+            (self.slice - self.used).saturating_sub(1)
+        } else {
+            u64::MAX
+        }
+    }
+    fn ran_quietly(&mut self, _slot: Slot, ticks: u64) {
+        // `used` < `slice` after a pick; alone, it starts over at `slice`
+        // ((used + ticks) mod slice, without overflow).
+        if self.queue.len() > 1 {
+            self.used += ticks;
+            return;
+        }
+        let r = ticks % self.slice;
+        let room = self.slice - self.used;
+        self.used = if r >= room { r - room } else { self.used + r };
     }
     fn pick(&mut self) -> Option<Pick> {
         let Some(slot) = self.queue.front() else {

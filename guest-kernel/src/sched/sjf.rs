@@ -113,14 +113,17 @@ impl Policy for ShortestFirst {
             self.enqueue(slot);
         }
     }
-    fn keeps_running(&mut self, slot: Slot, _now: u64) -> bool {
+    fn quiet_ticks(&self, slot: Slot, _now: u64) -> u64 {
         // With nothing admitted since the last pick, the job it chose has
         // no more left than any other (STCF) and only gets shorter.
-        if self.running != Some(slot) {
-            return false;
+        if self.running == Some(slot) {
+            u64::MAX
+        } else {
+            0
         }
-        self.left[slot] = self.left[slot].saturating_sub(1);
-        true
+    }
+    fn ran_quietly(&mut self, slot: Slot, ticks: u64) {
+        self.left[slot] = self.left[slot].saturating_sub(ticks);
     }
     fn pick(&mut self) -> Option<Pick> {
         let best = self.shortest()?;

@@ -38,14 +38,19 @@ impl Slice {
         self.left = self.left.saturating_sub(1);
     }
 
-    /// A quiet tick: `slot`, the chosen job, is charged a tick and its
-    /// slice is not used up by it (else nothing changes: false).
-    pub fn goes_on(&mut self, slot: Slot) -> bool {
-        if self.current != Some(slot) || self.left <= 1 {
-            return false;
+    /// Quiet ticks ahead for `slot`: those its slice lasts beyond the
+    /// next charge, if it is the chosen job.
+    pub fn quiet_ticks(&self, slot: Slot) -> u64 {
+        if self.current == Some(slot) {
+            self.left.saturating_sub(1)
+        } else {
+            0
         }
-        self.left -= 1;
-        true
+    }
+
+    /// `ticks` quiet ticks were charged to the chosen job.
+    pub fn ran_quietly(&mut self, ticks: u64) {
+        self.left -= ticks;
     }
 
     /// It yields: the slice ends now.
@@ -122,9 +127,14 @@ impl Shares {
         self.slice.going_on()
     }
 
-    /// A quiet tick for `slot` (see [`Slice::goes_on`]).
-    pub fn goes_on(&mut self, slot: Slot) -> bool {
-        self.slice.goes_on(slot)
+    /// Quiet ticks ahead for `slot` (see [`Slice::quiet_ticks`]).
+    pub fn quiet_ticks(&self, slot: Slot) -> u64 {
+        self.slice.quiet_ticks(slot)
+    }
+
+    /// `ticks` quiet ticks were charged to the chosen job.
+    pub fn ran_quietly(&mut self, ticks: u64) {
+        self.slice.ran_quietly(ticks);
     }
 
     /// `slot` was chosen: a fresh slice.

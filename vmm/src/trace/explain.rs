@@ -87,7 +87,8 @@ pub fn explain(
         match &p.end {
             ProcessEnd::Killed(KillCause::LastHog) => out.push(format!(
                 "{} (pid {}) never gave up the CPU; only the timer got it back, and the kernel \
-                 ended it once every other process was done",
+                 ended it once every other process was done and it had run alone for a while \
+                 (the hog rule)",
                 p.name, p.pid
             )),
             ProcessEnd::Killed(KillCause::CpuLimit) => out.push(format!(

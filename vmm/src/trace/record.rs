@@ -276,7 +276,7 @@ pub enum GuestEvent {
     Decision {
         tick: u64,
         #[serde(flatten)]
-        why: DecisionWhy,
+        why: Why,
     },
     /// MLFQ: this event's pid went from level `from` to `to` (0 = top).
     Level {
@@ -290,51 +290,26 @@ pub enum GuestEvent {
     },
 }
 
-/// Why a policy chose a process (`decision` records).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(tag = "why", rename_all = "snake_case")]
-pub enum DecisionWhy {
-    /// First in line: the process before it left the CPU.
-    Next,
-    /// The process before it used up its time slice.
-    SliceUsed,
-    /// The process before it used up its allotment and went down a level.
-    Demoted { from_level: u64, to_level: u64 },
-    /// A priority boost.
-    Boost,
-    /// MLFQ: ahead of the process on the CPU (a higher level, or the front).
-    Ahead { level: u64 },
-    /// SJF/STCF: the least time left.
-    Shortest { remaining: u64 },
-    /// STCF: less left than the process on the CPU, which it preempted.
-    Preempts { remaining: u64 },
-    /// Lottery: the winning ticket and the tickets drawn from.
-    Lottery { winner: u64, total: u64 },
-    /// Stride: its pass when chosen.
-    Stride { pass: u64 },
-}
+/// Why a policy chose a process (`decision` records): the contract's type,
+/// which the kernel's policies answer with.
+pub use lde_abi::trace::Why;
 
-impl DecisionWhy {
-    /// One line for people.
-    pub fn describe(&self) -> String {
-        match self {
-            DecisionWhy::Next => "next in line".into(),
-            DecisionWhy::SliceUsed => "the one before used its slice".into(),
-            DecisionWhy::Demoted {
-                from_level,
-                to_level,
-            } => {
-                format!("the one before was demoted from level {from_level} to {to_level}")
-            }
-            DecisionWhy::Boost => "priority boost".into(),
-            DecisionWhy::Ahead { level } => format!("ahead at level {level}"),
-            DecisionWhy::Shortest { remaining } => format!("shortest job ({remaining} ticks left)"),
-            DecisionWhy::Preempts { remaining } => {
-                format!("arrived shorter ({remaining} ticks left), preempting")
-            }
-            DecisionWhy::Lottery { winner, total } => format!("winning ticket {winner} of {total}"),
-            DecisionWhy::Stride { pass } => format!("lowest pass {pass}"),
+/// A decision's reason in one line for people.
+pub fn describe(why: &Why) -> String {
+    match *why {
+        Why::Next => "next in line".into(),
+        Why::SliceUsed => "the one before used its slice".into(),
+        Why::Demoted { from, to } => {
+            format!("the one before was demoted from level {from} to {to}")
         }
+        Why::Boost => "priority boost".into(),
+        Why::Ahead { level } => format!("ahead at level {level}"),
+        Why::Shortest { remaining } => format!("shortest job ({remaining} ticks left)"),
+        Why::Preempts { remaining } => {
+            format!("arrived shorter ({remaining} ticks left), preempting")
+        }
+        Why::Lottery { winner, total } => format!("winning ticket {winner} of {total}"),
+        Why::Stride { pass } => format!("lowest pass {pass}"),
     }
 }
 
@@ -762,6 +737,43 @@ mod tests {
             ],
             Unaccounted::from_abi,
         );
+    }
+
+    #[test]
+    fn a_decision_keeps_its_schema_strings() {
+        // The JSONL of every reason, as the trace format (README) states it.
+        let cases = [
+            (Why::Next, r#""why":"next""#),
+            (Why::SliceUsed, r#""why":"slice_used""#),
+            (
+                Why::Demoted { from: 0, to: 1 },
+                r#""why":"demoted","from_level":0,"to_level":1"#,
+            ),
+            (Why::Boost, r#""why":"boost""#),
+            (Why::Ahead { level: 2 }, r#""why":"ahead","level":2"#),
+            (
+                Why::Shortest { remaining: 9 },
+                r#""why":"shortest","remaining":9"#,
+            ),
+            (
+                Why::Preempts { remaining: 3 },
+                r#""why":"preempts","remaining":3"#,
+            ),
+            (
+                Why::Lottery {
+                    winner: 37,
+                    total: 200,
+                },
+                r#""why":"lottery","winner":37,"total":200"#,
+            ),
+            (Why::Stride { pass: 700 }, r#""why":"stride","pass":700"#),
+        ];
+        for (why, json) in cases {
+            let event = GuestEvent::Decision { tick: 5, why };
+            let text = serde_json::to_string(&event).unwrap();
+            assert_eq!(text, format!(r#"{{"kind":"decision","tick":5,{json}}}"#));
+            assert_eq!(serde_json::from_str::<GuestEvent>(&text).unwrap(), event);
+        }
     }
 
     #[test]

@@ -15,11 +15,10 @@
 //! is read at a later drain.
 
 use lde_abi::syscall;
-use lde_abi::trace::{self as abi, why, Event, KernelEvent, RingHeader};
+use lde_abi::trace::{self as abi, Event, KernelEvent, RingHeader};
 
 use super::record::{
-    DecisionWhy, EventRecord, GuestEvent, KillReason, Policy, SwitchReason, SyscallPath,
-    Unaccounted,
+    EventRecord, GuestEvent, KillReason, Policy, SwitchReason, SyscallPath, Unaccounted,
 };
 use crate::memory::GuestRam;
 
@@ -233,26 +232,7 @@ impl RingReader {
                 length_ticks: length,
                 tickets,
             },
-            KernelEvent::Decision { tick, why, a, b } => GuestEvent::Decision {
-                tick,
-                why: match why {
-                    why::NEXT => DecisionWhy::Next,
-                    why::SLICE_USED => DecisionWhy::SliceUsed,
-                    why::DEMOTED => DecisionWhy::Demoted {
-                        from_level: a,
-                        to_level: b,
-                    },
-                    why::BOOST => DecisionWhy::Boost,
-                    why::AHEAD => DecisionWhy::Ahead { level: a },
-                    why::SHORTEST => DecisionWhy::Shortest { remaining: a },
-                    why::PREEMPTS => DecisionWhy::Preempts { remaining: a },
-                    why::LOTTERY => DecisionWhy::Lottery {
-                        winner: a,
-                        total: b,
-                    },
-                    _ => DecisionWhy::Stride { pass: a },
-                },
-            },
+            KernelEvent::Decision { tick, why } => GuestEvent::Decision { tick, why },
             KernelEvent::Level { tick, from, to } => GuestEvent::Level { tick, from, to },
             KernelEvent::Boost { tick } => GuestEvent::Boost { tick },
             KernelEvent::ProcFirstRun { tick } => GuestEvent::ProcFirstRun { tick },
@@ -307,6 +287,7 @@ fn tail_offset() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::record::Why;
     use lde_abi::trace::kind;
 
     const RING: u64 = 0x10000;
@@ -408,6 +389,32 @@ mod tests {
         let mut n = 0;
         r.drain(&ram, 1, |_| n += 1);
         assert_eq!((n, r.bad), (1, 2));
+    }
+
+    #[test]
+    fn a_decision_of_unknown_reason_is_garbage() {
+        let ram = GuestRam::new(8 << 20).unwrap();
+        setup(&ram);
+        let mut r = RingReader::new(RING, SIZE, 1_000_000, vec!["hello".into()]);
+        let ev = |why| Event {
+            kind: kind::DECISION,
+            pid: 1,
+            args: [4, why, 7, 0, 0, 0],
+            ..Default::default()
+        };
+        publish(&ram, 0, ev(abi::why::SHORTEST));
+        publish(&ram, 1, ev(abi::why::STRIDE + 1));
+        publish(&ram, 2, ev(u64::MAX));
+        let mut got = Vec::new();
+        r.drain(&ram, 1, |e| got.push(e.event));
+        assert_eq!(r.bad, 2);
+        assert_eq!(
+            got,
+            [GuestEvent::Decision {
+                tick: 4,
+                why: Why::Shortest { remaining: 7 }
+            }]
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::names::ProcessNames;
 use super::reader::TraceReader;
-use super::record::{EventRecord, ExitKind, GuestEvent, KillReason, Record};
+use super::record::{self, EventRecord, ExitKind, GuestEvent, KillReason, Record};
 use super::run_figures::end_text;
 use super::units::{duration, ms};
 use crate::error::bad_input;
@@ -415,7 +415,7 @@ fn event_text(event: &GuestEvent, names: &ProcessNames) -> String {
             "cpu {cpu_ticks}, arrival {arrival_tick}, first run {first_run_tick}, end {end_tick}, wait {wait_ticks} ticks; {} {code}",
             if *killed { "killed, reason" } else { "exit code" }
         ),
-        GuestEvent::Decision { tick, why } => format!("chosen at tick {tick}: {}", why.describe()),
+        GuestEvent::Decision { tick, why } => format!("chosen at tick {tick}: {}", record::describe(why)),
         GuestEvent::Level { tick, from, to } => format!("level {from} -> {to} at tick {tick}"),
         GuestEvent::Boost { tick } => format!("boost: every job to the top level at tick {tick}"),
     }
