@@ -14,6 +14,8 @@
 //! behind GS, no thread-local storage), so a base chosen by user code
 //! cannot mislead it.
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use x86_64::instructions::segmentation::{Segment, FS, GS};
 use x86_64::registers::control::{Cr4, Cr4Flags};
 use x86_64::registers::model_specific::Msr;
@@ -46,6 +48,11 @@ impl Segments {
 /// never change theirs, so a switch between two of them writes nothing).
 static LOADED: KernelCell<Segments> = KernelCell::new(Segments::INITIAL);
 
+/// CR4.FSGSBASE is on: the kernel reads the bases with `rdfsbase` and
+/// `rdgsbase` too, one instruction each where `rdmsr` takes four with its
+/// operands (each one emulated on PVM hosts, which run both).
+static FSGSBASE: AtomicBool = AtomicBool::new(false);
+
 /// Start from null selectors and zero bases ([`LOADED`]), and let user code
 /// use `rdfsbase`/`wrfsbase`/`rdgsbase`/`wrgsbase` where the CPU has them
 /// (CPUID leaf 7, EBX bit 0).
@@ -58,20 +65,35 @@ pub fn init() {
     // SAFETY: sets a CR4 bit the CPU says it supports; nothing the kernel
     // does depends on it being clear.
     unsafe { Cr4::update(|f| f.insert(Cr4Flags::FSGSBASE)) };
+    FSGSBASE.store(true, Ordering::Relaxed);
 }
 
 /// Save the running process's FS and GS.
 #[inline(always)]
 pub fn save(s: &mut Segments) {
-    // SAFETY: reading the base MSRs has no side effects.
-    *s = unsafe {
-        Segments {
-            selectors: u32::from(FS::get_reg().0) | u32::from(GS::get_reg().0) << 16,
-            fs_base: FS_BASE.read(),
-            gs_base: GS_BASE.read(),
-        }
+    let (fs_base, gs_base): (u64, u64);
+    if FSGSBASE.load(Ordering::Relaxed) {
+        // SAFETY: CR4.FSGSBASE is on (`init`); they only read the bases.
+        unsafe {
+            core::arch::asm!(
+                "rdfsbase {}",
+                "rdgsbase {}",
+                out(reg) fs_base,
+                out(reg) gs_base,
+                options(nomem, nostack, preserves_flags)
+            )
+        };
+    } else {
+        // SAFETY: reading the base MSRs has no side effects.
+        (fs_base, gs_base) = unsafe { (FS_BASE.read(), GS_BASE.read()) };
+    }
+    let now = Segments {
+        selectors: u32::from(FS::get_reg().0) | u32::from(GS::get_reg().0) << 16,
+        fs_base,
+        gs_base,
     };
-    LOADED.with(|l| *l = *s);
+    *s = now;
+    LOADED.with(|l| *l = now);
 }
 
 /// Load a process's FS and GS, unless the CPU holds them already.

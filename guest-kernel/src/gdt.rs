@@ -32,6 +32,8 @@ use lde_abi::cpu::selector::{KERNEL_CS, KERNEL_DS, TSS as TSS_SEL};
 
 /// IST slot (1-based in the IDT gate) of the double-fault stack.
 pub const DOUBLE_FAULT_IST: u8 = 1;
+/// IST slot of the stack an upcall's `int3` comes back on (upcall.rs).
+pub const UPCALL_IST: u8 = 2;
 
 const DF_STACK_SIZE: usize = 16 * 1024;
 #[repr(C, align(16))]
@@ -92,6 +94,16 @@ pub fn init() {
         ES::set_reg(data);
         SS::set_reg(data);
         load_tss(SegmentSelector(TSS_SEL));
+    }
+}
+
+/// Point IST slot `ist` (1..=7) at the stack top `top`. Called at boot.
+pub fn set_interrupt_stack(ist: u8, top: u64) {
+    // SAFETY: runs at boot with interrupts off, before any gate that names
+    // the slot is used; the TSS is a static the CPU reads by address.
+    unsafe {
+        let tss = &mut *core::ptr::addr_of_mut!(TSS);
+        tss.interrupt_stack_table[(ist - 1) as usize] = VirtAddr::new(top);
     }
 }
 

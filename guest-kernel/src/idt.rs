@@ -134,6 +134,22 @@ pub fn init() {
     }
 }
 
+/// The first quadword of the `int3` gate (its handler's low 32 bits, its
+/// IST slot and its DPL), where it is in the table, and what it holds
+/// when it leads to `handler` on IST stack `ist` instead: upcall.rs swaps
+/// the two around each upcall. `handler` must lie in the same 4 GiB as
+/// `trap_stub_3` (the gate's second quadword stays as it is).
+pub fn breakpoint_gate(handler: u64, ist: u8) -> (*mut u64, u64) {
+    let gate = Gate::new(handler).dpl(3).ist(ist);
+    // SAFETY: `init` filled the table; this only takes an address in it.
+    let kernel = unsafe { &mut (*addr_of_mut!(IDT)).0[BREAKPOINT as usize] };
+    assert_eq!(
+        gate.high, kernel.high,
+        "the upcall's int3 handler is too far"
+    );
+    (&mut kernel.low as *mut u64, gate.low)
+}
+
 /// `show-idt`: print the installed gates, read back from the table itself.
 pub fn print() {
     crate::println!("trap table (IDT) at {:#x}:", addr_of!(IDT) as u64);

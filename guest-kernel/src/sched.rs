@@ -217,15 +217,32 @@ fn scheduler() -> ! {
 }
 
 /// Ask the policy who runs now; the decision is recorded if it made one.
+#[inline(always)]
 fn decide(tick: u64) -> Option<usize> {
     let start = time::rdtsc();
-    let pick = with_policy(|p| p.pick());
+    let pick = pick();
     observe::picked(start, pick.as_ref().is_some_and(|p| p.why.is_some()));
     let Pick { slot, why } = pick?;
     if let Some(why) = why {
         observe::decision(tick, slot, why);
     }
     Some(slot)
+}
+
+/// The policy's pick-next; round robin's (also fifo's and coop's) inline,
+/// as for [`keeps_running`].
+#[inline(always)]
+fn pick() -> Option<Pick> {
+    SCHED.with(|s| match &mut s.policy {
+        Active::Rr(p) => p.pick(),
+        other => others_pick(other),
+    })
+}
+
+/// [`pick`] for the other policies, out of round robin's way.
+#[inline(never)]
+fn others_pick(policy: &mut Active) -> Option<Pick> {
+    policy.get().pick()
 }
 
 /// A timer tick `t`, after the tick that ended was charged: the policy's

@@ -44,9 +44,7 @@ const INT80: [u8; 2] = [0xcd, 0x80];
 /// else (a trap in kernel mode or during an upcall, one for the debugger,
 /// a fault) goes to [`dispatch_other`], out of line, so that the usual
 /// ones pay nothing for it: every kernel instruction is emulated on PVM
-/// hosts. Only `int3` must ask whether an upcall is running: the upcall's
-/// code (the kernel's own, upcall.rs) ends with one and makes no system
-/// call.
+/// hosts.
 pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     if tf.vector == BP {
         return breakpoint(tf);
@@ -54,16 +52,14 @@ pub extern "C" fn dispatch(tf: &mut TrapFrame) {
     dispatch_from_user(tf)
 }
 
-/// `int3` from user mode: the end of an upcall, a stop for the debugger,
-/// or else a bare trap, counted and resumed. It is not a system call, so it
-/// does not restart the hog rule's clock (observe.rs).
+/// `int3` from user mode: a stop for the debugger, or else a bare trap,
+/// counted and resumed. It is not a system call, so it does not restart
+/// the hog rule's clock (observe.rs). (An upcall's `int3` never comes
+/// here: upcall.rs points the gate elsewhere while one runs.)
 #[inline(always)]
 fn breakpoint(tf: &mut TrapFrame) {
     if !tf.is_from_user() {
         return dispatch_other(tf);
-    }
-    if upcall::active() {
-        upcall::finish(tf);
     }
     if debug::attached() {
         return debug::forward(tf);
@@ -91,11 +87,9 @@ fn dispatch_from_user(tf: &mut TrapFrame) {
 fn dispatch_other(tf: &mut TrapFrame) {
     let user = tf.is_from_user();
     if user && upcall::active() {
-        // The kernel's own code in user mode (upcall.rs), not the process's.
-        match tf.vector {
-            BP => upcall::finish(tf),
-            _ => kernel_fault(tf),
-        }
+        // The kernel's own code in user mode (upcall.rs), not the process's:
+        // it runs with interrupts off, and its `int3` has a gate of its own.
+        kernel_fault(tf);
     }
     match tf.vector {
         SPURIOUS => {}

@@ -42,8 +42,9 @@
 //! instead, so a debugger never steps through the stub.
 //!
 //! A process that gets the CPU back with nobody in between costs nothing;
-//! otherwise the switch costs one upcall, about as much as a bare trap on
-//! PVM hosts. The area sizes itself from nothing: the components saved
+//! otherwise the switch costs one upcall (about a dozen kernel
+//! instructions for the trip to user mode and back) and the checks around
+//! it. The area sizes itself from nothing: the components saved
 //! ([`SAVED`]) all lie in the first 4 KiB of the standard XSAVE layout,
 //! below the three words the restore stub keeps at [`SAVED_RAX`].
 
@@ -219,6 +220,7 @@ pub fn init() {
         memops::copy(stub as *mut u8, start, len);
     }
 
+    upcall::init();
     XSTATE.with(|x| {
         x.stub_frame = frame;
         x.save = stub_entry(core::ptr::addr_of!(xstate_save));
@@ -302,7 +304,8 @@ fn restore_pending(x: &Xstate, slot: usize) -> bool {
     // SAFETY: the process is alive and not running, so its user frame is
     // at the top of its kernel stack and nothing writes it meanwhile.
     let rip = unsafe { (*user_frame(slot)).rip };
-    (x.restore..x.restored).contains(&rip)
+    // restore <= rip < restored, in one compare.
+    rip.wrapping_sub(x.restore) < x.restored - x.restore
 }
 
 /// The process in `slot` is about to run: make sure it returns to user
