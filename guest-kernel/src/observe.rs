@@ -497,6 +497,13 @@ pub fn charge_quiet(p: &mut Process, tick: u64) {
 /// Tick `tick` found `p` on the CPU: its event, and its charge if `owned`.
 #[inline(always)]
 fn tick_charged(p: &mut Process, tick: u64, owned: bool) {
+    // The charge first: then nothing of `p` is needed after the event,
+    // whose record may call out (trace.rs, `look`); the quiet tick
+    // (timer.rs) needs no stack frame for it.
+    if owned {
+        p.acct.cpu_ticks += 1;
+        p.acct.ticks_since_trap += 1;
+    }
     record(
         p.pid,
         KernelEvent::Tick {
@@ -509,10 +516,6 @@ fn tick_charged(p: &mut Process, tick: u64, owned: bool) {
             },
         },
     );
-    if owned {
-        p.acct.cpu_ticks += 1;
-        p.acct.ticks_since_trap += 1;
-    }
 }
 
 /// Judge the running process (in `slot`) after a charged tick: the kill

@@ -92,7 +92,11 @@ pub extern "C" fn tick_entry() -> u8 {
     if !quiet(t) {
         return not_quiet(t, start);
     }
-    observe::tick_handled(start);
+    // The tick's start again from memory (time.rs keeps it), not from a
+    // register: then no value lives across the event record's rare call
+    // (trace.rs, `look`), and this function needs no callee-saved
+    // register, so no stack frame (measured: 6 instructions less).
+    observe::tick_handled(time::last_tick_tsc());
     let mut done = 1u8;
     // An empty asm the compiler cannot see through: else it recomputes
     // this 1 from the tick's comparison, which keeps both operands alive
@@ -104,7 +108,8 @@ pub extern "C" fn tick_entry() -> u8 {
     done
 }
 
-/// Tick `t`, begun at TSC `start`, goes the full way: kept for it.
+/// Tick `t`, begun at TSC `start`, goes the full way: kept for it. 0 (not
+/// quiet), so that the entry's call of it is its last act (a jump).
 #[cold]
 #[inline(never)]
 fn not_quiet(t: u64, start: u64) -> u8 {
