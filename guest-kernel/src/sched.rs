@@ -36,7 +36,7 @@ use lde_abi::trace::switch_reason;
 pub use policy::{Admit, Job, Leave, Policy, Then, Why, MAX_PROCS};
 
 use crate::kcell::KernelCell;
-use crate::process::{self, State};
+use crate::process::{self, SlotAt, State};
 use crate::switch::swtch;
 use crate::{fpu, fsgs, gdt, observe, paging, time, timer, vmexit, xstate};
 use policy::Pick;
@@ -112,6 +112,8 @@ struct Quiet {
     until: u64,
     /// A byte: indexing the process table with it needs no bounds check.
     slot: u8,
+    /// `slot`, as the quiet tick finds its process.
+    at: SlotAt,
     untold: u64,
 }
 
@@ -144,6 +146,7 @@ static SCHED: KernelCell<Scheduler> = KernelCell::new(Scheduler {
     quiet: Quiet {
         until: 0,
         slot: 0,
+        at: SlotAt::new(0),
         untold: 0,
     },
 });
@@ -166,14 +169,14 @@ pub fn end_quiet() {
 /// Is tick `t` a quiet one (timer.rs)? The slot of the process it is
 /// charged to, if so: the policy is not asked (it hears of it later).
 #[inline(always)]
-pub fn quiet_tick(t: u64) -> Option<usize> {
+pub fn quiet_tick(t: u64) -> Option<SlotAt> {
     SCHED.with(|s| {
         let q = &mut s.quiet;
         if t >= q.until {
             return None;
         }
         q.untold += 1;
-        Some(q.slot as usize)
+        Some(q.at)
     })
 }
 
@@ -308,6 +311,7 @@ pub fn at_tick(t: u64, current: Option<usize>) {
             s.at_boundary = false;
             let ahead = s.policy.get().quiet_ticks(slot, t);
             s.quiet.slot = slot as u8;
+            s.quiet.at = SlotAt::new(slot);
             s.quiet.until = until.min(t.saturating_add(ahead).saturating_add(1));
         }),
         After::GivesUp(reason) => give_up(slot, reason),

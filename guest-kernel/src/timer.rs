@@ -133,10 +133,10 @@ static BEGUN: KernelCell<(u64, u64)> = KernelCell::new((0, 0));
 /// Tick `t`, if it is a quiet one: charged (and true).
 #[inline(always)]
 fn quiet(t: u64) -> bool {
-    let Some(slot) = sched::quiet_tick(t) else {
+    let Some(at) = sched::quiet_tick(t) else {
         return false;
     };
-    process::with_table(|tab| observe::charge_quiet(&mut tab.procs[slot], t));
+    process::with_table(|tab| observe::charge_quiet(tab.at(at), t));
     true
 }
 
