@@ -54,12 +54,6 @@ pub fn tick(tsc: u64) -> u64 {
     t
 }
 
-/// The TSC the last tick was taken at ([`tick`]).
-#[inline(always)]
-pub fn last_tick_tsc() -> u64 {
-    LAST_TICK_TSC.load(Ordering::Relaxed)
-}
-
 /// Is the timer's next interrupt due (a whole tick since the last one was
 /// taken)? Always false without a timer.
 pub fn tick_due() -> bool {

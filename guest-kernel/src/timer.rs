@@ -92,11 +92,11 @@ pub extern "C" fn tick_entry() -> u8 {
     if !quiet(t) {
         return not_quiet(t, start);
     }
-    // The tick's start again from memory (time.rs keeps it), not from a
-    // register: then no value lives across the event record's rare call
-    // (trace.rs, `look`), and this function needs no callee-saved
-    // register to keep (measured: 3 instructions less).
-    observe::tick_handled(time::last_tick_tsc());
+    // `start` lives across the event record's rare call (trace.rs, `look`)
+    // in the one callee-saved register the function saves anyway (its
+    // push also aligns the stack for that call); the charge comes before
+    // the event (observe.rs), so nothing else does.
+    observe::tick_handled(start);
     let mut done = 1u8;
     // An empty asm the compiler cannot see through: else it recomputes
     // this 1 from the tick's comparison, which keeps both operands alive
