@@ -90,31 +90,22 @@ fn counts_per_us(tsc_khz: u64) -> u64 {
 pub extern "C" fn tick_entry() -> u8 {
     let (t, start) = begin();
     if !quiet(t) {
-        return not_quiet(t, start);
+        not_quiet(t, start);
+        return 0;
     }
     // `start` lives across the event record's rare call (trace.rs, `look`)
     // in the one callee-saved register the function saves anyway (its
     // push also aligns the stack for that call); the charge comes before
     // the event (observe.rs), so nothing else does.
     observe::tick_handled(start);
-    let mut done = 1u8;
-    // An empty asm the compiler cannot see through: else it recomputes
-    // this 1 from the tick's comparison, which keeps both operands alive
-    // across the event record (measured: 5 instructions more).
-    // SAFETY: the asm is empty; it touches no memory, stack or flags.
-    unsafe {
-        core::arch::asm!("/* {0} */", inout(reg_byte) done, options(pure, nomem, nostack, preserves_flags))
-    };
-    done
+    1
 }
 
-/// Tick `t`, begun at TSC `start`, goes the full way: kept for it. 0 (not
-/// quiet), so that the entry's call of it is its last act (a jump).
+/// Tick `t`, begun at TSC `start`, goes the full way: kept for it.
 #[cold]
 #[inline(never)]
-fn not_quiet(t: u64, start: u64) -> u8 {
+fn not_quiet(t: u64, start: u64) {
     BEGUN.with(|b| *b = (t, start));
-    0
 }
 
 /// The start of a tick: acknowledge it and count it. Its number and the
