@@ -53,12 +53,16 @@ enum Active {
 }
 
 impl Active {
-    fn new(sched: u32, p: &PolicyParams) -> Active {
+    /// Become the policy `sched` asks for. Each arm assigns its own variant
+    /// so that it is built in place: a `match` that returned an `Active`
+    /// would build the whole (largest-variant-sized) enum on the stack and
+    /// copy it in, hundreds of emulated instructions on PVM hosts.
+    fn set(&mut self, sched: u32, p: &PolicyParams) {
         match sched {
-            SCHED_FIFO => Active::Rr(fifo::fifo()),
-            SCHED_COOP => Active::Rr(coop::coop()),
-            SCHED_SJF => Active::Shortest(sjf::sjf()),
-            SCHED_STCF => Active::Shortest(stcf::stcf()),
+            SCHED_FIFO => *self = Active::Rr(fifo::fifo()),
+            SCHED_COOP => *self = Active::Rr(coop::coop()),
+            SCHED_SJF => *self = Active::Shortest(sjf::sjf()),
+            SCHED_STCF => *self = Active::Shortest(stcf::stcf()),
             SCHED_MLFQ => {
                 let mut cfg = mlfq::MlfqConfig::DEFAULT;
                 cfg.levels = p.levels as usize;
@@ -69,11 +73,11 @@ impl Active {
                 cfg.boost = p.boost_ticks;
                 cfg.stay = p.flags & MLFQ_IO_STAY != 0;
                 cfg.bump = p.flags & MLFQ_IO_BUMP != 0;
-                Active::Mlfq(mlfq::Mlfq::new(cfg))
+                *self = Active::Mlfq(mlfq::Mlfq::new(cfg));
             }
-            SCHED_LOTTERY => Active::Lottery(lottery::Lottery::new(p.seed, p.slice_ticks)),
-            SCHED_STRIDE => Active::Stride(stride::Stride::new(p.slice_ticks)),
-            _ => Active::Rr(rr::RoundRobin::new(p.slice_ticks)),
+            SCHED_LOTTERY => *self = Active::Lottery(lottery::Lottery::new(p.seed, p.slice_ticks)),
+            SCHED_STRIDE => *self = Active::Stride(stride::Stride::new(p.slice_ticks)),
+            _ => *self = Active::Rr(rr::RoundRobin::new(p.slice_ticks)),
         }
     }
 
@@ -181,7 +185,7 @@ pub fn quiet_tick(t: u64) -> Option<usize> {
 /// that arrive at tick 0, and run the scheduler for good.
 pub fn start(info: &BootInfo) -> ! {
     let name = SCHED.with(|s| {
-        s.policy = Active::new(info.sched, &info.policy);
+        s.policy.set(info.sched, &info.policy);
         s.policy.get().name()
     });
     let timer = info.sched != SCHED_COOP;
