@@ -113,6 +113,22 @@ fn a_small_ring_wraps_without_losing_or_repeating_an_event() {
         Some((60, &[0][..])),
         "exit(0)"
     );
+    // getpid's event takes its mark whole from the arrival (syscall.rs
+    // `Arrival`), every other call's is built from the path: they agree,
+    // and every call came from ring 3.
+    let routes: Vec<_> = r
+        .events()
+        .filter_map(|e| match &e.event {
+            GuestEvent::Syscall { path, cs, .. } => Some((*path, *cs & 3)),
+            _ => None,
+        })
+        .collect();
+    let odd = routes.iter().find(|&&route| route != (routes[0].0, 3));
+    assert_eq!(
+        odd, None,
+        "one path, from user mode; the first: {:?}",
+        routes[0]
+    );
     let tscs: Vec<u64> = r.events().map(|e| e.tsc).collect();
     assert!(tscs.windows(2).all(|w| w[0] <= w[1]), "in ring order");
 }

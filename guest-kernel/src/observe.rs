@@ -379,6 +379,23 @@ pub fn syscall(pid: u32, call: u64, args: [u64; 3], result: u64, how: u64, cs: u
     );
 }
 
+/// `getpid` was served (its result is the pid): [`syscall`] with the mark
+/// the arrival carries.
+#[inline(always)]
+pub fn getpid(pid: u32, args: [u64; 3], how: crate::syscall::Arrival, cs: u64) {
+    crate::trace::record_marked(
+        pid,
+        KernelEvent::Syscall {
+            nr: lde_abi::syscall::GETPID,
+            args,
+            result: pid as u64,
+            path: how.path(),
+            cs,
+        },
+        how.getpid_mark(),
+    );
+}
+
 /// A trap from user mode that is not a system call (a breakpoint, a
 /// fault).
 #[inline(always)]

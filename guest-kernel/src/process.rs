@@ -205,15 +205,29 @@ pub fn current_pml4() -> Option<u64> {
 /// Pid of the process whose trap from user mode left the frame `tf`.
 /// The CPU pushed that frame at the top of the running process's kernel
 /// stack (TSS.RSP0), so where the frame lies says whose it is, and the pid
-/// follows from the slot (pid = slot + 1, see [`create`]): two register
+/// follows from the slot (pid = slot + 1, see [`create`]): a few register
 /// instructions, where asking the process table takes a load, a test and
 /// a bounds check (every kernel instruction is emulated on PVM hosts).
 /// Not for an upcall's frame (upcall.rs), which lies on a stack of its own.
 #[inline(always)]
 pub fn pid_of_user_frame(tf: &TrapFrame) -> u32 {
-    let slot = (tf as *const TrapFrame as u64 - KSTACKS.as_ptr() as u64) / KSTACK_SIZE as u64;
-    debug_assert_eq!(Some(slot as usize), current());
-    slot as u32 + 1
+    // slot + 1 = (tf - (KSTACKS - one stack)) / stack size: counting from
+    // one stack below the first, the `+ 1` folds into the constant the
+    // linker writes (one instruction less on every trap event). The `lea`
+    // is asm so that the compiler keeps it one constant instead of
+    // rearranging the sum into more instructions.
+    let pid_zero: u64;
+    // SAFETY: `lea` only computes an address (nothing is read).
+    unsafe {
+        core::arch::asm!("lea {z}, [rip + {stacks} - {size}]", z = out(reg) pid_zero,
+            stacks = sym KSTACKS, size = const KSTACK_SIZE,
+            options(pure, nomem, nostack, preserves_flags));
+    }
+    // In 32 bits (the frame lies within the stacks, so the distance fits):
+    // the result is then already a zero-extended register.
+    let pid = (tf as *const TrapFrame as u64).wrapping_sub(pid_zero) as u32 / KSTACK_SIZE as u32;
+    debug_assert_eq!(Some(pid as usize - 1), current());
+    pid
 }
 
 /// Create a process from boot module `module` (slot = module index, pid =

@@ -7,7 +7,8 @@
 //! accessible and (for output) writable, so the kernel never faults on a
 //! user's behalf.
 
-use lde_abi::syscall::{self as nr, errno, Clock};
+use lde_abi::syscall::{self as nr, errno, path, Clock};
+use lde_abi::trace::{kind, Event};
 
 use crate::trap_entry::TrapFrame;
 use crate::{console, observe, paging, process, sched, time};
@@ -22,32 +23,54 @@ const WRITE_MAX: u64 = 64 * 1024;
 /// console (as POSIX promises for pipe writes up to `PIPE_BUF`, 4096).
 const WRITE_CHUNK: usize = 4096;
 
-/// Serve the system call in `tf`, which arrived by `how` (`path::GATE` or
-/// `path::UD`) from user mode. Every call passes here (a place to break in
-/// gdb); `getpid`, which only answers, is served right here without
+/// How a system call arrived (`path::GATE` or `path::UD`), held as the
+/// mark of a `getpid` event by that path: its flags byte is the path (ring
+/// v4 `SYSCALL`). The trap dispatcher passes a constant, and `getpid`'s
+/// event stores it as it is, so the path costs that event no instruction
+/// (an `or` of the path into the mark, otherwise).
+#[derive(Clone, Copy)]
+pub struct Arrival(u32);
+
+impl Arrival {
+    pub const GATE: Arrival = Arrival::by(path::GATE);
+    pub const UD: Arrival = Arrival::by(path::UD);
+
+    const fn by(how: u64) -> Arrival {
+        Arrival(Event::mark(how as u8, kind::SYSCALL, nr::GETPID as u16))
+    }
+
+    /// The path (`path::GATE` or `path::UD`).
+    #[inline(always)]
+    pub fn path(self) -> u64 {
+        self.0 as u8 as u64
+    }
+
+    /// The mark of a `getpid` event that arrived this way.
+    #[inline(always)]
+    pub fn getpid_mark(self) -> u32 {
+        self.0
+    }
+}
+
+/// Serve the system call in `tf`, which arrived by `how` from user mode.
+/// Every call passes here (a place to break in gdb); `getpid`, which only answers, is served right here without
 /// calling anything, so that it needs no stack frame (every kernel
 /// instruction is emulated on PVM hosts); every other call, and the first
 /// call of all (which says how calls arrive), goes on to [`serve`].
 #[inline(never)]
-pub fn dispatch(tf: &mut TrapFrame, how: u64) {
+pub fn dispatch(tf: &mut TrapFrame, how: Arrival) {
     if tf.rax != nr::GETPID || !observe::syscall_path_reported() {
         return serve(tf, how);
     }
     let pid = process::pid_of_user_frame(tf);
     tf.rax = pid as u64;
-    observe::syscall(
-        pid,
-        nr::GETPID,
-        [tf.rdi, tf.rsi, tf.rdx],
-        pid as u64,
-        how,
-        tf.cs,
-    );
+    observe::getpid(pid, [tf.rdi, tf.rsi, tf.rdx], how, tf.cs);
 }
 
 /// Serve any system call: the table.
 #[inline(never)]
-fn serve(tf: &mut TrapFrame, how: u64) {
+fn serve(tf: &mut TrapFrame, how: Arrival) {
+    let how = how.path();
     observe::syscall_path(how);
     let pid = process::pid_of_user_frame(tf);
     let (call, a0, a1, a2) = (tf.rax, tf.rdi, tf.rsi, tf.rdx);

@@ -102,12 +102,24 @@ pub fn record(pid: u32, event: KernelEvent) {
     // instructions than inlined).
     RING.with(
         #[inline(always)]
-        |r| record_in(r, pid, event),
+        |r| record_in(r, pid, event, event.encode().mark()),
+    )
+}
+
+/// [`record`] with the event's mark given, as the caller has it in a
+/// register (the `getpid` mark of the path a system call arrived by,
+/// syscall.rs `Arrival`): it must be `event`'s.
+#[inline(always)]
+pub fn record_marked(pid: u32, event: KernelEvent, mark: u32) {
+    debug_assert_eq!(mark, event.encode().mark());
+    RING.with(
+        #[inline(always)]
+        |r| record_in(r, pid, event, mark),
     )
 }
 
 #[inline(always)]
-fn record_in(r: &mut Ring, pid: u32, event: KernelEvent) {
+fn record_in(r: &mut Ring, pid: u32, event: KernelEvent, mark: u32) {
     // One compare with memory when there is no ring (`next` is loaded
     // only when there is one).
     if r.header.is_null() {
@@ -117,7 +129,7 @@ fn record_in(r: &mut Ring, pid: u32, event: KernelEvent) {
     // SAFETY: `next` is a free slot of the initialised ring, or the
     // scratch slot (`look` sets it so), and the kernel is the only
     // writer of both.
-    unsafe { write_slot(slot, pid, event.encode()) };
+    unsafe { write_slot(slot, pid, event.encode(), mark) };
     // SAFETY: one past a slot is inside the ring or its end (or one
     // past the scratch slot): `last` catches it before any write.
     // `r.next` again, not `slot`: the mark's release store makes the
@@ -133,12 +145,12 @@ fn record_in(r: &mut Ring, pid: u32, event: KernelEvent) {
 /// Write `e` into `slot`, a store per word or less: the TSC in two halves
 /// as `rdtsc` gives them, the pid, the arguments this event uses, and last
 /// the mark (flags, kind, detail: lde-abi `Event`; layout checked at
-/// compile time below), which publishes the slot.
+/// compile time below) `mark`, which publishes the slot.
 ///
 /// # Safety
 /// `slot` must be a free slot of the ring (its mark 0) or the scratch slot.
 #[inline(always)]
-unsafe fn write_slot(slot: *mut Event, pid: u32, e: Encoded) {
+unsafe fn write_slot(slot: *mut Event, pid: u32, e: Encoded, mark: u32) {
     let (lo, hi): (u32, u32);
     // SAFETY: RDTSC only reads the time stamp counter (CR4.TSD is clear).
     unsafe {
@@ -159,7 +171,7 @@ unsafe fn write_slot(slot: *mut Event, pid: u32, e: Encoded) {
         // Release: every store above is ordered before it, for the
         // compiler too (on x86 it is a plain `mov`, and x86 keeps stores
         // in order), so a VMM that sees the mark sees the whole event.
-        AtomicU32::from_ptr(half.add(2)).store(e.mark(), Ordering::Release);
+        AtomicU32::from_ptr(half.add(2)).store(mark, Ordering::Release);
     }
 }
 

@@ -18,11 +18,11 @@
 //! From kernel mode, any exception is a kernel bug: panic.
 
 use lde_abi::cpu::vector;
-use lde_abi::syscall::path;
 use lde_abi::trace::{kill_reason, vector_name};
 
 use lde_abi::layout::PAGE_SIZE;
 
+use crate::syscall::Arrival;
 use crate::trap_entry::TrapFrame;
 use crate::{debug, observe, paging, println, process, syscall, upcall};
 
@@ -74,9 +74,9 @@ fn dispatch_from_user(tf: &mut TrapFrame) {
     match tf.vector {
         UD if tf.is_from_user() && int80_on_this_page(tf.rip) => {
             tf.rip += 2;
-            syscall::dispatch(tf, path::UD)
+            syscall::dispatch(tf, Arrival::UD)
         }
-        SYSCALL if tf.is_from_user() => syscall::dispatch(tf, path::GATE),
+        SYSCALL if tf.is_from_user() => syscall::dispatch(tf, Arrival::GATE),
         _ => dispatch_other(tf),
     }
 }
@@ -96,7 +96,7 @@ fn dispatch_other(tf: &mut TrapFrame) {
         DB | BP if user && debug::attached() => debug::forward(tf),
         UD if user && faulting_bytes_are_int80(tf.rip) => {
             tf.rip += 2;
-            syscall::dispatch(tf, path::UD)
+            syscall::dispatch(tf, Arrival::UD)
         }
         // Not caused by the running process: an NMI is ignored, a machine
         // check is the machine's fault, not the program's.
