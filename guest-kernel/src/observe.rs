@@ -42,7 +42,7 @@ use crate::console::{Hex, Say};
 use crate::kcell::KernelCell;
 use crate::process::{self, Process, State};
 use crate::time::{self, rdtsc};
-use crate::trace::record;
+use crate::trace::{record, record_at};
 use crate::trap_entry::TrapFrame;
 use crate::{println, say};
 
@@ -465,26 +465,29 @@ fn fault_line(tf: &TrapFrame, cr2: u64, pid: u32, name: &str) {
     );
 }
 
-/// Timer tick number `tick` found the CPU idle: nobody's tick.
-pub fn idle_tick(tick: u64) {
-    record(
+/// Timer tick number `tick`, begun at TSC `start`, found the CPU idle:
+/// nobody's tick.
+pub fn idle_tick(tick: u64, start: u64) {
+    record_at(
         0,
         KernelEvent::Tick {
             tick,
             charged: false,
             uncharged: uncharged::IDLE,
         },
+        start,
     );
 }
 
-/// Timer tick number `tick` interrupted `p`: charge it if it is `p`'s (see
-/// "Charging"), and record it either way. `false`: unaccounted.
+/// Timer tick number `tick`, begun at TSC `start`, interrupted `p`: charge
+/// it if it is `p`'s (see "Charging"), and record it either way. `false`:
+/// unaccounted.
 #[inline(always)]
-pub fn charge_tick(p: &mut Process, tick: u64) -> bool {
+pub fn charge_tick(p: &mut Process, tick: u64, start: u64) -> bool {
     let ran = time::due_tsc(tick).saturating_sub(p.acct.run_start_tsc);
     let owned = p.owns_next_tick || ran >= time::tsc_per_tick() / 2;
     p.owns_next_tick = false;
-    tick_charged(p, tick, owned);
+    tick_charged(p, tick, start, owned);
     owned
 }
 
@@ -498,16 +501,18 @@ pub fn quiet_until(p: &Process, t: u64) -> u64 {
     t.saturating_add(p.acct.check_at.saturating_sub(p.acct.cpu_ticks))
 }
 
-/// Charge the quiet tick `tick` to `p`, which the policy keeps on the CPU:
-/// it owns the next tick too.
+/// Charge the quiet tick `tick`, begun at TSC `start`, to `p`, which the
+/// policy keeps on the CPU: it owns the next tick too.
 #[inline(always)]
-pub fn charge_quiet(p: &mut Process, tick: u64) {
-    tick_charged(p, tick, true);
+pub fn charge_quiet(p: &mut Process, tick: u64, start: u64) {
+    tick_charged(p, tick, start, true);
 }
 
-/// Tick `tick` found `p` on the CPU: its event, and its charge if `owned`.
+/// Tick `tick` found `p` on the CPU: its event, stamped with the tick's
+/// start (`start`, already read for the cost meter: no second `rdtsc`),
+/// and its charge if `owned`.
 #[inline(always)]
-fn tick_charged(p: &mut Process, tick: u64, owned: bool) {
+fn tick_charged(p: &mut Process, tick: u64, start: u64, owned: bool) {
     // The charge first: then nothing of `p` is needed after the event,
     // whose record may call out (trace.rs, `look`); the quiet tick
     // (timer.rs) needs no stack frame for it.
@@ -515,7 +520,7 @@ fn tick_charged(p: &mut Process, tick: u64, owned: bool) {
         p.acct.cpu_ticks += 1;
         p.acct.ticks_since_trap += 1;
     }
-    record(
+    record_at(
         p.pid,
         KernelEvent::Tick {
             tick,
@@ -526,6 +531,7 @@ fn tick_charged(p: &mut Process, tick: u64, owned: bool) {
                 uncharged::SWITCH
             },
         },
+        start,
     );
 }
 

@@ -89,7 +89,7 @@ fn counts_per_us(tsc_khz: u64) -> u64 {
 /// has completed the frame.
 pub extern "C" fn tick_entry() -> u8 {
     let (t, start) = begin();
-    if !quiet(t) {
+    if !quiet(t, start) {
         not_quiet(t, start);
         return 0;
     }
@@ -121,13 +121,14 @@ fn begin() -> (u64, u64) {
 /// TSC it began at.
 static BEGUN: KernelCell<(u64, u64)> = KernelCell::new((0, 0));
 
-/// Tick `t`, if it is a quiet one: charged (and true).
+/// Tick `t`, begun at TSC `start`, if it is a quiet one: charged (and
+/// true).
 #[inline(always)]
-fn quiet(t: u64) -> bool {
+fn quiet(t: u64, start: u64) -> bool {
     let Some(at) = sched::quiet_tick(t) else {
         return false;
     };
-    process::with_table(|tab| observe::charge_quiet(tab.at(at), t));
+    process::with_table(|tab| observe::charge_quiet(tab.at(at), t, start));
     true
 }
 
@@ -157,19 +158,19 @@ pub extern "C" fn full_tick_entry(tf: &mut TrapFrame) {
 fn full_tick(t: u64, start: u64) {
     let current = process::current();
     match current {
-        Some(slot) => charge(slot, t),
-        None => observe::idle_tick(t),
+        Some(slot) => charge(slot, t, start),
+        None => observe::idle_tick(t, start),
     }
     observe::tick_handled(start);
     sched::at_tick(t, current);
 }
 
-/// Charge tick `t` to the process in `slot` if it is its (observe.rs), and
-/// tell the policy what the process does next.
-fn charge(slot: usize, t: u64) {
+/// Charge tick `t` (begun at TSC `start`) to the process in `slot` if it is
+/// its (observe.rs), and tell the policy what the process does next.
+fn charge(slot: usize, t: u64, start: u64) {
     let charged = process::with_table(|tab| {
         let p = &mut tab.procs[slot];
-        if !observe::charge_tick(p, t) {
+        if !observe::charge_tick(p, t, start) {
             return None;
         }
         if p.acct.cpu_ticks < p.acct.check_at {

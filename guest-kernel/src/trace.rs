@@ -102,7 +102,7 @@ pub fn record(pid: u32, event: KernelEvent) {
     // instructions than inlined).
     RING.with(
         #[inline(always)]
-        |r| record_in(r, pid, event, event.encode().mark()),
+        |r| record_in(r, pid, event, event.encode().mark(), None),
     )
 }
 
@@ -114,12 +114,23 @@ pub fn record_marked(pid: u32, event: KernelEvent, mark: u32) {
     debug_assert_eq!(mark, event.encode().mark());
     RING.with(
         #[inline(always)]
-        |r| record_in(r, pid, event, mark),
+        |r| record_in(r, pid, event, mark, None),
     )
 }
 
+/// [`record`] stamped with `tsc`, a time stamp the caller read already
+/// (the tick's start, timer.rs): no second `rdtsc`, one 8-byte store.
 #[inline(always)]
-fn record_in(r: &mut Ring, pid: u32, event: KernelEvent, mark: u32) {
+pub fn record_at(pid: u32, event: KernelEvent, tsc: u64) {
+    RING.with(
+        #[inline(always)]
+        |r| record_in(r, pid, event, event.encode().mark(), Some(tsc)),
+    )
+}
+
+/// Record `event` with `mark`, stamped with `tsc`, or with the TSC now.
+#[inline(always)]
+fn record_in(r: &mut Ring, pid: u32, event: KernelEvent, mark: u32, tsc: Option<u64>) {
     // One compare with memory when there is no ring (`next` is loaded
     // only when there is one).
     if r.header.is_null() {
@@ -129,7 +140,7 @@ fn record_in(r: &mut Ring, pid: u32, event: KernelEvent, mark: u32) {
     // SAFETY: `next` is a free slot of the initialised ring, or the
     // scratch slot (`look` sets it so), and the kernel is the only
     // writer of both.
-    unsafe { write_slot(slot, pid, event.encode(), mark) };
+    unsafe { write_slot(slot, pid, event.encode(), mark, tsc) };
     // SAFETY: one past a slot is inside the ring or its end (or one
     // past the scratch slot): `last` catches it before any write.
     // `r.next` again, not `slot`: the mark's release store makes the
@@ -142,28 +153,31 @@ fn record_in(r: &mut Ring, pid: u32, event: KernelEvent, mark: u32) {
     }
 }
 
-/// Write `e` into `slot`, a store per word or less: the TSC in two halves
-/// as `rdtsc` gives them, the pid, the arguments this event uses, and last
+/// Write `e` into `slot`, a store per word or less: the TSC (`tsc`, or
+/// now's in two halves as `rdtsc` gives them), the pid, the arguments this event uses, and last
 /// the mark (flags, kind, detail: lde-abi `Event`; layout checked at
 /// compile time below) `mark`, which publishes the slot.
 ///
 /// # Safety
 /// `slot` must be a free slot of the ring (its mark 0) or the scratch slot.
 #[inline(always)]
-unsafe fn write_slot(slot: *mut Event, pid: u32, e: Encoded, mark: u32) {
-    let (lo, hi): (u32, u32);
-    // SAFETY: RDTSC only reads the time stamp counter (CR4.TSD is clear).
-    unsafe {
-        core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi,
-            options(nomem, nostack, preserves_flags));
-    }
+unsafe fn write_slot(slot: *mut Event, pid: u32, e: Encoded, mark: u32, tsc: Option<u64>) {
     let half = slot as *mut u32;
     let word = slot as *mut u64;
     // SAFETY: the slot is 64 bytes (16 halves, 8 words), free, and ours;
-    // the mark is a 4-byte aligned word of it.
+    // the mark is a 4-byte aligned word of it. RDTSC only reads the time
+    // stamp counter (CR4.TSD is clear).
     unsafe {
-        half.write(lo);
-        half.add(1).write(hi);
+        if let Some(tsc) = tsc {
+            // Little-endian: the same two halves, low first.
+            word.write(tsc);
+        } else {
+            let (lo, hi): (u32, u32);
+            core::arch::asm!("rdtsc", out("eax") lo, out("edx") hi,
+                options(nomem, nostack, preserves_flags));
+            half.write(lo);
+            half.add(1).write(hi);
+        }
         half.add(3).write(pid);
         for i in 0..e.len {
             word.add(2 + i).write(e.args[i]);
