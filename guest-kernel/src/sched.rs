@@ -164,6 +164,28 @@ pub fn with_policy<R>(f: impl FnOnce(&mut dyn Policy) -> R) -> R {
     })
 }
 
+/// Charge the tick that ended to the process in `slot`, which does `then`
+/// next (told first of the quiet ticks that passed): the levels it went
+/// down between, if the policy demoted it. Round robin's (also fifo's and
+/// coop's) charge inline, on the concrete type, as [`pick`] does.
+#[inline(always)]
+pub fn charge(slot: usize, then: Then) -> Option<(u8, u8)> {
+    SCHED.with(|s| {
+        s.end_quiet();
+        match &mut s.policy {
+            Active::Rr(p) => p.charge(slot, then),
+            other => others_charge(other, slot, then),
+        }
+        .demoted
+    })
+}
+
+/// [`charge`] for the other policies, out of round robin's way.
+#[inline(never)]
+fn others_charge(policy: &mut Active, slot: usize, then: Then) -> policy::Charged {
+    policy.get().charge(slot, then)
+}
+
 /// No quiet ticks on the present reckoning: what is due for the process on
 /// the CPU changed between two ticks (its CPU budget).
 pub fn end_quiet() {

@@ -191,7 +191,7 @@ fn charge(slot: usize, t: u64, start: u64) {
     let Some((then, io, judge)) = charged else {
         return;
     };
-    if let Some((from, to)) = sched::with_policy(|p| p.charge(slot, then)).demoted {
+    if let Some((from, to)) = sched::charge(slot, then) {
         observe::level(t, slot, from, to);
     }
     match then {
