@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{read_trace, require_kvm, temp_path};
+use common::{footer, read_trace, require_kvm, temp_path};
 use lde::trace::record::{Record, RunEnd};
 
 /// `lde run` with a hog under coop: it never ends by itself (watchdog at
@@ -94,9 +94,7 @@ fn sighup_ends_the_run_like_ctrl_c_with_a_complete_trace() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let records = read_trace(&trace);
     let _ = std::fs::remove_file(&trace);
-    let Some(Record::Footer(f)) = records.last() else {
-        panic!("no footer after SIGHUP")
-    };
+    let f = footer(&records);
     assert_eq!(f.end, RunEnd::Interrupted);
     assert!(records.iter().any(|r| matches!(r, Record::Process(_))));
 }
@@ -117,9 +115,7 @@ fn trace_max_counts_what_it_does_not_write() {
     assert!(stderr.contains("reached --trace-max"), "{stderr}");
     let size = std::fs::metadata(&trace).unwrap().len();
     let records = read_trace(&trace);
-    let Some(Record::Footer(f)) = records.last() else {
-        panic!("no footer")
-    };
+    let f = footer(&records);
     // Only the closing records (process table, footer) pass the cap.
     assert!(size <= (64 << 10) + 4096, "{size} bytes");
     assert!(f.not_written > 4000, "{}", f.not_written);

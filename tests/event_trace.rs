@@ -6,7 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::{lde_run_alone, read_trace, require_kvm, temp_path};
+use common::{footer, lde_run_alone, read_trace, require_kvm, temp_path};
 use lde::trace::record::{GuestEvent, Record, RunEnd};
 
 fn t_ns(r: &Record) -> Option<u64> {
@@ -41,9 +41,7 @@ fn exits_and_guest_events_share_one_timeline_in_order() {
     ] {
         assert!(kinds.contains(k), "no {k} event in {kinds:?}");
     }
-    let Some(Record::Footer(f)) = r.records.last() else {
-        unreachable!()
-    };
+    let f = r.footer();
     assert_eq!(f.guest_events as usize, r.events().count());
     assert_eq!(f.dropped_events, 0);
 }
@@ -52,9 +50,7 @@ fn exits_and_guest_events_share_one_timeline_in_order() {
 fn a_ring_too_small_reports_its_drops() {
     let r = lde_run_alone(&["-p", "worker:A,2", "--guest-ring", "128"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    let Some(Record::Footer(f)) = r.records.last() else {
-        panic!("no footer")
-    };
+    let f = r.footer();
     assert!(f.dropped_events > 0, "a one-slot ring must drop: {f:?}");
     assert!(
         r.stderr
@@ -88,9 +84,7 @@ fn a_ring_too_small_reports_its_drops() {
 fn a_small_ring_wraps_without_losing_or_repeating_an_event() {
     let r = lde_run_alone(&["-p", "trapbench:getpid,300", "--guest-ring", "576"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
-    let Some(Record::Footer(f)) = r.records.last() else {
-        panic!("no footer")
-    };
+    let f = r.footer();
     assert_eq!((f.dropped_events, f.bad_events), (0, 0), "{f:?}");
     assert_eq!(f.guest_events as usize, r.events().count());
     let calls: Vec<(u64, &[u64], i64)> = r
@@ -179,9 +173,7 @@ fn ctrl_c_leaves_a_complete_trace() {
     let records = read_trace(&path);
     let _ = std::fs::remove_file(&path);
     assert!(matches!(records.first(), Some(Record::Header(_))));
-    let Some(Record::Footer(f)) = records.last() else {
-        panic!("no footer after Ctrl-C")
-    };
+    let f = footer(&records);
     assert_eq!(f.end, RunEnd::Interrupted);
     assert_eq!(f.records as usize, records.len() - 1);
     assert!(records.iter().any(|r| matches!(r, Record::Exit(_))));

@@ -11,22 +11,17 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{assert_bad_input, lde, lde_with_env, read_trace, require_kvm, Run, TempFile, LDE};
+use common::{
+    assert_bad_input, footer, lde, lde_with_env, read_trace, require_kvm, Run, TempFile, LDE,
+};
 use lde::host::Kvm;
-use lde::trace::record::{ExitRecord, Footer, Record, RunEnd};
+use lde::trace::record::{ExitRecord, Record, RunEnd};
 use lde_abi::exit::status;
 
 /// Run a VM (after checking that KVM is there).
 fn boot(args: &[&str]) -> Run {
     require_kvm();
     lde(args)
-}
-
-fn footer(records: &[Record]) -> &Footer {
-    match records.last() {
-        Some(Record::Footer(f)) => f,
-        other => panic!("the last record is not the footer: {other:?}"),
-    }
 }
 
 fn exit_records(records: &[Record]) -> Vec<&ExitRecord> {

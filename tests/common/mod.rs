@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use lde::trace::record::{EventRecord, GuestEvent, KillReason, ProcessEnd, ProcessRecord, Record};
+use lde::trace::record::{
+    EventRecord, Footer, GuestEvent, KillReason, ProcessEnd, ProcessRecord, Record,
+};
 use lde_abi::exit::status;
 
 /// The binary under test.
@@ -89,6 +91,11 @@ impl Run {
             "status {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.status, self.stdout, self.stderr
         )
+    }
+
+    /// The trace's footer (its last record), or a failed test.
+    pub fn footer(&self) -> &Footer {
+        footer(&self.records)
     }
 
     pub fn events(&self) -> impl Iterator<Item = &EventRecord> {
@@ -270,4 +277,12 @@ pub fn assert_bad_input(run: &Run, phrase: &str) {
         "stderr does not say '{phrase}'\n{}",
         run.describe()
     );
+}
+
+/// The footer a trace ends with, or a failed test.
+pub fn footer(records: &[Record]) -> &Footer {
+    match records.last() {
+        Some(Record::Footer(f)) => f,
+        other => panic!("the last record is not the footer: {other:?}"),
+    }
 }
