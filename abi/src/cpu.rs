@@ -38,4 +38,19 @@ pub mod vector {
     pub const fn has_error_code(vector: u64) -> bool {
         matches!(vector, 8 | 10..=14 | 17 | 21 | 29 | 30)
     }
+
+    /// [`has_error_code`] of the 32 exception vectors as a bit mask (bit
+    /// `v` for vector `v`), for the kernel's entry stubs, which are
+    /// assembled from it.
+    pub const ERROR_CODE_MASK: u32 = {
+        let mut mask = 0;
+        let mut v = 0;
+        while v < 32 {
+            if has_error_code(v) {
+                mask |= 1 << v;
+            }
+            v += 1;
+        }
+        mask
+    };
 }

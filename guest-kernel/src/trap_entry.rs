@@ -52,9 +52,11 @@ core::arch::global_asm!(
     // The 32 exception stubs in vector order, one every STUB_STRIDE bytes
     // (each is at most 9): vector v's lies at trap_stub_0 + v * STUB_STRIDE,
     // which lets idt.rs fill the gates without reading the table below.
+    // The CPU pushes an error code for the vectors in ERROR_CODE_MASK
+    // (lde-abi `has_error_code`, which the trace decoder uses too).
     .irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     .balign {stride}
-    .if \n == 8 || \n == 10 || \n == 11 || \n == 12 || \n == 13 || \n == 14 || \n == 17 || \n == 21 || \n == 29 || \n == 30
+    .if ({error_code_mask} >> \n) & 1
     TRAP_ERR \n
     .else
     TRAP_NOERR \n
@@ -175,6 +177,7 @@ core::arch::global_asm!(
     syscall = const lde_abi::cpu::vector::SYSCALL,
     spurious = const lde_abi::cpu::vector::SPURIOUS,
     stride = const STUB_STRIDE,
+    error_code_mask = const lde_abi::cpu::vector::ERROR_CODE_MASK,
     tf_rax = const core::mem::offset_of!(TrapFrame, rax),
     tf_rbx = const core::mem::offset_of!(TrapFrame, rbx),
     tf_rcx = const core::mem::offset_of!(TrapFrame, rcx),
